@@ -1,0 +1,735 @@
+/* tessera-cli.c: Tessera's core on the command line
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "Tessera-CLI"
+
+#include "config.h"
+
+#include <errno.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <glib/gi18n.h>
+
+#include "tessera-core.h"
+
+#define EXIT_USAGE 2
+
+typedef struct
+{
+  char     **modules;
+  gboolean   json;
+  gboolean   login;
+  char      *pin_file;
+} Options;
+
+static void
+options_clear (Options *options)
+{
+  g_clear_pointer (&options->modules, g_strfreev);
+  g_clear_pointer (&options->pin_file, g_free);
+}
+
+static int
+fail (const GError *error)
+{
+  g_printerr ("tessera-cli: %s\n", error->message);
+  return EXIT_FAILURE;
+}
+
+/* Running the core's async calls to completion ----------------------------- */
+
+static void
+on_async_ready (GObject      *source_object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_for (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *slot;
+}
+
+static TesseraRegistry *
+load_registry (Options  *options,
+               GError  **error)
+{
+  g_autoptr(TesseraRegistry) registry = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+
+  if (options->modules != NULL)
+    registry = tessera_registry_new_for_module_paths ((const char * const *) options->modules);
+  else
+    registry = tessera_registry_new ();
+
+  tessera_registry_load_async (registry, NULL, on_async_ready, &result);
+  if (!tessera_registry_load_finish (registry, wait_for (&result), error))
+    return NULL;
+
+  return g_steal_pointer (&registry);
+}
+
+/* JSON, written by hand: GLib has no JSON writer, and the output is small. */
+
+static void
+json_string (GString    *out,
+             const char *value)
+{
+  if (value == NULL)
+    {
+      g_string_append (out, "null");
+      return;
+    }
+
+  g_string_append_c (out, '"');
+  for (const char *p = value; *p != '\0'; p++)
+    {
+      guchar c = *p;
+
+      switch (c)
+        {
+        case '"':
+          g_string_append (out, "\\\"");
+          break;
+        case '\\':
+          g_string_append (out, "\\\\");
+          break;
+        case '\n':
+          g_string_append (out, "\\n");
+          break;
+        case '\t':
+          g_string_append (out, "\\t");
+          break;
+        default:
+          if (c < 0x20)
+            g_string_append_printf (out, "\\u%04x", c);
+          else
+            g_string_append_c (out, c);
+        }
+    }
+  g_string_append_c (out, '"');
+}
+
+static void
+json_member (GString    *out,
+             gboolean   *first,
+             const char *name)
+{
+  if (!*first)
+    g_string_append (out, ", ");
+  *first = FALSE;
+  json_string (out, name);
+  g_string_append (out, ": ");
+}
+
+static void
+json_string_member (GString    *out,
+                    gboolean   *first,
+                    const char *name,
+                    const char *value)
+{
+  json_member (out, first, name);
+  json_string (out, value);
+}
+
+static void
+json_bool_member (GString    *out,
+                  gboolean   *first,
+                  const char *name,
+                  gboolean    value)
+{
+  json_member (out, first, name);
+  g_string_append (out, value ? "true" : "false");
+}
+
+static void
+json_uint_member (GString    *out,
+                  gboolean   *first,
+                  const char *name,
+                  guint       value)
+{
+  json_member (out, first, name);
+  g_string_append_printf (out, "%u", value);
+}
+
+static void
+json_strv_member (GString            *out,
+                  gboolean           *first,
+                  const char         *name,
+                  const char * const *values)
+{
+  json_member (out, first, name);
+  g_string_append_c (out, '[');
+  for (guint i = 0; values != NULL && values[i] != NULL; i++)
+    {
+      if (i > 0)
+        g_string_append (out, ", ");
+      json_string (out, values[i]);
+    }
+  g_string_append_c (out, ']');
+}
+
+/* tokens -------------------------------------------------------------------- */
+
+static const char *
+state_nick (TesseraTokenState state)
+{
+  GFlagsClass *klass = g_type_class_ref (TESSERA_TYPE_TOKEN_STATE);
+  GFlagsValue *value = g_flags_get_first_value (klass, state);
+  const char *nick = value ? value->value_nick : NULL;
+
+  g_type_class_unref (klass);
+  return nick;
+}
+
+static GStrv
+state_nicks (TesseraToken *token)
+{
+  GPtrArray *nicks = g_ptr_array_new ();
+  TesseraTokenState state = tessera_token_get_state (token);
+
+  for (guint bit = 0; bit < 32; bit++)
+    if (state & (1u << bit))
+      g_ptr_array_add (nicks, g_strdup (state_nick (1u << bit)));
+  g_ptr_array_add (nicks, NULL);
+
+  return (GStrv) g_ptr_array_free (nicks, FALSE);
+}
+
+static void
+token_to_json (GString      *out,
+               TesseraToken *token)
+{
+  g_auto(GStrv) states = state_nicks (token);
+  g_autofree char *summary = tessera_token_describe_state (token);
+  gboolean first = TRUE;
+
+  g_string_append_c (out, '{');
+  json_string_member (out, &first, "uri", tessera_token_get_uri (token));
+  json_string_member (out, &first, "label", tessera_token_get_label (token));
+  json_string_member (out, &first, "manufacturer", tessera_token_get_manufacturer (token));
+  json_string_member (out, &first, "model", tessera_token_get_model (token));
+  json_string_member (out, &first, "serial", tessera_token_get_serial (token));
+  json_uint_member (out, &first, "slot_id", tessera_token_get_slot_id (token));
+  json_string_member (out, &first, "hardware_version", tessera_token_get_hardware_version (token));
+  json_string_member (out, &first, "firmware_version", tessera_token_get_firmware_version (token));
+  json_uint_member (out, &first, "min_pin_length", tessera_token_get_min_pin_length (token));
+  json_uint_member (out, &first, "max_pin_length", tessera_token_get_max_pin_length (token));
+  json_strv_member (out, &first, "states", (const char * const *) states);
+  json_string_member (out, &first, "summary", summary);
+  g_string_append_c (out, '}');
+}
+
+static int
+print_tokens (TesseraRegistry *registry,
+              gboolean         json)
+{
+  GListModel *modules = tessera_registry_get_modules (registry);
+  GListModel *tokens = tessera_registry_get_tokens (registry);
+  g_autoptr(GString) out = g_string_new (NULL);
+  guint n_modules = g_list_model_get_n_items (modules);
+  guint n_tokens = g_list_model_get_n_items (tokens);
+
+  if (json)
+    g_string_append (out, "{\"modules\": [");
+
+  for (guint m = 0; m < n_modules; m++)
+    {
+      g_autoptr(TesseraModule) module = g_list_model_get_item (modules, m);
+      const GError *error = tessera_module_get_error (module);
+      gboolean first_token = TRUE;
+
+      if (json)
+        {
+          gboolean first = TRUE;
+
+          g_string_append (out, m > 0 ? ", {" : "{");
+          json_string_member (out, &first, "name", tessera_module_get_name (module));
+          json_string_member (out, &first, "path", tessera_module_get_path (module));
+          json_string_member (out, &first, "description", tessera_module_get_description (module));
+          json_bool_member (out, &first, "registered", tessera_module_get_registered (module));
+          json_string_member (out, &first, "error", error ? error->message : NULL);
+          json_member (out, &first, "tokens");
+          g_string_append_c (out, '[');
+        }
+      else
+        {
+          g_string_append_printf (out, "%s: %s\n", _("Module"), tessera_module_get_name (module));
+          g_string_append_printf (out, "  %s: %s\n", _("Path"), tessera_module_get_path (module));
+          if (error != NULL)
+            g_string_append_printf (out, "  %s: %s\n", _("Error"), error->message);
+        }
+
+      for (guint t = 0; t < n_tokens; t++)
+        {
+          g_autoptr(TesseraToken) token = g_list_model_get_item (tokens, t);
+
+          if (tessera_token_get_module (token) != module)
+            continue;
+
+          if (json)
+            {
+              if (!first_token)
+                g_string_append (out, ", ");
+              token_to_json (out, token);
+            }
+          else
+            {
+              g_autofree char *summary = tessera_token_describe_state (token);
+              g_auto(GStrv) descriptions = tessera_token_list_state_descriptions (token);
+
+              g_string_append_printf (out, "  %s: %s\n", _("Token"), tessera_token_get_display_name (token));
+              g_string_append_printf (out, "    URI: %s\n", tessera_token_get_uri (token));
+              g_string_append_printf (out, "    %s: %s\n", _("Manufacturer"), tessera_token_get_manufacturer (token));
+              g_string_append_printf (out, "    %s: %s\n", _("Model"), tessera_token_get_model (token));
+              g_string_append_printf (out, "    %s: %s\n", _("Serial"), tessera_token_get_serial (token));
+              g_string_append_printf (out, "    %s: %s / %s\n", _("Hardware / firmware"),
+                                      tessera_token_get_hardware_version (token),
+                                      tessera_token_get_firmware_version (token));
+              g_string_append_printf (out, "    %s: %u–%u\n", _("PIN length"),
+                                      tessera_token_get_min_pin_length (token),
+                                      tessera_token_get_max_pin_length (token));
+              g_string_append_printf (out, "    %s: %s\n", _("State"), summary);
+              for (guint i = 0; descriptions[i] != NULL; i++)
+                g_string_append_printf (out, "      %s\n", descriptions[i]);
+            }
+          first_token = FALSE;
+        }
+
+      if (json)
+        g_string_append (out, "]}");
+    }
+
+  if (json)
+    g_string_append (out, "]}\n");
+
+  fputs (out->str, stdout);
+  return EXIT_SUCCESS;
+}
+
+/* PINs ---------------------------------------------------------------------- */
+
+/* Reads a PIN from a file: the first line, without its newline.  The
+ * buffer is wiped on the way. */
+static char *
+read_pin_file (const char  *path,
+               GError     **error)
+{
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  char *pin;
+
+  if (!g_file_get_contents (path, &contents, &length, error))
+    return NULL;
+
+  pin = g_strndup (contents, strcspn (contents, "\r\n"));
+  explicit_bzero (contents, length);
+  return pin;
+}
+
+static char *
+prompt_pin (const char  *prompt,
+            GError     **error)
+{
+  struct termios saved, quiet;
+  char buffer[256];
+  FILE *tty = fopen ("/dev/tty", "r+");
+  char *pin = NULL;
+
+  if (tty == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                           _("A PIN is needed, and there is no terminal to ask for it. Use --pin-file."));
+      return NULL;
+    }
+
+  fprintf (tty, "%s", prompt);
+  fflush (tty);
+  tcgetattr (fileno (tty), &saved);
+  quiet = saved;
+  quiet.c_lflag &= ~ECHO;
+  tcsetattr (fileno (tty), TCSAFLUSH, &quiet);
+
+  if (fgets (buffer, sizeof buffer, tty) != NULL)
+    pin = g_strndup (buffer, strcspn (buffer, "\r\n"));
+
+  tcsetattr (fileno (tty), TCSAFLUSH, &saved);
+  fputc ('\n', tty);
+  fclose (tty);
+  explicit_bzero (buffer, sizeof buffer);
+
+  if (pin == NULL)
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("No PIN was entered."));
+  return pin;
+}
+
+static void
+wipe_pin (char *pin)
+{
+  if (pin != NULL)
+    {
+      explicit_bzero (pin, strlen (pin));
+      g_free (pin);
+    }
+}
+
+typedef char TesseraPinText;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TesseraPinText, wipe_pin)
+
+/* objects ------------------------------------------------------------------- */
+
+static void
+object_to_json (GString       *out,
+                TesseraObject *object)
+{
+  g_autofree char *usage = tessera_object_describe_usage (object);
+  const GError *parse_error = tessera_object_get_parse_error (object);
+  static const char *kinds[] = { "private-key", "public-key", "certificate", "data", "secret-key", "other" };
+  static const char *key_types[] = { NULL, "rsa", "ec", "ed25519", "other" };
+  gboolean first = TRUE;
+
+  g_string_append_c (out, '{');
+  json_string_member (out, &first, "kind", kinds[tessera_object_get_kind (object)]);
+  json_string_member (out, &first, "label", tessera_object_get_label (object));
+  json_string_member (out, &first, "id", tessera_object_get_id_hex (object));
+  json_string_member (out, &first, "uri", tessera_object_get_uri (object));
+  json_bool_member (out, &first, "private", tessera_object_get_private (object));
+
+  switch (tessera_object_get_kind (object))
+    {
+    case TESSERA_OBJECT_KIND_PRIVATE_KEY:
+    case TESSERA_OBJECT_KIND_PUBLIC_KEY:
+    case TESSERA_OBJECT_KIND_SECRET_KEY:
+      json_string_member (out, &first, "key_type", key_types[tessera_object_get_key_type (object)]);
+      json_uint_member (out, &first, "bits", tessera_object_get_key_bits (object));
+      json_string_member (out, &first, "curve", tessera_object_get_curve (object));
+      json_string_member (out, &first, "usage", usage);
+      json_bool_member (out, &first, "sensitive", tessera_object_get_sensitive (object));
+      json_bool_member (out, &first, "extractable", tessera_object_get_extractable (object));
+      break;
+
+    case TESSERA_OBJECT_KIND_CERTIFICATE:
+      {
+        g_autofree char *not_before = NULL;
+        g_autofree char *not_after = NULL;
+
+        if (tessera_object_get_not_before (object))
+          not_before = g_date_time_format_iso8601 (tessera_object_get_not_before (object));
+        if (tessera_object_get_not_after (object))
+          not_after = g_date_time_format_iso8601 (tessera_object_get_not_after (object));
+
+        json_string_member (out, &first, "key_type", key_types[tessera_object_get_key_type (object)]);
+        json_uint_member (out, &first, "bits", tessera_object_get_key_bits (object));
+        json_string_member (out, &first, "subject", tessera_object_get_subject (object));
+        json_string_member (out, &first, "issuer", tessera_object_get_issuer (object));
+        json_string_member (out, &first, "serial", tessera_object_get_serial (object));
+        json_string_member (out, &first, "not_before", not_before);
+        json_string_member (out, &first, "not_after", not_after);
+        json_string_member (out, &first, "fingerprint_sha256", tessera_object_get_fingerprint_sha256 (object));
+        json_string_member (out, &first, "error", parse_error ? parse_error->message : NULL);
+      }
+      break;
+
+    case TESSERA_OBJECT_KIND_DATA:
+      json_string_member (out, &first, "application", tessera_object_get_application (object));
+      break;
+
+    case TESSERA_OBJECT_KIND_OTHER:
+    default:
+      break;
+    }
+
+  g_string_append_c (out, '}');
+}
+
+static void
+object_to_text (GString       *out,
+                TesseraObject *object)
+{
+  g_autofree char *type = tessera_object_describe_key_type (object);
+
+  g_string_append_printf (out, "%s\n", tessera_object_get_kind_name (object));
+  g_string_append_printf (out, "  %s: %s\n", _("Label"), tessera_object_get_label (object));
+  g_string_append_printf (out, "  ID: %s\n", tessera_object_get_id_hex (object));
+  if (type != NULL)
+    g_string_append_printf (out, "  %s: %s\n", _("Type"), type);
+
+  switch (tessera_object_get_kind (object))
+    {
+    case TESSERA_OBJECT_KIND_PRIVATE_KEY:
+    case TESSERA_OBJECT_KIND_PUBLIC_KEY:
+    case TESSERA_OBJECT_KIND_SECRET_KEY:
+      {
+        g_autofree char *usage = tessera_object_describe_usage (object);
+
+        g_string_append_printf (out, "  %s: %s\n", _("Usage"), usage);
+        g_string_append_printf (out, "  %s: %s\n", _("Sensitive"),
+                                tessera_object_get_sensitive (object) ? _("yes") : _("no"));
+        g_string_append_printf (out, "  %s: %s\n", _("Extractable"),
+                                tessera_object_get_extractable (object) ? _("yes") : _("no"));
+      }
+      break;
+
+    case TESSERA_OBJECT_KIND_CERTIFICATE:
+      if (tessera_object_get_parse_error (object) != NULL)
+        {
+          g_string_append_printf (out, "  %s: %s\n", _("Error"),
+                                  tessera_object_get_parse_error (object)->message);
+        }
+      else
+        {
+          g_autofree char *not_before = g_date_time_format_iso8601 (tessera_object_get_not_before (object));
+          g_autofree char *not_after = g_date_time_format_iso8601 (tessera_object_get_not_after (object));
+
+          g_string_append_printf (out, "  %s: %s\n", _("Subject"), tessera_object_get_subject (object));
+          g_string_append_printf (out, "  %s: %s\n", _("Issuer"), tessera_object_get_issuer (object));
+          g_string_append_printf (out, "  %s: %s\n", _("Serial"), tessera_object_get_serial (object));
+          g_string_append_printf (out, "  %s: %s – %s\n", _("Valid"), not_before, not_after);
+          g_string_append_printf (out, "  SHA-256: %s\n", tessera_object_get_fingerprint_sha256 (object));
+        }
+      break;
+
+    default:
+      break;
+    }
+
+  g_string_append_printf (out, "  URI: %s\n", tessera_object_get_uri (object));
+}
+
+static void
+key_to_json (GString    *out,
+             TesseraKey *key)
+{
+  g_autofree char *type = tessera_key_describe_type (key);
+  TesseraObject *parts[3] = {
+    tessera_key_get_private_key (key),
+    tessera_key_get_public_key (key),
+    tessera_key_get_certificate (key),
+  };
+  const char *names[3] = { "private_key", "public_key", "certificate" };
+  gboolean first = TRUE;
+
+  g_string_append_c (out, '{');
+  json_string_member (out, &first, "label", tessera_key_get_label (key));
+  json_string_member (out, &first, "id", tessera_key_get_id_hex (key));
+  json_string_member (out, &first, "type", type);
+  for (guint i = 0; i < 3; i++)
+    json_string_member (out, &first, names[i], parts[i] ? tessera_object_get_uri (parts[i]) : NULL);
+  g_string_append_c (out, '}');
+}
+
+static int
+print_objects (TesseraToken *token,
+               gboolean      json)
+{
+  GListModel *objects = tessera_token_get_objects (token);
+  GListModel *keys = tessera_token_get_keys (token);
+  g_autoptr(GString) out = g_string_new (NULL);
+  guint n = g_list_model_get_n_items (objects);
+
+  if (json)
+    {
+      gboolean first = TRUE;
+
+      g_string_append_c (out, '{');
+      json_string_member (out, &first, "token", tessera_token_get_uri (token));
+      json_bool_member (out, &first, "logged_in", tessera_token_get_logged_in (token));
+      json_member (out, &first, "objects");
+      g_string_append_c (out, '[');
+      for (guint i = 0; i < n; i++)
+        {
+          g_autoptr(TesseraObject) object = g_list_model_get_item (objects, i);
+
+          if (i > 0)
+            g_string_append (out, ", ");
+          object_to_json (out, object);
+        }
+      g_string_append (out, "], \"keys\": [");
+      for (guint i = 0; i < g_list_model_get_n_items (keys); i++)
+        {
+          g_autoptr(TesseraKey) key = g_list_model_get_item (keys, i);
+
+          if (i > 0)
+            g_string_append (out, ", ");
+          key_to_json (out, key);
+        }
+      g_string_append (out, "]}\n");
+    }
+  else
+    {
+      for (guint i = 0; i < n; i++)
+        {
+          g_autoptr(TesseraObject) object = g_list_model_get_item (objects, i);
+          object_to_text (out, object);
+        }
+    }
+
+  fputs (out->str, stdout);
+  return EXIT_SUCCESS;
+}
+
+static int
+run_objects (Options    *options,
+             const char *uri)
+{
+  g_autoptr(TesseraRegistry) registry = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  TesseraToken *token;
+
+  registry = load_registry (options, &error);
+  if (registry == NULL)
+    return fail (error);
+
+  token = tessera_registry_lookup_token (registry, uri);
+  if (token == NULL)
+    {
+      g_printerr ("tessera-cli: %s\n", _("No token matches this URI."));
+      return EXIT_FAILURE;
+    }
+
+  if (options->login)
+    {
+      g_autoptr(TesseraPinText) pin = NULL;
+
+      if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_LOCKED))
+        {
+          g_printerr ("tessera-cli: %s\n", _("The PIN is locked. It must be unblocked with the SO PIN."));
+          return EXIT_FAILURE;
+        }
+
+      if (!tessera_token_has_state (token, TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH))
+        {
+          if (options->pin_file != NULL)
+            {
+              pin = read_pin_file (options->pin_file, &error);
+            }
+          else
+            {
+              g_autofree char *prompt = g_strdup_printf (_("PIN for %s: "), tessera_token_get_display_name (token));
+
+              /* Ask before spending the last try, as the GUI does. */
+              if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY))
+                g_printerr ("%s\n", _("Warning: this is the last try before the PIN is locked."));
+              pin = prompt_pin (prompt, &error);
+            }
+          if (pin == NULL)
+            return fail (error);
+        }
+      else
+        {
+          g_printerr ("%s\n", _("Enter the PIN on the reader’s PIN pad."));
+        }
+
+      tessera_token_login_async (token, pin, NULL, on_async_ready, &result);
+      if (!tessera_token_login_finish (token, wait_for (&result), &error))
+        return fail (error);
+    }
+  else
+    {
+      tessera_token_read_objects_async (token, NULL, on_async_ready, &result);
+      if (!tessera_token_read_objects_finish (token, wait_for (&result), &error))
+        return fail (error);
+    }
+
+  return print_objects (token, options->json);
+}
+
+/* main ---------------------------------------------------------------------- */
+
+static const char *summary_text =
+  N_("Commands:\n"
+     "  tokens [--module PATH] [--json]\n"
+     "      List every token, grouped by module.\n"
+     "  objects [--module PATH] URI [--login [--pin-file FILE]] [--json]\n"
+     "      List the objects and keys on the token that URI names.");
+
+static int
+run (int      argc,
+     char   **argv,
+     Options *options_out);
+
+int
+main (int    argc,
+      char **argv)
+{
+  Options options = { 0 };
+  int status;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  status = run (argc, argv, &options);
+  options_clear (&options);
+
+  return status;
+}
+
+static int
+run (int      argc,
+     char   **argv,
+     Options *options_out)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *command;
+  GOptionEntry entries[] = {
+    { "module", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, &options_out->modules,
+      N_("Load this module file directly instead of the p11-kit modules (repeatable)"), N_("PATH") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &options_out->json, N_("Print JSON"), NULL },
+    { "login", 'l', 0, G_OPTION_ARG_NONE, &options_out->login, N_("Log in with the user PIN first"), NULL },
+    { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &options_out->pin_file,
+      N_("Read the PIN from the first line of FILE"), N_("FILE") },
+    { NULL }
+  };
+
+  context = g_option_context_new (_("COMMAND [URI]"));
+  g_option_context_set_summary (context, _("Manage PKCS#11 tokens for SSH."));
+  g_option_context_set_description (context, _(summary_text));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("tessera-cli: %s\n", error->message);
+      return EXIT_USAGE;
+    }
+
+  if (argc < 2)
+    {
+      g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
+      g_printerr ("%s", help);
+      return EXIT_USAGE;
+    }
+
+  command = argv[1];
+
+
+  if (g_str_equal (command, "tokens") && argc == 2)
+    {
+      g_autoptr(TesseraRegistry) registry = load_registry (options_out, &error);
+
+      if (registry == NULL)
+        return fail (error);
+      return print_tokens (registry, options_out->json);
+    }
+
+  if (g_str_equal (command, "objects") && argc == 3)
+    return run_objects (options_out, argv[2]);
+
+  g_printerr ("tessera-cli: %s\n", _("Unknown command or wrong arguments. See --help."));
+  return EXIT_USAGE;
+}

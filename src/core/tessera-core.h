@@ -1,0 +1,14 @@
+/* tessera-core.h: the whole core in one include
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include "tessera-error.h"
+#include "tessera-key.h"
+#include "tessera-module.h"
+#include "tessera-object.h"
+#include "tessera-registry.h"
+#include "tessera-token.h"
+#include "tessera-types.h"

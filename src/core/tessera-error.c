@@ -1,0 +1,203 @@
+/* tessera-error.c: PKCS#11 return codes as messages a person can act on
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "tessera-private.h"
+
+G_DEFINE_QUARK (tessera-pkcs11-error-quark, tessera_pkcs11_error)
+
+const char *
+_tessera_ck_rv_name (CK_RV rv)
+{
+  switch (rv)
+    {
+#define RV(x) case x: return #x;
+    RV (CKR_OK)
+    RV (CKR_CANCEL)
+    RV (CKR_HOST_MEMORY)
+    RV (CKR_SLOT_ID_INVALID)
+    RV (CKR_GENERAL_ERROR)
+    RV (CKR_FUNCTION_FAILED)
+    RV (CKR_ARGUMENTS_BAD)
+    RV (CKR_NO_EVENT)
+    RV (CKR_CANT_LOCK)
+    RV (CKR_ATTRIBUTE_READ_ONLY)
+    RV (CKR_ATTRIBUTE_SENSITIVE)
+    RV (CKR_ATTRIBUTE_TYPE_INVALID)
+    RV (CKR_ATTRIBUTE_VALUE_INVALID)
+    RV (CKR_DATA_INVALID)
+    RV (CKR_DEVICE_ERROR)
+    RV (CKR_DEVICE_MEMORY)
+    RV (CKR_DEVICE_REMOVED)
+    RV (CKR_FUNCTION_CANCELED)
+    RV (CKR_FUNCTION_NOT_SUPPORTED)
+    RV (CKR_KEY_HANDLE_INVALID)
+    RV (CKR_MECHANISM_INVALID)
+    RV (CKR_OBJECT_HANDLE_INVALID)
+    RV (CKR_OPERATION_ACTIVE)
+    RV (CKR_OPERATION_NOT_INITIALIZED)
+    RV (CKR_PIN_INCORRECT)
+    RV (CKR_PIN_INVALID)
+    RV (CKR_PIN_LEN_RANGE)
+    RV (CKR_PIN_EXPIRED)
+    RV (CKR_PIN_LOCKED)
+    RV (CKR_SESSION_CLOSED)
+    RV (CKR_SESSION_COUNT)
+    RV (CKR_SESSION_HANDLE_INVALID)
+    RV (CKR_SESSION_READ_ONLY)
+    RV (CKR_SESSION_EXISTS)
+    RV (CKR_SESSION_READ_ONLY_EXISTS)
+    RV (CKR_SESSION_READ_WRITE_SO_EXISTS)
+    RV (CKR_TEMPLATE_INCOMPLETE)
+    RV (CKR_TEMPLATE_INCONSISTENT)
+    RV (CKR_TOKEN_NOT_PRESENT)
+    RV (CKR_TOKEN_NOT_RECOGNIZED)
+    RV (CKR_TOKEN_WRITE_PROTECTED)
+    RV (CKR_USER_ALREADY_LOGGED_IN)
+    RV (CKR_USER_NOT_LOGGED_IN)
+    RV (CKR_USER_PIN_NOT_INITIALIZED)
+    RV (CKR_USER_TYPE_INVALID)
+    RV (CKR_USER_ANOTHER_ALREADY_LOGGED_IN)
+    RV (CKR_USER_TOO_MANY_TYPES)
+    RV (CKR_BUFFER_TOO_SMALL)
+    RV (CKR_CRYPTOKI_NOT_INITIALIZED)
+    RV (CKR_CRYPTOKI_ALREADY_INITIALIZED)
+#undef RV
+    default:
+      return NULL;
+    }
+}
+
+gboolean
+_tessera_ck_rv_means_removed (CK_RV rv)
+{
+  return rv == CKR_DEVICE_REMOVED ||
+         rv == CKR_TOKEN_NOT_PRESENT ||
+         rv == CKR_SESSION_CLOSED ||
+         rv == CKR_SLOT_ID_INVALID;
+}
+
+/*
+ * _tessera_set_ck_error:
+ * @what: what Tessera was doing, already translated ("Could not log in"),
+ *   or %NULL
+ *
+ * Sets @error from a PKCS#11 return code, with a message that says what
+ * happened in words rather than in CKR_ names.  The CKR_ name is kept at
+ * the end of the message for bug reports.
+ */
+void
+_tessera_set_ck_error (GError     **error,
+                       CK_RV        rv,
+                       const char  *what)
+{
+  TesseraPkcs11Error code = TESSERA_PKCS11_ERROR_FAILED;
+  const char *message;
+  const char *name = _tessera_ck_rv_name (rv);
+  g_autofree char *code_text = NULL;
+
+  switch (rv)
+    {
+    case CKR_PIN_INCORRECT:
+      code = TESSERA_PKCS11_ERROR_PIN_INCORRECT;
+      message = _("The PIN is incorrect.");
+      break;
+    case CKR_PIN_LOCKED:
+      code = TESSERA_PKCS11_ERROR_PIN_LOCKED;
+      message = _("The PIN is locked. It must be unblocked with the SO PIN.");
+      break;
+    case CKR_PIN_INVALID:
+      code = TESSERA_PKCS11_ERROR_PIN_INVALID;
+      message = _("The token does not accept the characters in this PIN.");
+      break;
+    case CKR_PIN_LEN_RANGE:
+      code = TESSERA_PKCS11_ERROR_PIN_INVALID;
+      message = _("The PIN is too short or too long for this token.");
+      break;
+    case CKR_PIN_EXPIRED:
+      code = TESSERA_PKCS11_ERROR_PIN_EXPIRED;
+      message = _("The PIN has expired and must be changed first.");
+      break;
+    case CKR_USER_PIN_NOT_INITIALIZED:
+      code = TESSERA_PKCS11_ERROR_USER_PIN_NOT_SET;
+      message = _("The token has no user PIN yet. Set one with the SO PIN first.");
+      break;
+    case CKR_TOKEN_NOT_RECOGNIZED:
+      code = TESSERA_PKCS11_ERROR_NOT_INITIALIZED;
+      message = _("The token is not recognized; it may not be initialized.");
+      break;
+    case CKR_DEVICE_REMOVED:
+    case CKR_TOKEN_NOT_PRESENT:
+    case CKR_SESSION_CLOSED:
+    case CKR_SLOT_ID_INVALID:
+      code = TESSERA_PKCS11_ERROR_TOKEN_REMOVED;
+      message = _("The token was removed.");
+      break;
+    case CKR_TOKEN_WRITE_PROTECTED:
+    case CKR_SESSION_READ_ONLY:
+      code = TESSERA_PKCS11_ERROR_WRITE_PROTECTED;
+      message = _("The token is write-protected.");
+      break;
+    case CKR_FUNCTION_NOT_SUPPORTED:
+      code = TESSERA_PKCS11_ERROR_NOT_SUPPORTED;
+      message = _("The module does not support this operation.");
+      break;
+    case CKR_DEVICE_ERROR:
+    case CKR_DEVICE_MEMORY:
+      code = TESSERA_PKCS11_ERROR_DEVICE;
+      message = _("The device reported an error.");
+      break;
+    case CKR_HOST_MEMORY:
+      message = _("The module ran out of memory.");
+      break;
+    case CKR_SESSION_COUNT:
+      message = _("The token has too many open sessions.");
+      break;
+    case CKR_USER_NOT_LOGGED_IN:
+      message = _("You must log in to the token first.");
+      break;
+    case CKR_USER_ANOTHER_ALREADY_LOGGED_IN:
+      message = _("Another user is logged in to the token.");
+      break;
+    case CKR_CRYPTOKI_NOT_INITIALIZED:
+      code = TESSERA_PKCS11_ERROR_MODULE;
+      message = _("The module is not initialized.");
+      break;
+    case CKR_FUNCTION_CANCELED:
+      message = _("The operation was canceled on the device.");
+      break;
+    default:
+      message = _("The module reported an error.");
+      break;
+    }
+
+  if (name != NULL)
+    code_text = g_strdup (name);
+  else
+    code_text = g_strdup_printf ("0x%08lx", (unsigned long) rv);
+
+  if (what != NULL)
+    g_set_error (error, TESSERA_PKCS11_ERROR, code, "%s: %s (%s)", what, message, code_text);
+  else
+    g_set_error (error, TESSERA_PKCS11_ERROR, code, "%s (%s)", message, code_text);
+}
+
+char *
+_tessera_ck_string (const CK_UTF8CHAR *chars,
+                    gsize              length)
+{
+  gsize end = length;
+
+  while (end > 0 && (chars[end - 1] == ' ' || chars[end - 1] == '\0'))
+    end--;
+
+  if (!g_utf8_validate ((const char *) chars, end, NULL))
+    return g_utf8_make_valid ((const char *) chars, end);
+
+  return g_strndup ((const char *) chars, end);
+}

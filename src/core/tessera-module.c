@@ -1,0 +1,330 @@
+/* tessera-module.c: one PKCS#11 module
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "Tessera-Core"
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "tessera-private.h"
+
+/*
+ * A TesseraModule is created on a worker thread, filled in there while
+ * the module loads, and only read afterwards, so its fields need no lock.
+ * The function list is used from worker threads only.
+ */
+struct _TesseraModule
+{
+  GObject           parent_instance;
+
+  char             *name;
+  char             *path;
+  char             *description;
+  char             *manufacturer;
+  char             *version;
+  GError           *error;
+  CK_FUNCTION_LIST *functions;
+  guint             registered : 1;
+  guint             owned : 1;
+  guint             initialized : 1;
+  guint             waits_for_events : 1;
+};
+
+G_DEFINE_FINAL_TYPE (TesseraModule, tessera_module, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_NAME,
+  PROP_PATH,
+  PROP_DESCRIPTION,
+  PROP_REGISTERED,
+  PROP_LOADED,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+tessera_module_finalize (GObject *object)
+{
+  TesseraModule *self = (TesseraModule *) object;
+
+  _tessera_module_finalize (self);
+  if (self->functions != NULL && self->owned)
+    p11_kit_module_release (self->functions);
+  self->functions = NULL;
+
+  g_clear_pointer (&self->name, g_free);
+  g_clear_pointer (&self->path, g_free);
+  g_clear_pointer (&self->description, g_free);
+  g_clear_pointer (&self->manufacturer, g_free);
+  g_clear_pointer (&self->version, g_free);
+  g_clear_error (&self->error);
+
+  G_OBJECT_CLASS (tessera_module_parent_class)->finalize (object);
+}
+
+static void
+tessera_module_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  TesseraModule *self = TESSERA_MODULE (object);
+
+  switch (prop_id)
+    {
+    case PROP_NAME:
+      g_value_set_string (value, self->name);
+      break;
+    case PROP_PATH:
+      g_value_set_string (value, self->path);
+      break;
+    case PROP_DESCRIPTION:
+      g_value_set_string (value, self->description);
+      break;
+    case PROP_REGISTERED:
+      g_value_set_boolean (value, self->registered);
+      break;
+    case PROP_LOADED:
+      g_value_set_boolean (value, tessera_module_get_loaded (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tessera_module_class_init (TesseraModuleClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = tessera_module_finalize;
+  object_class->get_property = tessera_module_get_property;
+
+  properties[PROP_NAME] =
+    g_param_spec_string ("name", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_PATH] =
+    g_param_spec_string ("path", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_DESCRIPTION] =
+    g_param_spec_string ("description", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_REGISTERED] =
+    g_param_spec_boolean ("registered", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LOADED] =
+    g_param_spec_boolean ("loaded", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+tessera_module_init (TesseraModule *self)
+{
+}
+
+TesseraModule *
+_tessera_module_new (const char *name,
+                     const char *path,
+                     gboolean    registered)
+{
+  TesseraModule *self = g_object_new (TESSERA_TYPE_MODULE, NULL);
+
+  self->name = g_strdup (name);
+  self->path = g_strdup (path);
+  self->registered = !!registered;
+
+  return self;
+}
+
+void
+_tessera_module_set_functions (TesseraModule    *self,
+                               CK_FUNCTION_LIST *functions,
+                               gboolean          owned)
+{
+  g_return_if_fail (TESSERA_IS_MODULE (self));
+  g_return_if_fail (self->functions == NULL);
+
+  self->functions = functions;
+  self->owned = !!owned;
+}
+
+CK_FUNCTION_LIST *
+_tessera_module_get_functions (TesseraModule *self)
+{
+  g_return_val_if_fail (TESSERA_IS_MODULE (self), NULL);
+
+  return self->initialized ? self->functions : NULL;
+}
+
+void
+_tessera_module_set_error (TesseraModule *self,
+                           const GError  *error)
+{
+  g_clear_error (&self->error);
+  if (error != NULL)
+    self->error = g_error_copy (error);
+}
+
+void
+_tessera_module_set_waits_for_events (TesseraModule *self,
+                                      gboolean       waits)
+{
+  self->waits_for_events = !!waits;
+}
+
+/*
+ * Initialises the module and reads its CK_INFO.  Runs on a worker thread:
+ * module initialisation can take seconds (OpenSC talks to pcscd).
+ */
+gboolean
+_tessera_module_initialize (TesseraModule  *self,
+                            GError        **error)
+{
+  CK_INFO info;
+  CK_RV rv;
+
+  g_return_val_if_fail (self->functions != NULL, FALSE);
+
+  if (self->initialized)
+    return TRUE;
+
+  rv = p11_kit_module_initialize (self->functions);
+  if (rv != CKR_OK)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      _tessera_set_ck_error (&local_error, rv, _("The module could not be initialized"));
+      local_error->code = TESSERA_PKCS11_ERROR_MODULE;
+      _tessera_module_set_error (self, local_error);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  self->initialized = TRUE;
+
+  rv = self->functions->C_GetInfo (&info);
+  if (rv == CKR_OK)
+    {
+      self->description = TESSERA_CK_STRING (info.libraryDescription);
+      self->manufacturer = TESSERA_CK_STRING (info.manufacturerID);
+      self->version = g_strdup_printf ("%u.%u",
+                                       info.libraryVersion.major,
+                                       info.libraryVersion.minor);
+    }
+  else
+    {
+      g_debug ("C_GetInfo failed for %s: %s", self->name, _tessera_ck_rv_name (rv));
+    }
+
+  return TRUE;
+}
+
+/* Finalises the module; the registry does this before it joins its
+ * monitor threads, because C_Finalize is what wakes a thread blocked in
+ * C_WaitForSlotEvent.  The module stays loaded until the object goes. */
+void
+_tessera_module_finalize (TesseraModule *self)
+{
+  if (self->functions != NULL && self->initialized)
+    p11_kit_module_finalize (self->functions);
+  self->initialized = FALSE;
+}
+
+/**
+ * tessera_module_get_name:
+ *
+ * Returns: the p11-kit name of a registered module, or the file name of a
+ *   module loaded by path
+ */
+const char *
+tessera_module_get_name (TesseraModule *self)
+{
+  g_return_val_if_fail (TESSERA_IS_MODULE (self), NULL);
+  return self->name;
+}
+
+/**
+ * tessera_module_get_path:
+ *
+ * Returns: the absolute path of the module's shared object, the path that
+ *   ssh-agent and ssh-keygen are given as a provider
+ */
+const char *
+tessera_module_get_path (TesseraModule *self)
+{
+  g_return_val_if_fail (TESSERA_IS_MODULE (self), NULL);
+  return self->path;
+}
+
+const char *
+tessera_module_get_description (TesseraModule *self)
+{
+  g_return_val_if_fail (TESSERA_IS_MODULE (self), NULL);
+  return self->description;
+}
+
+const char *
+tessera_module_get_manufacturer (TesseraModule *self)
+{
+  g_return_val_if_fail (TESSERA_IS_MODULE (self), NULL);
+  return self->manufacturer;
+}
+
+const char *
+tessera_module_get_version (TesseraModule *self)
+{
+  g_return_val_if_fail (TESSERA_IS_MODULE (self), NULL);
+  return self->version;
+}
+
+/**
+ * tessera_module_get_registered:
+ *
+ * Returns: %TRUE for modules registered with p11-kit, %FALSE for module
+ *   files the user added
+ */
+gboolean
+tessera_module_get_registered (TesseraModule *self)
+{
+  g_return_val_if_fail (TESSERA_IS_MODULE (self), FALSE);
+  return self->registered;
+}
+
+gboolean
+tessera_module_get_loaded (TesseraModule *self)
+{
+  g_return_val_if_fail (TESSERA_IS_MODULE (self), FALSE);
+  return self->initialized && self->error == NULL;
+}
+
+/**
+ * tessera_module_get_error:
+ *
+ * Returns: (nullable): why the module could not be loaded or initialised
+ */
+const GError *
+tessera_module_get_error (TesseraModule *self)
+{
+  g_return_val_if_fail (TESSERA_IS_MODULE (self), NULL);
+  return self->error;
+}
+
+/**
+ * tessera_module_get_waits_for_events:
+ *
+ * Returns: %TRUE when the module reports card insertion and removal through
+ *   C_WaitForSlotEvent; otherwise Tessera polls it
+ */
+gboolean
+tessera_module_get_waits_for_events (TesseraModule *self)
+{
+  g_return_val_if_fail (TESSERA_IS_MODULE (self), FALSE);
+  return self->waits_for_events;
+}

@@ -1,0 +1,1114 @@
+/* tessera-object.c: one object on a token, with the attributes Tessera reads
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "Tessera-Core"
+
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "tessera-private.h"
+
+#ifndef CKK_EC_EDWARDS
+# define CKK_EC_EDWARDS 0x40UL
+#endif
+
+struct _TesseraObject
+{
+  GObject            parent_instance;
+
+  TesseraObjectKind  kind;
+  CK_OBJECT_HANDLE   handle;
+  char              *label;
+  GBytes            *id;
+  char              *id_hex;
+  char              *uri;
+  gboolean           is_private;
+  gboolean           modifiable;
+
+  TesseraKeyType     key_type;
+  guint              key_bits;
+  const char        *curve;
+  TesseraKeyUsage    usage;
+  gboolean           sensitive;
+  gboolean           extractable;
+  gboolean           always_authenticate;
+  gboolean           local;
+  GBytes            *modulus;
+  GBytes            *public_exponent;
+  GBytes            *ec_params;
+  GBytes            *ec_point;
+
+  GBytes            *value;
+  char              *subject;
+  char              *issuer;
+  char              *serial;
+  GDateTime         *not_before;
+  GDateTime         *not_after;
+  char              *fingerprint_sha256;
+  GError            *parse_error;
+
+  char              *application;
+};
+
+G_DEFINE_FINAL_TYPE (TesseraObject, tessera_object, G_TYPE_OBJECT)
+
+static void
+tessera_object_finalize (GObject *object)
+{
+  TesseraObject *self = (TesseraObject *) object;
+
+  g_clear_pointer (&self->label, g_free);
+  g_clear_pointer (&self->id, g_bytes_unref);
+  g_clear_pointer (&self->id_hex, g_free);
+  g_clear_pointer (&self->uri, g_free);
+  g_clear_pointer (&self->modulus, g_bytes_unref);
+  g_clear_pointer (&self->public_exponent, g_bytes_unref);
+  g_clear_pointer (&self->ec_params, g_bytes_unref);
+  g_clear_pointer (&self->ec_point, g_bytes_unref);
+  g_clear_pointer (&self->value, g_bytes_unref);
+  g_clear_pointer (&self->subject, g_free);
+  g_clear_pointer (&self->issuer, g_free);
+  g_clear_pointer (&self->serial, g_free);
+  g_clear_pointer (&self->not_before, g_date_time_unref);
+  g_clear_pointer (&self->not_after, g_date_time_unref);
+  g_clear_pointer (&self->fingerprint_sha256, g_free);
+  g_clear_error (&self->parse_error);
+  g_clear_pointer (&self->application, g_free);
+
+  G_OBJECT_CLASS (tessera_object_parent_class)->finalize (object);
+}
+
+static void
+tessera_object_class_init (TesseraObjectClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = tessera_object_finalize;
+}
+
+static void
+tessera_object_init (TesseraObject *self)
+{
+}
+
+/**
+ * tessera_bytes_to_hex:
+ * @bytes: (nullable): bytes
+ * @separator: a character between bytes, or 0 for none
+ *
+ * Returns: (transfer full): lower-case hexadecimal, the way pkcs11-tool
+ *   and p11tool print IDs
+ */
+char *
+tessera_bytes_to_hex (GBytes *bytes,
+                      char    separator)
+{
+  const guint8 *data;
+  gsize size;
+  GString *str;
+
+  if (bytes == NULL)
+    return g_strdup ("");
+
+  data = g_bytes_get_data (bytes, &size);
+  str = g_string_sized_new (size * 3);
+  for (gsize i = 0; i < size; i++)
+    {
+      if (i > 0 && separator != 0)
+        g_string_append_c (str, separator);
+      g_string_append_printf (str, "%02x", data[i]);
+    }
+
+  return g_string_free (str, FALSE);
+}
+
+/* Reading ------------------------------------------------------------------
+ *
+ * Every attribute Tessera shows is fetched in one C_GetAttributeValue call
+ * per object, into buffers sized for what real tokens hold.  PKCS#11
+ * requires modules to fill in every attribute they can even when some are
+ * invalid for the object or sensitive, so one call serves all object
+ * classes.  Only a value that does not fit costs more calls.
+ *
+ * Nothing secret is asked for: no CKA_VALUE except on certificates, no
+ * private exponent, no private EC value.
+ */
+
+enum {
+  A_CLASS,
+  A_KEY_TYPE,
+  A_CERTIFICATE_TYPE,
+  A_LABEL,
+  A_ID,
+  A_PRIVATE,
+  A_MODIFIABLE,
+  A_SIGN,
+  A_VERIFY,
+  A_ENCRYPT,
+  A_DECRYPT,
+  A_WRAP,
+  A_UNWRAP,
+  A_DERIVE,
+  A_SENSITIVE,
+  A_EXTRACTABLE,
+  A_ALWAYS_AUTHENTICATE,
+  A_LOCAL,
+  A_MODULUS,
+  A_MODULUS_BITS,
+  A_PUBLIC_EXPONENT,
+  A_EC_PARAMS,
+  A_EC_POINT,
+  A_APPLICATION,
+  A_VALUE,          /* certificates only: keep last */
+  N_ATTRIBUTES
+};
+
+static const struct {
+  CK_ATTRIBUTE_TYPE type;
+  CK_ULONG          size;
+} attribute_layout[N_ATTRIBUTES] = {
+  [A_CLASS]               = { CKA_CLASS, sizeof (CK_OBJECT_CLASS) },
+  [A_KEY_TYPE]            = { CKA_KEY_TYPE, sizeof (CK_KEY_TYPE) },
+  [A_CERTIFICATE_TYPE]    = { CKA_CERTIFICATE_TYPE, sizeof (CK_CERTIFICATE_TYPE) },
+  [A_LABEL]               = { CKA_LABEL, 256 },
+  [A_ID]                  = { CKA_ID, 128 },
+  [A_PRIVATE]             = { CKA_PRIVATE, sizeof (CK_BBOOL) },
+  [A_MODIFIABLE]          = { CKA_MODIFIABLE, sizeof (CK_BBOOL) },
+  [A_SIGN]                = { CKA_SIGN, sizeof (CK_BBOOL) },
+  [A_VERIFY]              = { CKA_VERIFY, sizeof (CK_BBOOL) },
+  [A_ENCRYPT]             = { CKA_ENCRYPT, sizeof (CK_BBOOL) },
+  [A_DECRYPT]             = { CKA_DECRYPT, sizeof (CK_BBOOL) },
+  [A_WRAP]                = { CKA_WRAP, sizeof (CK_BBOOL) },
+  [A_UNWRAP]              = { CKA_UNWRAP, sizeof (CK_BBOOL) },
+  [A_DERIVE]              = { CKA_DERIVE, sizeof (CK_BBOOL) },
+  [A_SENSITIVE]           = { CKA_SENSITIVE, sizeof (CK_BBOOL) },
+  [A_EXTRACTABLE]         = { CKA_EXTRACTABLE, sizeof (CK_BBOOL) },
+  [A_ALWAYS_AUTHENTICATE] = { CKA_ALWAYS_AUTHENTICATE, sizeof (CK_BBOOL) },
+  [A_LOCAL]               = { CKA_LOCAL, sizeof (CK_BBOOL) },
+  [A_MODULUS]             = { CKA_MODULUS, 1024 },   /* RSA 8192 */
+  [A_MODULUS_BITS]        = { CKA_MODULUS_BITS, sizeof (CK_ULONG) },
+  [A_PUBLIC_EXPONENT]     = { CKA_PUBLIC_EXPONENT, 64 },
+  [A_EC_PARAMS]           = { CKA_EC_PARAMS, 128 },
+  [A_EC_POINT]            = { CKA_EC_POINT, 160 },
+  [A_APPLICATION]         = { CKA_APPLICATION, 256 },
+  [A_VALUE]               = { CKA_VALUE, 4096 },
+};
+
+typedef struct
+{
+  CK_ATTRIBUTE template[N_ATTRIBUTES];
+  guint8      *storage;
+  gsize        offsets[N_ATTRIBUTES];
+  guint8      *grown[N_ATTRIBUTES];
+} AttributeReader;
+
+static void
+attribute_reader_init (AttributeReader *reader)
+{
+  gsize total = 0;
+
+  memset (reader, 0, sizeof *reader);
+  for (guint i = 0; i < N_ATTRIBUTES; i++)
+    {
+      reader->offsets[i] = total;
+      total += attribute_layout[i].size;
+      total = (total + 7) & ~(gsize) 7;
+    }
+  reader->storage = g_malloc0 (total);
+}
+
+static void
+attribute_reader_clear (AttributeReader *reader)
+{
+  for (guint i = 0; i < N_ATTRIBUTES; i++)
+    g_clear_pointer (&reader->grown[i], g_free);
+  g_clear_pointer (&reader->storage, g_free);
+}
+
+static void
+attribute_reader_reset (AttributeReader *reader)
+{
+  for (guint i = 0; i < N_ATTRIBUTES; i++)
+    {
+      g_clear_pointer (&reader->grown[i], g_free);
+      reader->template[i].type = attribute_layout[i].type;
+      reader->template[i].pValue = reader->storage + reader->offsets[i];
+      reader->template[i].ulValueLen = attribute_layout[i].size;
+    }
+}
+
+/* Fetches one attribute that did not fit into its preallocated buffer. */
+static void
+attribute_reader_grow (AttributeReader   *reader,
+                       CK_FUNCTION_LIST  *functions,
+                       CK_SESSION_HANDLE  session,
+                       CK_OBJECT_HANDLE   handle,
+                       guint              index)
+{
+  CK_ATTRIBUTE attribute = { attribute_layout[index].type, NULL, 0 };
+  CK_RV rv;
+
+  rv = functions->C_GetAttributeValue (session, handle, &attribute, 1);
+  if (rv != CKR_OK || attribute.ulValueLen == CK_UNAVAILABLE_INFORMATION ||
+      attribute.ulValueLen > 16 * 1024 * 1024)
+    {
+      reader->template[index].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+      return;
+    }
+
+  reader->grown[index] = g_malloc0 (MAX (attribute.ulValueLen, 1));
+  attribute.pValue = reader->grown[index];
+  rv = functions->C_GetAttributeValue (session, handle, &attribute, 1);
+  if (rv != CKR_OK)
+    attribute.ulValueLen = CK_UNAVAILABLE_INFORMATION;
+
+  reader->template[index] = attribute;
+}
+
+static gboolean
+attribute_present (const AttributeReader *reader,
+                   guint                  index)
+{
+  return reader->template[index].ulValueLen != CK_UNAVAILABLE_INFORMATION;
+}
+
+static CK_ULONG
+attribute_ulong (const AttributeReader *reader,
+                 guint                  index,
+                 CK_ULONG               fallback)
+{
+  if (!attribute_present (reader, index) ||
+      reader->template[index].ulValueLen != sizeof (CK_ULONG))
+    return fallback;
+  return *(CK_ULONG *) reader->template[index].pValue;
+}
+
+static gboolean
+attribute_bool (const AttributeReader *reader,
+                guint                  index,
+                gboolean               fallback)
+{
+  if (!attribute_present (reader, index) ||
+      reader->template[index].ulValueLen != sizeof (CK_BBOOL))
+    return fallback;
+  return *(CK_BBOOL *) reader->template[index].pValue != CK_FALSE;
+}
+
+static GBytes *
+attribute_bytes (const AttributeReader *reader,
+                 guint                  index)
+{
+  if (!attribute_present (reader, index))
+    return NULL;
+  return g_bytes_new (reader->template[index].pValue, reader->template[index].ulValueLen);
+}
+
+static char *
+attribute_string (const AttributeReader *reader,
+                  guint                  index)
+{
+  const char *data;
+  gsize len;
+
+  if (!attribute_present (reader, index))
+    return g_strdup ("");
+
+  data = reader->template[index].pValue;
+  len = reader->template[index].ulValueLen;
+  if (!g_utf8_validate (data, len, NULL))
+    return g_utf8_make_valid (data, len);
+  return g_strndup (data, len);
+}
+
+/* Curves ------------------------------------------------------------------ */
+
+static const struct {
+  const char   *name;
+  guint         bits;
+  const guint8 *der;
+  gsize         der_len;
+} curves[] = {
+  { "P-256", 256, (const guint8 *) "\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07", 10 },
+  { "P-384", 384, (const guint8 *) "\x06\x05\x2b\x81\x04\x00\x22", 7 },
+  { "P-521", 521, (const guint8 *) "\x06\x05\x2b\x81\x04\x00\x23", 7 },
+  { "secp256k1", 256, (const guint8 *) "\x06\x05\x2b\x81\x04\x00\x0a", 7 },
+  { "Ed25519", 255, (const guint8 *) "\x06\x03\x2b\x65\x70", 5 },
+  { "Ed25519", 255, (const guint8 *) "\x13\x0c" "edwards25519", 14 },
+  { "Ed448", 448, (const guint8 *) "\x06\x03\x2b\x65\x71", 5 },
+  { "Ed448", 448, (const guint8 *) "\x13\x0a" "edwards448", 12 },
+};
+
+static void
+object_set_curve (TesseraObject *self)
+{
+  const guint8 *data;
+  gsize len;
+
+  if (self->ec_params == NULL)
+    return;
+
+  data = g_bytes_get_data (self->ec_params, &len);
+  for (guint i = 0; i < G_N_ELEMENTS (curves); i++)
+    {
+      if (len == curves[i].der_len && memcmp (data, curves[i].der, len) == 0)
+        {
+          self->curve = curves[i].name;
+          self->key_bits = curves[i].bits;
+          if (g_str_has_prefix (curves[i].name, "Ed"))
+            self->key_type = TESSERA_KEY_TYPE_ED25519;
+          return;
+        }
+    }
+}
+
+static guint
+modulus_bits (GBytes *modulus)
+{
+  const guint8 *data;
+  gsize len, i = 0;
+  guint bits;
+
+  if (modulus == NULL)
+    return 0;
+
+  data = g_bytes_get_data (modulus, &len);
+  while (i < len && data[i] == 0)
+    i++;
+  if (i == len)
+    return 0;
+
+  bits = (len - i) * 8;
+  for (guint8 top = data[i]; (top & 0x80) == 0; top <<= 1)
+    bits--;
+  return bits;
+}
+
+/* Certificates ------------------------------------------------------------ */
+
+static char *
+format_fingerprint (const guint8 *digest,
+                    gsize         len)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new (digest, len);
+  g_autofree char *hex = tessera_bytes_to_hex (bytes, ':');
+
+  return g_ascii_strup (hex, -1);
+}
+
+static void
+object_parse_certificate (TesseraObject *self)
+{
+  gnutls_x509_crt_t crt = NULL;
+  gnutls_datum_t der, dn = { NULL, 0 };
+  guint8 buffer[64];
+  size_t size;
+  unsigned int bits = 0;
+  time_t when;
+  int ret;
+
+  if (self->value == NULL || g_bytes_get_size (self->value) == 0)
+    {
+      g_set_error (&self->parse_error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_FAILED,
+                   _("The certificate object holds no certificate data."));
+      return;
+    }
+
+  der.data = (unsigned char *) g_bytes_get_data (self->value, NULL);
+  der.size = g_bytes_get_size (self->value);
+
+  gnutls_x509_crt_init (&crt);
+  ret = gnutls_x509_crt_import (crt, &der, GNUTLS_X509_FMT_DER);
+  if (ret < 0)
+    {
+      g_set_error (&self->parse_error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_FAILED,
+                   _("The certificate could not be read: %s"), gnutls_strerror (ret));
+      gnutls_x509_crt_deinit (crt);
+      return;
+    }
+
+  if (gnutls_x509_crt_get_dn3 (crt, &dn, 0) >= 0)
+    {
+      self->subject = g_strndup ((const char *) dn.data, dn.size);
+      gnutls_free (dn.data);
+    }
+  if (gnutls_x509_crt_get_issuer_dn3 (crt, &dn, 0) >= 0)
+    {
+      self->issuer = g_strndup ((const char *) dn.data, dn.size);
+      gnutls_free (dn.data);
+    }
+
+  size = sizeof buffer;
+  if (gnutls_x509_crt_get_serial (crt, buffer, &size) >= 0)
+    {
+      g_autoptr(GBytes) serial = g_bytes_new (buffer, size);
+      self->serial = tessera_bytes_to_hex (serial, ':');
+    }
+
+  when = gnutls_x509_crt_get_activation_time (crt);
+  if (when != (time_t) -1)
+    self->not_before = g_date_time_new_from_unix_utc (when);
+  when = gnutls_x509_crt_get_expiration_time (crt);
+  if (when != (time_t) -1)
+    self->not_after = g_date_time_new_from_unix_utc (when);
+
+  size = sizeof buffer;
+  if (gnutls_x509_crt_get_fingerprint (crt, GNUTLS_DIG_SHA256, buffer, &size) >= 0)
+    self->fingerprint_sha256 = format_fingerprint (buffer, size);
+
+  switch (gnutls_x509_crt_get_pk_algorithm (crt, &bits))
+    {
+    case GNUTLS_PK_RSA:
+      self->key_type = TESSERA_KEY_TYPE_RSA;
+      self->key_bits = bits;
+      break;
+    case GNUTLS_PK_ECDSA:
+      {
+        gnutls_ecc_curve_t curve = GNUTLS_ECC_CURVE_INVALID;
+
+        self->key_type = TESSERA_KEY_TYPE_EC;
+        self->key_bits = bits;
+        if (gnutls_x509_crt_get_pk_ecc_raw (crt, &curve, NULL, NULL) >= 0)
+          {
+            if (curve == GNUTLS_ECC_CURVE_SECP256R1)
+              self->curve = "P-256";
+            else if (curve == GNUTLS_ECC_CURVE_SECP384R1)
+              self->curve = "P-384";
+            else if (curve == GNUTLS_ECC_CURVE_SECP521R1)
+              self->curve = "P-521";
+          }
+      }
+      break;
+    case GNUTLS_PK_EDDSA_ED25519:
+      self->key_type = TESSERA_KEY_TYPE_ED25519;
+      self->key_bits = 255;
+      self->curve = "Ed25519";
+      break;
+    default:
+      self->key_type = TESSERA_KEY_TYPE_OTHER;
+      self->key_bits = bits;
+      break;
+    }
+
+  gnutls_x509_crt_deinit (crt);
+}
+
+/* Building an object from its attributes ----------------------------------- */
+
+static char *
+object_build_uri (TesseraObject       *self,
+                  const CK_TOKEN_INFO *token_info,
+                  CK_OBJECT_CLASS      klass)
+{
+  P11KitUri *uri = p11_kit_uri_new ();
+  CK_ATTRIBUTE attribute;
+  char *string = NULL;
+
+  memcpy (p11_kit_uri_get_token_info (uri), token_info, sizeof *token_info);
+
+  attribute.type = CKA_CLASS;
+  attribute.pValue = &klass;
+  attribute.ulValueLen = sizeof klass;
+  p11_kit_uri_set_attribute (uri, &attribute);
+
+  if (self->label[0] != '\0')
+    {
+      attribute.type = CKA_LABEL;
+      attribute.pValue = self->label;
+      attribute.ulValueLen = strlen (self->label);
+      p11_kit_uri_set_attribute (uri, &attribute);
+    }
+
+  if (self->id != NULL && g_bytes_get_size (self->id) > 0)
+    {
+      attribute.type = CKA_ID;
+      attribute.pValue = (void *) g_bytes_get_data (self->id, NULL);
+      attribute.ulValueLen = g_bytes_get_size (self->id);
+      p11_kit_uri_set_attribute (uri, &attribute);
+    }
+
+  if (p11_kit_uri_format (uri, P11_KIT_URI_FOR_OBJECT_ON_TOKEN, &string) != P11_KIT_URI_OK)
+    string = NULL;
+  p11_kit_uri_free (uri);
+
+  return string;
+}
+
+static TesseraObject *
+object_new_from_attributes (const AttributeReader *reader,
+                            CK_OBJECT_HANDLE       handle,
+                            const CK_TOKEN_INFO   *token_info)
+{
+  TesseraObject *self = g_object_new (TESSERA_TYPE_OBJECT, NULL);
+  CK_OBJECT_CLASS klass = attribute_ulong (reader, A_CLASS, (CK_ULONG) -1);
+  char *uri;
+
+  self->handle = handle;
+  self->label = attribute_string (reader, A_LABEL);
+  self->id = attribute_bytes (reader, A_ID);
+  if (self->id == NULL)
+    self->id = g_bytes_new (NULL, 0);
+  self->id_hex = tessera_bytes_to_hex (self->id, 0);
+  self->is_private = attribute_bool (reader, A_PRIVATE, FALSE);
+  self->modifiable = attribute_bool (reader, A_MODIFIABLE, TRUE);
+
+  switch (klass)
+    {
+    case CKO_PRIVATE_KEY:
+      self->kind = TESSERA_OBJECT_KIND_PRIVATE_KEY;
+      break;
+    case CKO_PUBLIC_KEY:
+      self->kind = TESSERA_OBJECT_KIND_PUBLIC_KEY;
+      break;
+    case CKO_CERTIFICATE:
+      self->kind = TESSERA_OBJECT_KIND_CERTIFICATE;
+      break;
+    case CKO_DATA:
+      self->kind = TESSERA_OBJECT_KIND_DATA;
+      break;
+    case CKO_SECRET_KEY:
+      self->kind = TESSERA_OBJECT_KIND_SECRET_KEY;
+      break;
+    default:
+      self->kind = TESSERA_OBJECT_KIND_OTHER;
+      break;
+    }
+
+  if (self->kind == TESSERA_OBJECT_KIND_PRIVATE_KEY ||
+      self->kind == TESSERA_OBJECT_KIND_PUBLIC_KEY ||
+      self->kind == TESSERA_OBJECT_KIND_SECRET_KEY)
+    {
+      static const struct { guint index; TesseraKeyUsage usage; } usages[] = {
+        { A_SIGN, TESSERA_KEY_USAGE_SIGN },
+        { A_VERIFY, TESSERA_KEY_USAGE_VERIFY },
+        { A_ENCRYPT, TESSERA_KEY_USAGE_ENCRYPT },
+        { A_DECRYPT, TESSERA_KEY_USAGE_DECRYPT },
+        { A_WRAP, TESSERA_KEY_USAGE_WRAP },
+        { A_UNWRAP, TESSERA_KEY_USAGE_UNWRAP },
+        { A_DERIVE, TESSERA_KEY_USAGE_DERIVE },
+      };
+      CK_KEY_TYPE key_type = attribute_ulong (reader, A_KEY_TYPE, (CK_ULONG) -1);
+
+      for (guint i = 0; i < G_N_ELEMENTS (usages); i++)
+        if (attribute_bool (reader, usages[i].index, FALSE))
+          self->usage |= usages[i].usage;
+
+      self->sensitive = attribute_bool (reader, A_SENSITIVE, FALSE);
+      self->extractable = attribute_bool (reader, A_EXTRACTABLE, FALSE);
+      self->always_authenticate = attribute_bool (reader, A_ALWAYS_AUTHENTICATE, FALSE);
+      self->local = attribute_bool (reader, A_LOCAL, FALSE);
+
+      if (key_type == CKK_RSA)
+        {
+          self->key_type = TESSERA_KEY_TYPE_RSA;
+          self->modulus = attribute_bytes (reader, A_MODULUS);
+          self->public_exponent = attribute_bytes (reader, A_PUBLIC_EXPONENT);
+          self->key_bits = attribute_ulong (reader, A_MODULUS_BITS, 0);
+          if (self->key_bits == 0)
+            self->key_bits = modulus_bits (self->modulus);
+        }
+      else if (key_type == CKK_EC || key_type == CKK_EC_EDWARDS)
+        {
+          self->key_type = key_type == CKK_EC ? TESSERA_KEY_TYPE_EC : TESSERA_KEY_TYPE_ED25519;
+          self->ec_params = attribute_bytes (reader, A_EC_PARAMS);
+          self->ec_point = attribute_bytes (reader, A_EC_POINT);
+          object_set_curve (self);
+        }
+      else if (key_type != (CK_KEY_TYPE) -1)
+        {
+          self->key_type = TESSERA_KEY_TYPE_OTHER;
+        }
+    }
+  else if (self->kind == TESSERA_OBJECT_KIND_CERTIFICATE)
+    {
+      if (attribute_ulong (reader, A_CERTIFICATE_TYPE, CKC_X_509) == CKC_X_509)
+        {
+          self->value = attribute_bytes (reader, A_VALUE);
+          object_parse_certificate (self);
+        }
+      else
+        {
+          g_set_error (&self->parse_error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_NOT_SUPPORTED,
+                       _("This is not an X.509 certificate."));
+        }
+    }
+  else if (self->kind == TESSERA_OBJECT_KIND_DATA)
+    {
+      self->application = attribute_string (reader, A_APPLICATION);
+    }
+
+  uri = object_build_uri (self, token_info, klass);
+  self->uri = uri;
+
+  return self;
+}
+
+/* Finds every object matching @match, in batches. */
+static GArray *
+find_objects (CK_FUNCTION_LIST  *functions,
+              CK_SESSION_HANDLE  session,
+              CK_ATTRIBUTE      *match,
+              CK_ULONG           n_match,
+              GError           **error)
+{
+  g_autoptr(GArray) handles = g_array_new (FALSE, FALSE, sizeof (CK_OBJECT_HANDLE));
+  CK_OBJECT_HANDLE batch[512];
+  CK_ULONG count = 0;
+  CK_RV rv;
+
+  rv = functions->C_FindObjectsInit (session, match, n_match);
+  if (rv != CKR_OK)
+    {
+      _tessera_set_ck_error (error, rv, _("Could not list the token’s objects"));
+      return NULL;
+    }
+
+  do
+    {
+      rv = functions->C_FindObjects (session, batch, G_N_ELEMENTS (batch), &count);
+      if (rv != CKR_OK)
+        break;
+      g_array_append_vals (handles, batch, count);
+    }
+  while (count == G_N_ELEMENTS (batch));
+
+  functions->C_FindObjectsFinal (session);
+
+  if (rv != CKR_OK)
+    {
+      _tessera_set_ck_error (error, rv, _("Could not list the token’s objects"));
+      return NULL;
+    }
+
+  return g_steal_pointer (&handles);
+}
+
+static gboolean
+handle_in (GArray           *handles,
+           CK_OBJECT_HANDLE  handle)
+{
+  for (guint i = 0; i < handles->len; i++)
+    if (g_array_index (handles, CK_OBJECT_HANDLE, i) == handle)
+      return TRUE;
+  return FALSE;
+}
+
+/*
+ * _tessera_object_read_all:
+ *
+ * Reads every object the session can see.  Certificates are found first,
+ * so that CKA_VALUE, which on other objects may be secret, is only ever
+ * asked of certificates.  Costs 6 calls plus one per object.
+ */
+GPtrArray *
+_tessera_object_read_all (CK_FUNCTION_LIST    *functions,
+                          CK_SESSION_HANDLE    session,
+                          const CK_TOKEN_INFO *token_info,
+                          GCancellable        *cancellable,
+                          GError             **error)
+{
+  g_autoptr(GPtrArray) objects = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GArray) certificates = NULL;
+  g_autoptr(GArray) all = NULL;
+  CK_OBJECT_CLASS certificate_class = CKO_CERTIFICATE;
+  CK_ATTRIBUTE match_certificates = { CKA_CLASS, &certificate_class, sizeof certificate_class };
+  AttributeReader reader;
+
+  certificates = find_objects (functions, session, &match_certificates, 1, error);
+  if (certificates == NULL)
+    return NULL;
+
+  all = find_objects (functions, session, NULL, 0, error);
+  if (all == NULL)
+    return NULL;
+
+  attribute_reader_init (&reader);
+
+  for (guint i = 0; i < all->len; i++)
+    {
+      CK_OBJECT_HANDLE handle = g_array_index (all, CK_OBJECT_HANDLE, i);
+      gboolean is_certificate = handle_in (certificates, handle);
+      CK_ULONG n_attributes = is_certificate ? N_ATTRIBUTES : N_ATTRIBUTES - 1;
+      CK_RV rv;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        {
+          attribute_reader_clear (&reader);
+          return NULL;
+        }
+
+      attribute_reader_reset (&reader);
+      rv = functions->C_GetAttributeValue (session, handle, reader.template, n_attributes);
+
+      if (rv == CKR_BUFFER_TOO_SMALL)
+        {
+          for (guint a = 0; a < n_attributes; a++)
+            if (reader.template[a].ulValueLen == CK_UNAVAILABLE_INFORMATION ||
+                reader.template[a].ulValueLen > attribute_layout[a].size)
+              attribute_reader_grow (&reader, functions, session, handle, a);
+        }
+      else if (rv == CKR_OBJECT_HANDLE_INVALID)
+        {
+          /* Deleted by someone else between find and read. */
+          continue;
+        }
+      else if (rv != CKR_OK && rv != CKR_ATTRIBUTE_SENSITIVE &&
+               rv != CKR_ATTRIBUTE_TYPE_INVALID)
+        {
+          _tessera_set_ck_error (error, rv, _("Could not read an object on the token"));
+          attribute_reader_clear (&reader);
+          return NULL;
+        }
+
+      if (!is_certificate)
+        reader.template[A_VALUE].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+
+      g_ptr_array_add (objects, object_new_from_attributes (&reader, handle, token_info));
+    }
+
+  attribute_reader_clear (&reader);
+
+  return g_steal_pointer (&objects);
+}
+
+/* Getters ------------------------------------------------------------------ */
+
+TesseraObjectKind
+tessera_object_get_kind (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), TESSERA_OBJECT_KIND_OTHER);
+  return self->kind;
+}
+
+/**
+ * tessera_object_get_kind_name:
+ *
+ * Returns: the object's class in words, translated
+ */
+const char *
+tessera_object_get_kind_name (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+
+  switch (self->kind)
+    {
+    case TESSERA_OBJECT_KIND_PRIVATE_KEY:
+      return _("Private key");
+    case TESSERA_OBJECT_KIND_PUBLIC_KEY:
+      return _("Public key");
+    case TESSERA_OBJECT_KIND_CERTIFICATE:
+      return _("Certificate");
+    case TESSERA_OBJECT_KIND_DATA:
+      return _("Data object");
+    case TESSERA_OBJECT_KIND_SECRET_KEY:
+      return _("Secret key");
+    case TESSERA_OBJECT_KIND_OTHER:
+    default:
+      return _("Other object");
+    }
+}
+
+gulong
+tessera_object_get_handle (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), 0);
+  return self->handle;
+}
+
+const char *
+tessera_object_get_label (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+  return self->label;
+}
+
+/**
+ * tessera_object_get_id:
+ *
+ * Returns: (transfer none): the CKA_ID, possibly empty
+ */
+GBytes *
+tessera_object_get_id (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+  return self->id;
+}
+
+const char *
+tessera_object_get_id_hex (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+  return self->id_hex;
+}
+
+/**
+ * tessera_object_get_uri:
+ *
+ * Returns: the object's PKCS#11 URI, as p11-kit formats it
+ */
+const char *
+tessera_object_get_uri (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+  return self->uri;
+}
+
+gboolean
+tessera_object_get_private (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), FALSE);
+  return self->is_private;
+}
+
+gboolean
+tessera_object_get_modifiable (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), FALSE);
+  return self->modifiable;
+}
+
+TesseraKeyType
+tessera_object_get_key_type (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), TESSERA_KEY_TYPE_NONE);
+  return self->key_type;
+}
+
+guint
+tessera_object_get_key_bits (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), 0);
+  return self->key_bits;
+}
+
+/**
+ * tessera_object_get_curve:
+ *
+ * Returns: (nullable): "P-256", "P-384", "P-521", "Ed25519", … for
+ *   elliptic-curve keys
+ */
+const char *
+tessera_object_get_curve (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+  return self->curve;
+}
+
+/**
+ * tessera_object_describe_key_type:
+ *
+ * Returns: (transfer full) (nullable): "RSA 2048", "ECDSA P-256",
+ *   "Ed25519", or %NULL when the object holds no key
+ */
+char *
+tessera_object_describe_key_type (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+
+  switch (self->key_type)
+    {
+    case TESSERA_KEY_TYPE_RSA:
+      if (self->key_bits == 0)
+        return g_strdup ("RSA");
+      return g_strdup_printf ("RSA %u", self->key_bits);
+    case TESSERA_KEY_TYPE_EC:
+      if (self->curve != NULL)
+        return g_strdup_printf ("ECDSA %s", self->curve);
+      /* Translators: an elliptic-curve key on a curve Tessera does not know */
+      return g_strdup (_("ECDSA, unknown curve"));
+    case TESSERA_KEY_TYPE_ED25519:
+      return g_strdup (self->curve != NULL ? self->curve : "EdDSA");
+    case TESSERA_KEY_TYPE_OTHER:
+      return g_strdup (_("Other key type"));
+    case TESSERA_KEY_TYPE_NONE:
+    default:
+      return NULL;
+    }
+}
+
+TesseraKeyUsage
+tessera_object_get_usage (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), TESSERA_KEY_USAGE_NONE);
+  return self->usage;
+}
+
+/**
+ * tessera_object_describe_usage:
+ *
+ * Returns: (transfer full): the usages in words, "Sign, decrypt"
+ */
+char *
+tessera_object_describe_usage (TesseraObject *self)
+{
+  const struct { TesseraKeyUsage usage; const char *name; } names[] = {
+    { TESSERA_KEY_USAGE_SIGN, N_("sign") },
+    { TESSERA_KEY_USAGE_VERIFY, N_("verify") },
+    { TESSERA_KEY_USAGE_ENCRYPT, N_("encrypt") },
+    { TESSERA_KEY_USAGE_DECRYPT, N_("decrypt") },
+    { TESSERA_KEY_USAGE_WRAP, N_("wrap") },
+    { TESSERA_KEY_USAGE_UNWRAP, N_("unwrap") },
+    { TESSERA_KEY_USAGE_DERIVE, N_("derive") },
+  };
+  g_autoptr(GPtrArray) parts = g_ptr_array_new ();
+  g_autofree char *joined = NULL;
+
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (self->usage & names[i].usage)
+      g_ptr_array_add (parts, (gpointer) _(names[i].name));
+
+  if (parts->len == 0)
+    return g_strdup (_("None"));
+
+  g_ptr_array_add (parts, NULL);
+  /* Translators: the separator between key usages, "sign, decrypt" */
+  joined = g_strjoinv (_(", "), (char **) parts->pdata);
+  joined[0] = g_unichar_toupper (joined[0]);
+  return g_steal_pointer (&joined);
+}
+
+gboolean
+tessera_object_get_sensitive (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), FALSE);
+  return self->sensitive;
+}
+
+gboolean
+tessera_object_get_extractable (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), FALSE);
+  return self->extractable;
+}
+
+gboolean
+tessera_object_get_always_authenticate (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), FALSE);
+  return self->always_authenticate;
+}
+
+gboolean
+tessera_object_get_local (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), FALSE);
+  return self->local;
+}
+
+GBytes *
+tessera_object_get_modulus (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+  return self->modulus;
+}
+
+GBytes *
+tessera_object_get_public_exponent (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+  return self->public_exponent;
+}
+
+GBytes *
+tessera_object_get_ec_params (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+  return self->ec_params;
+}
+
+GBytes *
+tessera_object_get_ec_point (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+  return self->ec_point;
+}
+
+/**
+ * tessera_object_get_value:
+ *
+ * Returns: (transfer none) (nullable): the DER of a certificate
+ */
+GBytes *
+tessera_object_get_value (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+  return self->value;
+}
+
+/**
+ * tessera_object_get_subject:
+ *
+ * Returns: (nullable): the certificate's subject, RFC 4514 style
+ */
+const char *
+tessera_object_get_subject (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+  return self->subject;
+}
+
+const char *
+tessera_object_get_issuer (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+  return self->issuer;
+}
+
+const char *
+tessera_object_get_serial (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+  return self->serial;
+}
+
+GDateTime *
+tessera_object_get_not_before (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+  return self->not_before;
+}
+
+GDateTime *
+tessera_object_get_not_after (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+  return self->not_after;
+}
+
+/**
+ * tessera_object_get_fingerprint_sha256:
+ *
+ * Returns: (nullable): the certificate's SHA-256 fingerprint as
+ *   colon-separated upper-case hex, like `openssl x509 -fingerprint -sha256`
+ */
+const char *
+tessera_object_get_fingerprint_sha256 (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+  return self->fingerprint_sha256;
+}
+
+/**
+ * tessera_object_get_parse_error:
+ *
+ * Returns: (nullable): why a certificate object could not be parsed
+ */
+const GError *
+tessera_object_get_parse_error (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+  return self->parse_error;
+}
+
+const char *
+tessera_object_get_application (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+  return self->application;
+}

@@ -1,0 +1,62 @@
+/* tessera-private.h: what the core's classes share with each other
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <p11-kit/p11-kit.h>
+#include <p11-kit/pkcs11.h>
+#include <p11-kit/uri.h>
+
+#include "tessera-core.h"
+
+G_BEGIN_DECLS
+
+/* tessera-error.c */
+void            _tessera_set_ck_error            (GError         **error,
+                                                  CK_RV            rv,
+                                                  const char      *what);
+const char     *_tessera_ck_rv_name              (CK_RV            rv);
+gboolean        _tessera_ck_rv_means_removed     (CK_RV            rv);
+
+/* tessera-module.c */
+TesseraModule  *_tessera_module_new              (const char      *name,
+                                                  const char      *path,
+                                                  gboolean         registered);
+void            _tessera_module_set_functions    (TesseraModule   *self,
+                                                  CK_FUNCTION_LIST *functions,
+                                                  gboolean         owned);
+CK_FUNCTION_LIST *_tessera_module_get_functions  (TesseraModule   *self);
+void            _tessera_module_set_error        (TesseraModule   *self,
+                                                  const GError    *error);
+void            _tessera_module_set_waits_for_events (TesseraModule *self,
+                                                  gboolean         waits);
+gboolean        _tessera_module_initialize       (TesseraModule   *self,
+                                                  GError         **error);
+void            _tessera_module_finalize         (TesseraModule   *self);
+
+/* tessera-token.c */
+TesseraToken   *_tessera_token_new               (TesseraModule   *module,
+                                                  CK_SLOT_ID       slot_id,
+                                                  const CK_TOKEN_INFO *token_info);
+gboolean        _tessera_token_same_identity     (TesseraToken    *self,
+                                                  const CK_TOKEN_INFO *token_info);
+gboolean        _tessera_token_update_info       (TesseraToken    *self,
+                                                  CK_SLOT_ID       slot_id,
+                                                  const CK_TOKEN_INFO *token_info);
+void            _tessera_token_mark_removed      (TesseraToken    *self);
+
+/* tessera-object.c */
+GPtrArray      *_tessera_object_read_all         (CK_FUNCTION_LIST    *functions,
+                                                  CK_SESSION_HANDLE    session,
+                                                  const CK_TOKEN_INFO *token_info,
+                                                  GCancellable        *cancellable,
+                                                  GError             **error);
+
+/* Helpers for CK_UTF8CHAR fields, which are space-padded, not terminated. */
+char           *_tessera_ck_string               (const CK_UTF8CHAR *chars,
+                                                  gsize              length);
+#define TESSERA_CK_STRING(field) _tessera_ck_string ((field), sizeof (field))
+
+G_END_DECLS

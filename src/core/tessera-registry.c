@@ -1,0 +1,1191 @@
+/* tessera-registry.c: every PKCS#11 module and token Tessera knows, live
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "Tessera-Core"
+
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+
+#include "tessera-private.h"
+
+/*
+ * The registry owns two list models, modules and tokens, which belong to
+ * the main context it was created in.  Everything that calls a module runs
+ * on a worker thread and hands back a *scan*: for one module, the slots
+ * that hold a token with their slot and token information.  The main
+ * context then reconciles the token list with the scan, so that loading,
+ * refreshing and hotplug all go through one path.
+ *
+ * Live updates come from one monitor thread per module: blocked in
+ * C_WaitForSlotEvent where the module supports it, polling the slot list
+ * otherwise (SoftHSM).
+ */
+
+#define DEFAULT_POLL_INTERVAL_MS 1000
+
+typedef struct
+{
+  CK_SLOT_ID    slot_id;
+  CK_TOKEN_INFO token_info;
+} SlotEntry;
+
+typedef struct
+{
+  TesseraModule *module;
+  GArray        *slots;   /* of SlotEntry; NULL when the scan failed */
+} Scan;
+
+typedef struct _Monitor Monitor;
+
+struct _TesseraRegistry
+{
+  GObject       parent_instance;
+
+  char        **paths;
+  GListStore   *modules;
+  GListStore   *tokens;
+  GMainContext *context;
+  GPtrArray    *monitors;
+  guint         poll_interval_ms;
+  guint         monitoring : 1;
+  guint         loaded : 1;
+};
+
+G_DEFINE_FINAL_TYPE (TesseraRegistry, tessera_registry, G_TYPE_OBJECT)
+
+static void monitor_stop (Monitor *monitor);
+static void monitor_start (TesseraRegistry *self, TesseraModule *module);
+
+static void
+scan_free (Scan *scan)
+{
+  g_clear_object (&scan->module);
+  g_clear_pointer (&scan->slots, g_array_unref);
+  g_free (scan);
+}
+
+static void
+tessera_registry_dispose (GObject *object)
+{
+  TesseraRegistry *self = (TesseraRegistry *) object;
+  guint n_modules;
+
+  /* Stop the monitors, finalise the modules (which wakes threads blocked
+   * in C_WaitForSlotEvent), then wait for the threads. */
+  if (self->monitors != NULL)
+    {
+      for (guint i = 0; i < self->monitors->len; i++)
+        monitor_stop (g_ptr_array_index (self->monitors, i));
+    }
+
+  n_modules = self->modules ? g_list_model_get_n_items (G_LIST_MODEL (self->modules)) : 0;
+  for (guint i = 0; i < n_modules; i++)
+    {
+      g_autoptr(TesseraModule) module = g_list_model_get_item (G_LIST_MODEL (self->modules), i);
+      _tessera_module_finalize (module);
+    }
+
+  g_clear_pointer (&self->monitors, g_ptr_array_unref);
+  g_clear_object (&self->tokens);
+  g_clear_object (&self->modules);
+
+  G_OBJECT_CLASS (tessera_registry_parent_class)->dispose (object);
+}
+
+static void
+tessera_registry_finalize (GObject *object)
+{
+  TesseraRegistry *self = (TesseraRegistry *) object;
+
+  g_clear_pointer (&self->paths, g_strfreev);
+  g_clear_pointer (&self->context, g_main_context_unref);
+
+  G_OBJECT_CLASS (tessera_registry_parent_class)->finalize (object);
+}
+
+static void
+tessera_registry_class_init (TesseraRegistryClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = tessera_registry_dispose;
+  object_class->finalize = tessera_registry_finalize;
+}
+
+static void
+tessera_registry_init (TesseraRegistry *self)
+{
+  self->modules = g_list_store_new (TESSERA_TYPE_MODULE);
+  self->tokens = g_list_store_new (TESSERA_TYPE_TOKEN);
+  self->context = g_main_context_ref_thread_default ();
+  self->monitors = g_ptr_array_new ();
+  self->poll_interval_ms = DEFAULT_POLL_INTERVAL_MS;
+}
+
+/**
+ * tessera_registry_new:
+ *
+ * Returns: (transfer full): a registry of the modules registered with
+ *   p11-kit; load it with tessera_registry_load_async()
+ */
+TesseraRegistry *
+tessera_registry_new (void)
+{
+  return g_object_new (TESSERA_TYPE_REGISTRY, NULL);
+}
+
+/**
+ * tessera_registry_new_for_module_paths:
+ * @paths: module files to load directly, as `pkcs11-tool --module` does
+ *
+ * Returns: (transfer full): a registry of just these modules
+ */
+TesseraRegistry *
+tessera_registry_new_for_module_paths (const char * const *paths)
+{
+  TesseraRegistry *self = g_object_new (TESSERA_TYPE_REGISTRY, NULL);
+
+  self->paths = g_strdupv ((char **) paths);
+  if (self->paths == NULL)
+    self->paths = g_new0 (char *, 1);
+
+  return self;
+}
+
+/* Worker thread: scanning --------------------------------------------------- */
+
+static GArray *
+scan_slots (CK_FUNCTION_LIST  *functions,
+            GError           **error)
+{
+  g_autoptr(GArray) entries = g_array_new (FALSE, TRUE, sizeof (SlotEntry));
+  CK_SLOT_ID stack_slots[32];
+  g_autofree CK_SLOT_ID *heap_slots = NULL;
+  CK_SLOT_ID *slots = stack_slots;
+  CK_ULONG n_slots = G_N_ELEMENTS (stack_slots);
+  CK_RV rv;
+
+  rv = functions->C_GetSlotList (CK_TRUE, slots, &n_slots);
+  while (rv == CKR_BUFFER_TOO_SMALL)
+    {
+      g_free (heap_slots);
+      heap_slots = g_new0 (CK_SLOT_ID, n_slots);
+      slots = heap_slots;
+      rv = functions->C_GetSlotList (CK_TRUE, slots, &n_slots);
+    }
+
+  if (rv != CKR_OK)
+    {
+      _tessera_set_ck_error (error, rv, _("Could not list the module’s slots"));
+      return NULL;
+    }
+
+  for (CK_ULONG i = 0; i < n_slots; i++)
+    {
+      SlotEntry entry = { 0 };
+
+      /* C_GetSlotList (CK_TRUE) lists only slots with a token, so
+       * C_GetSlotInfo would add a call per slot and nothing Tessera shows. */
+      entry.slot_id = slots[i];
+      rv = functions->C_GetTokenInfo (slots[i], &entry.token_info);
+      if (rv != CKR_OK)
+        {
+          /* Removed between the two calls, or a card the module cannot read. */
+          g_debug ("C_GetTokenInfo(%lu): %s", slots[i], _tessera_ck_rv_name (rv));
+          continue;
+        }
+
+      g_array_append_val (entries, entry);
+    }
+
+  return g_steal_pointer (&entries);
+}
+
+static Scan *
+scan_module (TesseraModule *module)
+{
+  Scan *scan = g_new0 (Scan, 1);
+  CK_FUNCTION_LIST *functions = _tessera_module_get_functions (module);
+
+  scan->module = g_object_ref (module);
+  if (functions != NULL && tessera_module_get_error (module) == NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      scan->slots = scan_slots (functions, &error);
+      if (scan->slots == NULL)
+        _tessera_module_set_error (module, error);
+    }
+
+  return scan;
+}
+
+/* Worker thread: loading modules ------------------------------------------ */
+
+static char *
+resolve_module_path (const char *configured)
+{
+  if (configured == NULL)
+    return NULL;
+  if (g_path_is_absolute (configured))
+    return g_strdup (configured);
+  return g_build_filename (P11_MODULE_PATH, configured, NULL);
+}
+
+static char *
+module_name_for_path (const char *path)
+{
+  g_autofree char *base = g_path_get_basename (path);
+
+  if (g_str_has_suffix (base, ".so"))
+    base[strlen (base) - 3] = '\0';
+  return g_steal_pointer (&base);
+}
+
+static TesseraModule *
+load_module_path (const char *path,
+                  gboolean    registered)
+{
+  g_autofree char *name = module_name_for_path (path);
+  TesseraModule *module = _tessera_module_new (name, path, registered);
+  CK_FUNCTION_LIST *functions;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_autoptr(GError) error = g_error_new (TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                                             _("The module file %s does not exist."), path);
+      _tessera_module_set_error (module, error);
+      return module;
+    }
+
+  /* Unmanaged: Tessera is the only user of a module it loads by path, and
+   * p11-kit's session tracking would cost calls on every exit. */
+  functions = p11_kit_module_load (path, P11_KIT_MODULE_UNMANAGED);
+  if (functions == NULL)
+    {
+      const char *reason = p11_kit_message ();
+      g_autoptr(GError) error = NULL;
+
+      if (reason != NULL && reason[0] != '\0')
+        error = g_error_new (TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                             _("The module %s could not be loaded: %s"), path, reason);
+      else
+        error = g_error_new (TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                             _("The module %s could not be loaded."), path);
+      _tessera_module_set_error (module, error);
+      return module;
+    }
+
+  _tessera_module_set_functions (module, functions, TRUE);
+  _tessera_module_initialize (module, NULL);
+
+  return module;
+}
+
+/* Reads a p11-kit module config file just enough to tell whether Tessera
+ * should have loaded it, and from which file. */
+static char *
+configured_module_file (const char *config_path)
+{
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autofree char *module = NULL;
+
+  if (!g_file_get_contents (config_path, &contents, NULL, NULL))
+    return NULL;
+
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char *line = g_strstrip (lines[i]);
+
+      if (g_str_has_prefix (line, "enable-in:") || g_str_has_prefix (line, "disable-in:") ||
+          (g_str_has_prefix (line, "trust-policy:") && strstr (line, "yes") != NULL))
+        return NULL;
+      if (g_str_has_prefix (line, "module:"))
+        {
+          g_free (module);
+          module = g_strdup (g_strstrip (line + strlen ("module:")));
+        }
+    }
+
+  return resolve_module_path (module);
+}
+
+/* p11-kit skips modules that fail to load without saying which.  Look at
+ * the config directories for modules that should be there but are not. */
+static void
+add_unloaded_configured_modules (GPtrArray  *modules,
+                                 GHashTable *loaded_names)
+{
+  g_autofree char *user_dir = g_build_filename (g_get_user_config_dir (), "pkcs11", "modules", NULL);
+  const char *dirs[] = { P11_SYSTEM_CONFIG_MODULES, P11_PACKAGE_CONFIG_MODULES, user_dir };
+
+  for (guint d = 0; d < G_N_ELEMENTS (dirs); d++)
+    {
+      g_autoptr(GDir) dir = g_dir_open (dirs[d], 0, NULL);
+      const char *entry;
+
+      if (dir == NULL)
+        continue;
+
+      while ((entry = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *name = NULL;
+          g_autofree char *config_path = NULL;
+          g_autofree char *file = NULL;
+          g_autoptr(GError) error = NULL;
+          TesseraModule *module;
+
+          if (!g_str_has_suffix (entry, ".module"))
+            continue;
+
+          name = g_strndup (entry, strlen (entry) - strlen (".module"));
+          if (g_hash_table_contains (loaded_names, name))
+            continue;
+
+          config_path = g_build_filename (dirs[d], entry, NULL);
+          file = configured_module_file (config_path);
+          if (file == NULL)
+            continue;
+
+          module = _tessera_module_new (name, file, TRUE);
+          if (!g_file_test (file, G_FILE_TEST_EXISTS))
+            error = g_error_new (TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                                 _("The module file %s does not exist."), file);
+          else
+            error = g_error_new (TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                                 _("p11-kit could not load the module %s."), file);
+          _tessera_module_set_error (module, error);
+          g_ptr_array_add (modules, module);
+          g_hash_table_add (loaded_names, g_steal_pointer (&name));
+        }
+    }
+}
+
+static GPtrArray *
+load_registered_modules (void)
+{
+  GPtrArray *modules = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  CK_FUNCTION_LIST **list;
+
+  list = p11_kit_modules_load (NULL, 0);
+  for (guint i = 0; list != NULL && list[i] != NULL; i++)
+    {
+      g_autofree char *name = p11_kit_module_get_name (list[i]);
+      g_autofree char *trust = p11_kit_config_option (list[i], "trust-policy");
+      g_autofree char *configured = p11_kit_config_option (list[i], "module");
+      g_autofree char *path = resolve_module_path (configured);
+      TesseraModule *module;
+
+      g_hash_table_add (names, g_strdup (name ? name : ""));
+
+      /* The trust module holds the system's CA certificates, not keys. */
+      if (g_strcmp0 (trust, "yes") == 0)
+        {
+          p11_kit_module_release (list[i]);
+          continue;
+        }
+
+      module = _tessera_module_new (name, path, TRUE);
+      _tessera_module_set_functions (module, list[i], TRUE);
+      _tessera_module_initialize (module, NULL);
+      g_ptr_array_add (modules, module);
+    }
+  free (list);
+
+  add_unloaded_configured_modules (modules, names);
+
+  return modules;
+}
+
+static void
+load_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  char **paths = task_data;
+  g_autoptr(GPtrArray) modules = NULL;
+  GPtrArray *scans = g_ptr_array_new_with_free_func ((GDestroyNotify) scan_free);
+
+  if (paths == NULL)
+    {
+      modules = load_registered_modules ();
+    }
+  else
+    {
+      modules = g_ptr_array_new_with_free_func (g_object_unref);
+      for (guint i = 0; paths[i] != NULL; i++)
+        g_ptr_array_add (modules, load_module_path (paths[i], FALSE));
+    }
+
+  for (guint i = 0; i < modules->len; i++)
+    g_ptr_array_add (scans, scan_module (g_ptr_array_index (modules, i)));
+
+  g_task_return_pointer (task, scans, (GDestroyNotify) g_ptr_array_unref);
+}
+
+/* Main context: reconciling ------------------------------------------------ */
+
+static gboolean
+entry_matches_token (const SlotEntry *entry,
+                     TesseraToken    *token)
+{
+  if (!_tessera_token_same_identity (token, &entry->token_info))
+    return FALSE;
+
+  /* Blank tokens all look alike: their slot tells them apart. */
+  if (!(entry->token_info.flags & CKF_TOKEN_INITIALIZED))
+    return tessera_token_get_slot_id (token) == entry->slot_id;
+
+  return TRUE;
+}
+
+static guint
+module_position (TesseraRegistry *self,
+                 TesseraModule   *module)
+{
+  guint position;
+
+  if (!g_list_store_find (self->modules, module, &position))
+    return G_MAXUINT;
+  return position;
+}
+
+/* Where a new token of @module goes: after the tokens of its module and of
+ * every module before it, so the list stays grouped by module. */
+static guint
+insert_position (TesseraRegistry *self,
+                 TesseraModule   *module)
+{
+  guint module_index = module_position (self, module);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->tokens));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TesseraToken) token = g_list_model_get_item (G_LIST_MODEL (self->tokens), i);
+
+      if (module_position (self, tessera_token_get_module (token)) > module_index)
+        return i;
+    }
+
+  return n;
+}
+
+static void
+reconcile (TesseraRegistry *self,
+           Scan            *scan)
+{
+  GListModel *tokens = G_LIST_MODEL (self->tokens);
+  g_autofree gboolean *used = NULL;
+  guint n_slots = scan->slots ? scan->slots->len : 0;
+
+  used = g_new0 (gboolean, MAX (n_slots, 1));
+
+  for (guint i = g_list_model_get_n_items (tokens); i > 0; i--)
+    {
+      g_autoptr(TesseraToken) token = g_list_model_get_item (tokens, i - 1);
+      gboolean found = FALSE;
+
+      if (tessera_token_get_module (token) != scan->module)
+        continue;
+
+      for (guint s = 0; s < n_slots && !found; s++)
+        {
+          SlotEntry *entry = &g_array_index (scan->slots, SlotEntry, s);
+
+          if (used[s] || !entry_matches_token (entry, token))
+            continue;
+
+          used[s] = found = TRUE;
+          _tessera_token_update_info (token, entry->slot_id, &entry->token_info);
+        }
+
+      if (!found)
+        {
+          g_debug ("Token %s is gone", tessera_token_get_uri (token));
+          _tessera_token_mark_removed (token);
+          g_list_store_remove (self->tokens, i - 1);
+        }
+    }
+
+  for (guint s = 0; s < n_slots; s++)
+    {
+      SlotEntry *entry = &g_array_index (scan->slots, SlotEntry, s);
+      g_autoptr(TesseraToken) token = NULL;
+
+      if (used[s])
+        continue;
+
+      token = _tessera_token_new (scan->module, entry->slot_id, &entry->token_info);
+      g_debug ("Token %s appeared", tessera_token_get_uri (token));
+      g_list_store_insert (self->tokens, insert_position (self, scan->module), token);
+    }
+}
+
+static void
+add_modules_and_reconcile (TesseraRegistry *self,
+                           GPtrArray       *scans)
+{
+  for (guint i = 0; i < scans->len; i++)
+    {
+      Scan *scan = g_ptr_array_index (scans, i);
+
+      if (!g_list_store_find (self->modules, scan->module, NULL))
+        {
+          g_list_store_append (self->modules, scan->module);
+          if (self->monitoring)
+            monitor_start (self, scan->module);
+        }
+      reconcile (self, scan);
+    }
+}
+
+static void
+load_done (GObject      *source_object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  TesseraRegistry *self = TESSERA_REGISTRY (source_object);
+  g_autoptr(GTask) outer = user_data;
+  g_autoptr(GPtrArray) scans = NULL;
+  g_autoptr(GError) error = NULL;
+
+  scans = g_task_propagate_pointer (G_TASK (result), &error);
+  if (scans == NULL)
+    {
+      g_task_return_error (outer, g_steal_pointer (&error));
+      return;
+    }
+
+  add_modules_and_reconcile (self, scans);
+  self->loaded = TRUE;
+  g_task_return_boolean (outer, TRUE);
+}
+
+/**
+ * tessera_registry_load_async:
+ *
+ * Loads and initialises the modules and lists their tokens.  A module
+ * that fails keeps its error (tessera_module_get_error()); the others
+ * load on, so this only fails when cancelled.
+ */
+void
+tessera_registry_load_async (TesseraRegistry     *self,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_autoptr(GTask) outer = NULL;
+  g_autoptr(GTask) inner = NULL;
+
+  g_return_if_fail (TESSERA_IS_REGISTRY (self));
+
+  outer = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (outer, tessera_registry_load_async);
+
+  if (self->loaded)
+    {
+      g_task_return_boolean (outer, TRUE);
+      return;
+    }
+
+  inner = g_task_new (self, cancellable, load_done, g_steal_pointer (&outer));
+  g_task_set_source_tag (inner, tessera_registry_load_async);
+  g_task_set_task_data (inner, g_strdupv (self->paths), (GDestroyNotify) g_strfreev);
+  g_task_run_in_thread (inner, load_thread);
+}
+
+gboolean
+tessera_registry_load_finish (TesseraRegistry  *self,
+                              GAsyncResult     *result,
+                              GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Adding and removing modules ----------------------------------------------- */
+
+static void
+add_module_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  const char *path = task_data;
+  GPtrArray *scans = g_ptr_array_new_with_free_func ((GDestroyNotify) scan_free);
+  g_autoptr(TesseraModule) module = load_module_path (path, FALSE);
+
+  g_ptr_array_add (scans, scan_module (module));
+  g_task_return_pointer (task, scans, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+add_module_done (GObject      *source_object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  TesseraRegistry *self = TESSERA_REGISTRY (source_object);
+  g_autoptr(GTask) outer = user_data;
+  g_autoptr(GPtrArray) scans = NULL;
+  g_autoptr(GError) error = NULL;
+  Scan *scan;
+
+  scans = g_task_propagate_pointer (G_TASK (result), &error);
+  if (scans == NULL)
+    {
+      g_task_return_error (outer, g_steal_pointer (&error));
+      return;
+    }
+
+  add_modules_and_reconcile (self, scans);
+  scan = g_ptr_array_index (scans, 0);
+  g_task_return_pointer (outer, g_object_ref (scan->module), g_object_unref);
+}
+
+static TesseraModule *
+find_module_by_path (TesseraRegistry *self,
+                     const char      *path)
+{
+  g_autofree char *real = realpath (path, NULL);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->modules));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TesseraModule) module = g_list_model_get_item (G_LIST_MODEL (self->modules), i);
+      const char *module_path = tessera_module_get_path (module);
+      g_autofree char *module_real = module_path ? realpath (module_path, NULL) : NULL;
+
+      if (g_strcmp0 (module_path, path) == 0 ||
+          (real != NULL && g_strcmp0 (real, module_real) == 0))
+        return module;
+    }
+
+  return NULL;
+}
+
+/**
+ * tessera_registry_add_module_async:
+ * @path: the module file
+ *
+ * Loads a module the user chose.  A module that cannot load is still
+ * added, with its error; adding a module that is already loaded fails.
+ */
+void
+tessera_registry_add_module_async (TesseraRegistry     *self,
+                                   const char          *path,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  g_autoptr(GTask) outer = NULL;
+  g_autoptr(GTask) inner = NULL;
+  TesseraModule *existing;
+
+  g_return_if_fail (TESSERA_IS_REGISTRY (self));
+  g_return_if_fail (path != NULL);
+
+  outer = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (outer, tessera_registry_add_module_async);
+
+  existing = find_module_by_path (self, path);
+  if (existing != NULL)
+    {
+      g_task_return_new_error (outer, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                               _("The module %s is already loaded as “%s”."),
+                               path, tessera_module_get_name (existing));
+      return;
+    }
+
+  inner = g_task_new (self, cancellable, add_module_done, g_steal_pointer (&outer));
+  g_task_set_source_tag (inner, tessera_registry_add_module_async);
+  g_task_set_task_data (inner, g_strdup (path), g_free);
+  g_task_run_in_thread (inner, add_module_thread);
+}
+
+/**
+ * tessera_registry_add_module_finish:
+ *
+ * Returns: (transfer full): the module, which may carry a load error
+ */
+TesseraModule *
+tessera_registry_add_module_finish (TesseraRegistry  *self,
+                                    GAsyncResult     *result,
+                                    GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * tessera_registry_remove_module:
+ *
+ * Forgets a module the user added, with its tokens.  Modules registered
+ * with p11-kit cannot be removed here.
+ */
+void
+tessera_registry_remove_module (TesseraRegistry *self,
+                                TesseraModule   *module)
+{
+  guint position;
+  Scan empty = { module, NULL };
+
+  g_return_if_fail (TESSERA_IS_REGISTRY (self));
+  g_return_if_fail (TESSERA_IS_MODULE (module));
+  g_return_if_fail (!tessera_module_get_registered (module));
+
+  if (!g_list_store_find (self->modules, module, &position))
+    return;
+
+  reconcile (self, &empty);
+
+  for (guint i = 0; i < self->monitors->len; i++)
+    {
+      Monitor *monitor = g_ptr_array_index (self->monitors, i);
+
+      if (*(TesseraModule **) monitor == module)
+        {
+          monitor_stop (monitor);
+          g_ptr_array_remove_index (self->monitors, i);
+          break;
+        }
+    }
+
+  g_list_store_remove (self->modules, position);
+}
+
+/* Refreshing ---------------------------------------------------------------- */
+
+static void
+refresh_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  GPtrArray *modules = task_data;
+  GPtrArray *scans = g_ptr_array_new_with_free_func ((GDestroyNotify) scan_free);
+
+  for (guint i = 0; i < modules->len; i++)
+    g_ptr_array_add (scans, scan_module (g_ptr_array_index (modules, i)));
+
+  g_task_return_pointer (task, scans, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+refresh_done (GObject      *source_object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  TesseraRegistry *self = TESSERA_REGISTRY (source_object);
+  g_autoptr(GTask) outer = user_data;
+  g_autoptr(GPtrArray) scans = NULL;
+  g_autoptr(GError) error = NULL;
+
+  scans = g_task_propagate_pointer (G_TASK (result), &error);
+  if (scans == NULL)
+    {
+      g_task_return_error (outer, g_steal_pointer (&error));
+      return;
+    }
+
+  for (guint i = 0; i < scans->len; i++)
+    {
+      Scan *scan = g_ptr_array_index (scans, i);
+
+      /* The module may have been removed meanwhile. */
+      if (g_list_store_find (self->modules, scan->module, NULL))
+        reconcile (self, scan);
+    }
+  g_task_return_boolean (outer, TRUE);
+}
+
+/**
+ * tessera_registry_refresh_async:
+ *
+ * Lists every module's tokens again, for example after a token was
+ * initialised.  Monitoring does this by itself for insertions and
+ * removals.
+ */
+void
+tessera_registry_refresh_async (TesseraRegistry     *self,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) outer = NULL;
+  g_autoptr(GTask) inner = NULL;
+  GPtrArray *modules = g_ptr_array_new_with_free_func (g_object_unref);
+  guint n;
+
+  g_return_if_fail (TESSERA_IS_REGISTRY (self));
+
+  outer = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (outer, tessera_registry_refresh_async);
+
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->modules));
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (modules, g_list_model_get_item (G_LIST_MODEL (self->modules), i));
+
+  inner = g_task_new (self, cancellable, refresh_done, g_steal_pointer (&outer));
+  g_task_set_source_tag (inner, tessera_registry_refresh_async);
+  g_task_set_task_data (inner, modules, (GDestroyNotify) g_ptr_array_unref);
+  g_task_run_in_thread (inner, refresh_thread);
+}
+
+gboolean
+tessera_registry_refresh_finish (TesseraRegistry  *self,
+                                 GAsyncResult     *result,
+                                 GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Monitoring ---------------------------------------------------------------- */
+
+struct _Monitor
+{
+  TesseraModule    *module;      /* first: remove_module() looks at it */
+  GWeakRef          registry;
+  GMainContext     *context;
+  CK_FUNCTION_LIST *functions;
+  GThread          *thread;
+  GMutex            lock;
+  GCond             cond;
+  gboolean          stopping;
+  gboolean          waiting;     /* blocked, or about to be, in C_WaitForSlotEvent */
+  guint             interval_ms;
+  GArray           *last;
+};
+
+typedef struct
+{
+  GWeakRef  registry;
+  Scan     *scan;
+  gboolean  waits;
+} MonitorUpdate;
+
+static void
+monitor_update_free (MonitorUpdate *update)
+{
+  g_weak_ref_clear (&update->registry);
+  scan_free (update->scan);
+  g_free (update);
+}
+
+static gboolean
+monitor_update_apply (gpointer user_data)
+{
+  MonitorUpdate *update = user_data;
+  g_autoptr(TesseraRegistry) self = g_weak_ref_get (&update->registry);
+
+  if (self == NULL || !g_list_store_find (self->modules, update->scan->module, NULL))
+    return G_SOURCE_REMOVE;
+
+  _tessera_module_set_waits_for_events (update->scan->module, update->waits);
+  if (update->scan->slots != NULL)
+    reconcile (self, update->scan);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Only what identifies a token and its state: counters such as the
+ * number of open sessions change all the time and mean nothing here. */
+static gboolean
+slots_equal (GArray *a,
+             GArray *b)
+{
+  if (a == NULL || b == NULL)
+    return a == b;
+  if (a->len != b->len)
+    return FALSE;
+
+  for (guint i = 0; i < a->len; i++)
+    {
+      const SlotEntry *x = &g_array_index (a, SlotEntry, i);
+      const SlotEntry *y = &g_array_index (b, SlotEntry, i);
+
+      if (x->slot_id != y->slot_id ||
+          x->token_info.flags != y->token_info.flags ||
+          memcmp (x->token_info.label, y->token_info.label, sizeof x->token_info.label) != 0 ||
+          memcmp (x->token_info.serialNumber, y->token_info.serialNumber,
+                  sizeof x->token_info.serialNumber) != 0)
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+static void
+monitor_post (Monitor  *monitor,
+              GArray   *slots,
+              gboolean  waits)
+{
+  MonitorUpdate *update = g_new0 (MonitorUpdate, 1);
+  g_autoptr(TesseraRegistry) registry = g_weak_ref_get (&monitor->registry);
+
+  g_weak_ref_init (&update->registry, registry);
+  update->scan = g_new0 (Scan, 1);
+  update->scan->module = g_object_ref (monitor->module);
+  update->scan->slots = slots ? g_array_ref (slots) : NULL;
+  update->waits = waits;
+
+  g_main_context_invoke_full (monitor->context, G_PRIORITY_DEFAULT,
+                              monitor_update_apply, update,
+                              (GDestroyNotify) monitor_update_free);
+}
+
+static gboolean
+monitor_is_stopping (Monitor *monitor)
+{
+  gboolean stopping;
+
+  g_mutex_lock (&monitor->lock);
+  stopping = monitor->stopping;
+  g_mutex_unlock (&monitor->lock);
+
+  return stopping;
+}
+
+static void
+monitor_rescan (Monitor  *monitor,
+                gboolean  waits,
+                gboolean  always_post)
+{
+  g_autoptr(GError) error = NULL;
+  GArray *slots = scan_slots (monitor->functions, &error);
+
+  if (slots == NULL)
+    {
+      g_debug ("Rescanning %s failed: %s", tessera_module_get_name (monitor->module), error->message);
+      return;
+    }
+
+  if (always_post || !slots_equal (monitor->last, slots))
+    monitor_post (monitor, slots, waits);
+
+  g_clear_pointer (&monitor->last, g_array_unref);
+  monitor->last = slots;
+}
+
+static gpointer
+monitor_thread (gpointer user_data)
+{
+  Monitor *monitor = user_data;
+  gboolean waits;
+  CK_SLOT_ID slot;
+  CK_RV rv;
+
+  /* Learn whether the module reports events at all, without blocking. */
+  rv = monitor->functions->C_WaitForSlotEvent (CKF_DONT_BLOCK, &slot, NULL);
+  waits = rv == CKR_OK || rv == CKR_NO_EVENT;
+  g_mutex_lock (&monitor->lock);
+  monitor->waiting = waits;
+  g_mutex_unlock (&monitor->lock);
+  g_debug ("Monitoring %s by %s", tessera_module_get_name (monitor->module),
+           waits ? "C_WaitForSlotEvent" : "polling");
+  monitor_rescan (monitor, waits, TRUE);
+
+  while (!monitor_is_stopping (monitor))
+    {
+      if (waits)
+        {
+          rv = monitor->functions->C_WaitForSlotEvent (0, &slot, NULL);
+          if (monitor_is_stopping (monitor) || rv == CKR_CRYPTOKI_NOT_INITIALIZED)
+            break;
+          if (rv == CKR_OK)
+            {
+              monitor_rescan (monitor, TRUE, FALSE);
+              continue;
+            }
+
+          g_debug ("C_WaitForSlotEvent on %s: %s; polling instead",
+                   tessera_module_get_name (monitor->module), _tessera_ck_rv_name (rv));
+          waits = FALSE;
+          g_mutex_lock (&monitor->lock);
+          monitor->waiting = FALSE;
+          g_mutex_unlock (&monitor->lock);
+          monitor_rescan (monitor, FALSE, TRUE);
+        }
+      else
+        {
+          gint64 until = g_get_monotonic_time () + monitor->interval_ms * G_TIME_SPAN_MILLISECOND;
+
+          g_mutex_lock (&monitor->lock);
+          while (!monitor->stopping && g_cond_wait_until (&monitor->cond, &monitor->lock, until))
+            ;
+          g_mutex_unlock (&monitor->lock);
+
+          if (!monitor_is_stopping (monitor))
+            monitor_rescan (monitor, FALSE, FALSE);
+        }
+    }
+
+  return NULL;
+}
+
+static void
+monitor_start (TesseraRegistry *self,
+               TesseraModule   *module)
+{
+  CK_FUNCTION_LIST *functions = _tessera_module_get_functions (module);
+  Monitor *monitor;
+
+  if (functions == NULL || tessera_module_get_error (module) != NULL)
+    return;
+
+  monitor = g_new0 (Monitor, 1);
+  monitor->module = g_object_ref (module);
+  g_weak_ref_init (&monitor->registry, self);
+  monitor->context = g_main_context_ref (self->context);
+  monitor->functions = functions;
+  monitor->interval_ms = self->poll_interval_ms;
+  g_mutex_init (&monitor->lock);
+  g_cond_init (&monitor->cond);
+  monitor->thread = g_thread_new ("tessera-monitor", monitor_thread, monitor);
+
+  g_ptr_array_add (self->monitors, monitor);
+}
+
+/* Stops and frees a monitor.  A thread blocked in C_WaitForSlotEvent
+ * returns only when its module is finalised, so this finalises it too. */
+static void
+monitor_stop (Monitor *monitor)
+{
+  gboolean waiting;
+
+  g_mutex_lock (&monitor->lock);
+  monitor->stopping = TRUE;
+  waiting = monitor->waiting;
+  g_cond_signal (&monitor->cond);
+  g_mutex_unlock (&monitor->lock);
+
+  if (waiting)
+    _tessera_module_finalize (monitor->module);
+
+  g_thread_join (monitor->thread);
+
+  g_clear_pointer (&monitor->last, g_array_unref);
+  g_weak_ref_clear (&monitor->registry);
+  g_main_context_unref (monitor->context);
+  g_mutex_clear (&monitor->lock);
+  g_cond_clear (&monitor->cond);
+  g_object_unref (monitor->module);
+  g_free (monitor);
+}
+
+/**
+ * tessera_registry_start_monitoring:
+ *
+ * Follows card insertion, removal and token changes from now on, each
+ * module on its own thread.  Changes reach the token list in the main
+ * context the registry was created in.
+ */
+void
+tessera_registry_start_monitoring (TesseraRegistry *self)
+{
+  guint n;
+
+  g_return_if_fail (TESSERA_IS_REGISTRY (self));
+
+  if (self->monitoring)
+    return;
+  self->monitoring = TRUE;
+
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->modules));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TesseraModule) module = g_list_model_get_item (G_LIST_MODEL (self->modules), i);
+      monitor_start (self, module);
+    }
+}
+
+/**
+ * tessera_registry_set_poll_interval:
+ *
+ * Sets how often modules without C_WaitForSlotEvent are polled; takes
+ * effect for monitors started afterwards.
+ */
+void
+tessera_registry_set_poll_interval (TesseraRegistry *self,
+                                    guint            milliseconds)
+{
+  g_return_if_fail (TESSERA_IS_REGISTRY (self));
+  self->poll_interval_ms = MAX (milliseconds, 50);
+}
+
+/**
+ * tessera_registry_get_modules:
+ *
+ * Returns: (transfer none): a #GListModel of #TesseraModule
+ */
+GListModel *
+tessera_registry_get_modules (TesseraRegistry *self)
+{
+  g_return_val_if_fail (TESSERA_IS_REGISTRY (self), NULL);
+  return G_LIST_MODEL (self->modules);
+}
+
+/**
+ * tessera_registry_get_tokens:
+ *
+ * Returns: (transfer none): a #GListModel of #TesseraToken, grouped by
+ *   module
+ */
+GListModel *
+tessera_registry_get_tokens (TesseraRegistry *self)
+{
+  g_return_val_if_fail (TESSERA_IS_REGISTRY (self), NULL);
+  return G_LIST_MODEL (self->tokens);
+}
+
+/**
+ * tessera_registry_lookup_token:
+ * @uri: a PKCS#11 URI
+ *
+ * Returns: (transfer none) (nullable): the first token the URI matches
+ */
+TesseraToken *
+tessera_registry_lookup_token (TesseraRegistry *self,
+                               const char      *uri)
+{
+  P11KitUri *parsed;
+  guint n;
+  TesseraToken *found = NULL;
+
+  g_return_val_if_fail (TESSERA_IS_REGISTRY (self), NULL);
+  g_return_val_if_fail (uri != NULL, NULL);
+
+  parsed = p11_kit_uri_new ();
+  if (p11_kit_uri_parse (uri, P11_KIT_URI_FOR_ANY, parsed) != P11_KIT_URI_OK)
+    {
+      p11_kit_uri_free (parsed);
+      return NULL;
+    }
+
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->tokens));
+  for (guint i = 0; i < n && found == NULL; i++)
+    {
+      g_autoptr(TesseraToken) token = g_list_model_get_item (G_LIST_MODEL (self->tokens), i);
+      P11KitUri *token_uri = p11_kit_uri_new ();
+      CK_ULONG slot_id = p11_kit_uri_get_slot_id (parsed);
+
+      p11_kit_uri_parse (tessera_token_get_uri (token), P11_KIT_URI_FOR_ANY, token_uri);
+      if (p11_kit_uri_match_token_info (parsed, p11_kit_uri_get_token_info (token_uri)) &&
+          (slot_id == (CK_ULONG) -1 || slot_id == tessera_token_get_slot_id (token)))
+        found = token;
+      p11_kit_uri_free (token_uri);
+    }
+
+  p11_kit_uri_free (parsed);
+  return found;
+}

@@ -1,0 +1,1103 @@
+/* tessera-token.c: a token in a slot of a PKCS#11 module
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "Tessera-Core"
+
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+
+#include "tessera-private.h"
+
+/*
+ * The token's fields belong to the main thread.  Worker threads get what
+ * they need copied into their task data, and share only the session,
+ * which the session lock guards.
+ */
+struct _TesseraToken
+{
+  GObject            parent_instance;
+
+  TesseraModule     *module;
+  CK_SLOT_ID         slot_id;
+  CK_TOKEN_INFO      token_info;
+
+  char              *uri;
+  char              *label;
+  char              *display_name;
+  char              *manufacturer;
+  char              *model;
+  char              *serial;
+  char              *hardware_version;
+  char              *firmware_version;
+  TesseraTokenState  state;
+  TesseraTokenKind   kind;
+  gboolean           logged_in;
+  gboolean           objects_loaded;
+
+  GListStore        *objects;
+  GListStore        *keys;
+  GListStore        *certificates;
+  GListStore        *other_objects;
+
+  GMutex             session_lock;
+  CK_SESSION_HANDLE  session;
+};
+
+G_DEFINE_FINAL_TYPE (TesseraToken, tessera_token, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_LABEL,
+  PROP_DISPLAY_NAME,
+  PROP_STATE,
+  PROP_LOGGED_IN,
+  PROP_OBJECTS_LOADED,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+GType
+tessera_token_state_get_type (void)
+{
+  static gsize type_id;
+
+  if (g_once_init_enter (&type_id))
+    {
+      static const GFlagsValue values[] = {
+        { TESSERA_TOKEN_STATE_NOT_INITIALIZED, "TESSERA_TOKEN_STATE_NOT_INITIALIZED", "not-initialized" },
+        { TESSERA_TOKEN_STATE_USER_PIN_NOT_SET, "TESSERA_TOKEN_STATE_USER_PIN_NOT_SET", "user-pin-not-set" },
+        { TESSERA_TOKEN_STATE_USER_PIN_TO_BE_CHANGED, "TESSERA_TOKEN_STATE_USER_PIN_TO_BE_CHANGED", "user-pin-to-be-changed" },
+        { TESSERA_TOKEN_STATE_USER_PIN_COUNT_LOW, "TESSERA_TOKEN_STATE_USER_PIN_COUNT_LOW", "user-pin-count-low" },
+        { TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY, "TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY", "user-pin-final-try" },
+        { TESSERA_TOKEN_STATE_USER_PIN_LOCKED, "TESSERA_TOKEN_STATE_USER_PIN_LOCKED", "user-pin-locked" },
+        { TESSERA_TOKEN_STATE_SO_PIN_TO_BE_CHANGED, "TESSERA_TOKEN_STATE_SO_PIN_TO_BE_CHANGED", "so-pin-to-be-changed" },
+        { TESSERA_TOKEN_STATE_SO_PIN_COUNT_LOW, "TESSERA_TOKEN_STATE_SO_PIN_COUNT_LOW", "so-pin-count-low" },
+        { TESSERA_TOKEN_STATE_SO_PIN_FINAL_TRY, "TESSERA_TOKEN_STATE_SO_PIN_FINAL_TRY", "so-pin-final-try" },
+        { TESSERA_TOKEN_STATE_SO_PIN_LOCKED, "TESSERA_TOKEN_STATE_SO_PIN_LOCKED", "so-pin-locked" },
+        { TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH, "TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH", "protected-auth-path" },
+        { TESSERA_TOKEN_STATE_WRITE_PROTECTED, "TESSERA_TOKEN_STATE_WRITE_PROTECTED", "write-protected" },
+        { TESSERA_TOKEN_STATE_LOGIN_REQUIRED, "TESSERA_TOKEN_STATE_LOGIN_REQUIRED", "login-required" },
+        { TESSERA_TOKEN_STATE_REMOVED, "TESSERA_TOKEN_STATE_REMOVED", "removed" },
+        { 0, NULL, NULL }
+      };
+      GType type = g_flags_register_static (g_intern_static_string ("TesseraTokenState"), values);
+      g_once_init_leave (&type_id, type);
+    }
+
+  return type_id;
+}
+
+static void
+tessera_token_finalize (GObject *object)
+{
+  TesseraToken *self = (TesseraToken *) object;
+
+  g_clear_object (&self->module);
+  g_clear_pointer (&self->uri, g_free);
+  g_clear_pointer (&self->label, g_free);
+  g_clear_pointer (&self->display_name, g_free);
+  g_clear_pointer (&self->manufacturer, g_free);
+  g_clear_pointer (&self->model, g_free);
+  g_clear_pointer (&self->serial, g_free);
+  g_clear_pointer (&self->hardware_version, g_free);
+  g_clear_pointer (&self->firmware_version, g_free);
+  g_clear_object (&self->objects);
+  g_clear_object (&self->keys);
+  g_clear_object (&self->certificates);
+  g_clear_object (&self->other_objects);
+  g_mutex_clear (&self->session_lock);
+
+  G_OBJECT_CLASS (tessera_token_parent_class)->finalize (object);
+}
+
+static void
+tessera_token_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  TesseraToken *self = TESSERA_TOKEN (object);
+
+  switch (prop_id)
+    {
+    case PROP_LABEL:
+      g_value_set_string (value, self->label);
+      break;
+    case PROP_DISPLAY_NAME:
+      g_value_set_string (value, self->display_name);
+      break;
+    case PROP_STATE:
+      g_value_set_flags (value, self->state);
+      break;
+    case PROP_LOGGED_IN:
+      g_value_set_boolean (value, self->logged_in);
+      break;
+    case PROP_OBJECTS_LOADED:
+      g_value_set_boolean (value, self->objects_loaded);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tessera_token_class_init (TesseraTokenClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = tessera_token_finalize;
+  object_class->get_property = tessera_token_get_property;
+
+  properties[PROP_LABEL] =
+    g_param_spec_string ("label", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_DISPLAY_NAME] =
+    g_param_spec_string ("display-name", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STATE] =
+    g_param_spec_flags ("state", NULL, NULL, TESSERA_TYPE_TOKEN_STATE, 0,
+                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LOGGED_IN] =
+    g_param_spec_boolean ("logged-in", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_OBJECTS_LOADED] =
+    g_param_spec_boolean ("objects-loaded", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+tessera_token_init (TesseraToken *self)
+{
+  g_mutex_init (&self->session_lock);
+  self->objects = g_list_store_new (TESSERA_TYPE_OBJECT);
+  self->keys = g_list_store_new (TESSERA_TYPE_KEY);
+  self->certificates = g_list_store_new (TESSERA_TYPE_OBJECT);
+  self->other_objects = g_list_store_new (TESSERA_TYPE_OBJECT);
+}
+
+static TesseraTokenState
+decode_flags (CK_FLAGS flags)
+{
+  TesseraTokenState state = TESSERA_TOKEN_STATE_NONE;
+  static const struct { CK_FLAGS flag; TesseraTokenState state; } map[] = {
+    { CKF_USER_PIN_TO_BE_CHANGED, TESSERA_TOKEN_STATE_USER_PIN_TO_BE_CHANGED },
+    { CKF_USER_PIN_COUNT_LOW, TESSERA_TOKEN_STATE_USER_PIN_COUNT_LOW },
+    { CKF_USER_PIN_FINAL_TRY, TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY },
+    { CKF_USER_PIN_LOCKED, TESSERA_TOKEN_STATE_USER_PIN_LOCKED },
+    { CKF_SO_PIN_TO_BE_CHANGED, TESSERA_TOKEN_STATE_SO_PIN_TO_BE_CHANGED },
+    { CKF_SO_PIN_COUNT_LOW, TESSERA_TOKEN_STATE_SO_PIN_COUNT_LOW },
+    { CKF_SO_PIN_FINAL_TRY, TESSERA_TOKEN_STATE_SO_PIN_FINAL_TRY },
+    { CKF_SO_PIN_LOCKED, TESSERA_TOKEN_STATE_SO_PIN_LOCKED },
+    { CKF_PROTECTED_AUTHENTICATION_PATH, TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH },
+    { CKF_WRITE_PROTECTED, TESSERA_TOKEN_STATE_WRITE_PROTECTED },
+    { CKF_LOGIN_REQUIRED, TESSERA_TOKEN_STATE_LOGIN_REQUIRED },
+  };
+
+  if (!(flags & CKF_TOKEN_INITIALIZED))
+    state |= TESSERA_TOKEN_STATE_NOT_INITIALIZED;
+  if (!(flags & CKF_USER_PIN_INITIALIZED))
+    state |= TESSERA_TOKEN_STATE_USER_PIN_NOT_SET;
+
+  for (guint i = 0; i < G_N_ELEMENTS (map); i++)
+    if (flags & map[i].flag)
+      state |= map[i].state;
+
+  return state;
+}
+
+static gboolean
+contains_word (const char *haystack,
+               const char *needle)
+{
+  g_autofree char *folded = g_utf8_casefold (haystack, -1);
+  g_autofree char *folded_needle = g_utf8_casefold (needle, -1);
+
+  return strstr (folded, folded_needle) != NULL;
+}
+
+static TesseraTokenKind
+guess_kind (TesseraToken *self)
+{
+  const char *path = tessera_module_get_path (self->module);
+  const char *fields[] = { self->model, self->manufacturer, path };
+  static const struct { const char *word; TesseraTokenKind kind; } words[] = {
+    { "SoftHSM", TESSERA_TOKEN_KIND_SOFTWARE },
+    { "opencryptoki", TESSERA_TOKEN_KIND_SOFTWARE },
+    { "Soft Token", TESSERA_TOKEN_KIND_SOFTWARE },
+    { "tpm", TESSERA_TOKEN_KIND_TPM },
+    { "YubiKey", TESSERA_TOKEN_KIND_USB_KEY },
+    { "Nitrokey", TESSERA_TOKEN_KIND_USB_KEY },
+    { "SoloKey", TESSERA_TOKEN_KIND_USB_KEY },
+    { "Token", TESSERA_TOKEN_KIND_USB_KEY },
+  };
+
+  /* opencryptoki's software token calls itself IBM / "Soft" */
+  if (g_strcmp0 (self->model, "Soft") == 0)
+    return TESSERA_TOKEN_KIND_SOFTWARE;
+
+  for (guint w = 0; w < G_N_ELEMENTS (words); w++)
+    for (guint f = 0; f < G_N_ELEMENTS (fields); f++)
+      if (fields[f] != NULL && contains_word (fields[f], words[w].word))
+        return words[w].kind;
+
+  return TESSERA_TOKEN_KIND_SMART_CARD;
+}
+
+static char *
+build_uri (CK_SLOT_ID           slot_id,
+           const CK_TOKEN_INFO *token_info)
+{
+  P11KitUri *uri = p11_kit_uri_new ();
+  P11KitUriType type = P11_KIT_URI_FOR_TOKEN;
+  char *string = NULL;
+
+  memcpy (p11_kit_uri_get_token_info (uri), token_info, sizeof *token_info);
+
+  /* A blank token has no identity of its own yet: its slot is all there is. */
+  if (!(token_info->flags & CKF_TOKEN_INITIALIZED))
+    {
+      p11_kit_uri_set_slot_id (uri, slot_id);
+      type = P11_KIT_URI_FOR_SLOT | P11_KIT_URI_FOR_TOKEN;
+    }
+
+  if (p11_kit_uri_format (uri, type, &string) != P11_KIT_URI_OK)
+    string = g_strdup ("pkcs11:");
+  p11_kit_uri_free (uri);
+
+  return string;
+}
+
+static void
+set_string (char       **field,
+            char        *value,
+            gboolean    *changed)
+{
+  if (g_strcmp0 (*field, value) != 0)
+    *changed = TRUE;
+  g_free (*field);
+  *field = value;
+}
+
+/*
+ * Sets the token's fields from fresh slot and token information.  Returns
+ * whether anything visible changed.
+ */
+gboolean
+_tessera_token_update_info (TesseraToken        *self,
+                            CK_SLOT_ID           slot_id,
+                            const CK_TOKEN_INFO *token_info)
+{
+  gboolean changed = FALSE;
+  gboolean name_changed = FALSE;
+  TesseraTokenState state;
+
+  self->slot_id = slot_id;
+  self->token_info = *token_info;
+
+  set_string (&self->label, TESSERA_CK_STRING (token_info->label), &name_changed);
+  set_string (&self->manufacturer, TESSERA_CK_STRING (token_info->manufacturerID), &changed);
+  set_string (&self->model, TESSERA_CK_STRING (token_info->model), &changed);
+  set_string (&self->serial, TESSERA_CK_STRING (token_info->serialNumber), &changed);
+  set_string (&self->hardware_version,
+              g_strdup_printf ("%u.%u", token_info->hardwareVersion.major,
+                               token_info->hardwareVersion.minor), &changed);
+  set_string (&self->firmware_version,
+              g_strdup_printf ("%u.%u", token_info->firmwareVersion.major,
+                               token_info->firmwareVersion.minor), &changed);
+  set_string (&self->uri, build_uri (slot_id, token_info), &changed);
+
+  if (self->label[0] != '\0')
+    set_string (&self->display_name, g_strdup (self->label), &name_changed);
+  else
+    set_string (&self->display_name, g_strdup (_("Uninitialized token")), &name_changed);
+
+  self->kind = guess_kind (self);
+
+  state = decode_flags (token_info->flags);
+  if (state != self->state)
+    {
+      self->state = state;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+      changed = TRUE;
+    }
+
+  if (name_changed)
+    {
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LABEL]);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DISPLAY_NAME]);
+    }
+
+  return changed || name_changed;
+}
+
+TesseraToken *
+_tessera_token_new (TesseraModule       *module,
+                    CK_SLOT_ID           slot_id,
+                    const CK_TOKEN_INFO *token_info)
+{
+  TesseraToken *self = g_object_new (TESSERA_TYPE_TOKEN, NULL);
+
+  self->module = g_object_ref (module);
+  _tessera_token_update_info (self, slot_id, token_info);
+
+  return self;
+}
+
+/* Whether @token_info describes this token, as a PKCS#11 URI would match it. */
+gboolean
+_tessera_token_same_identity (TesseraToken        *self,
+                              const CK_TOKEN_INFO *token_info)
+{
+  const CK_TOKEN_INFO *mine = &self->token_info;
+
+  if ((mine->flags & CKF_TOKEN_INITIALIZED) != (token_info->flags & CKF_TOKEN_INITIALIZED))
+    return FALSE;
+
+  return memcmp (mine->label, token_info->label, sizeof mine->label) == 0 &&
+         memcmp (mine->manufacturerID, token_info->manufacturerID, sizeof mine->manufacturerID) == 0 &&
+         memcmp (mine->model, token_info->model, sizeof mine->model) == 0 &&
+         memcmp (mine->serialNumber, token_info->serialNumber, sizeof mine->serialNumber) == 0;
+}
+
+static void
+token_set_logged_in (TesseraToken *self,
+                     gboolean      logged_in)
+{
+  if (self->logged_in == logged_in)
+    return;
+  self->logged_in = logged_in;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOGGED_IN]);
+}
+
+static void
+token_set_objects (TesseraToken *self,
+                   GPtrArray    *objects)
+{
+  g_autoptr(GPtrArray) keys = NULL;
+  g_autoptr(GPtrArray) certificates = g_ptr_array_new ();
+  g_autoptr(GPtrArray) others = g_ptr_array_new ();
+  guint n;
+
+  if (objects == NULL)
+    objects = g_ptr_array_new ();
+  else
+    g_ptr_array_ref (objects);
+
+  for (guint i = 0; i < objects->len; i++)
+    {
+      TesseraObject *object = g_ptr_array_index (objects, i);
+
+      switch (tessera_object_get_kind (object))
+        {
+        case TESSERA_OBJECT_KIND_PRIVATE_KEY:
+        case TESSERA_OBJECT_KIND_PUBLIC_KEY:
+          break;
+        case TESSERA_OBJECT_KIND_CERTIFICATE:
+          g_ptr_array_add (certificates, object);
+          break;
+        default:
+          g_ptr_array_add (others, object);
+          break;
+        }
+    }
+
+  keys = tessera_key_group_objects (objects);
+
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->keys));
+  g_list_store_splice (self->keys, 0, n, keys->pdata, keys->len);
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->certificates));
+  g_list_store_splice (self->certificates, 0, n, certificates->pdata, certificates->len);
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->other_objects));
+  g_list_store_splice (self->other_objects, 0, n, others->pdata, others->len);
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->objects));
+  g_list_store_splice (self->objects, 0, n, objects->pdata, objects->len);
+
+  g_ptr_array_unref (objects);
+
+  if (!self->objects_loaded)
+    {
+      self->objects_loaded = TRUE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_OBJECTS_LOADED]);
+    }
+}
+
+/*
+ * Called by the registry when the token's slot no longer holds it.  The
+ * module has already invalidated its sessions.
+ */
+void
+_tessera_token_mark_removed (TesseraToken *self)
+{
+  g_mutex_lock (&self->session_lock);
+  self->session = CK_INVALID_HANDLE;
+  g_mutex_unlock (&self->session_lock);
+
+  token_set_logged_in (self, FALSE);
+  token_set_objects (self, NULL);
+
+  if (!(self->state & TESSERA_TOKEN_STATE_REMOVED))
+    {
+      self->state |= TESSERA_TOKEN_STATE_REMOVED;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+    }
+}
+
+/* Worker-thread operations ------------------------------------------------- */
+
+typedef enum {
+  OPERATION_READ,
+  OPERATION_LOGIN,
+  OPERATION_LOGOUT,
+} Operation;
+
+typedef struct
+{
+  Operation          operation;
+  TesseraModule     *module;
+  CK_SLOT_ID         slot_id;
+  CK_TOKEN_INFO      token_info;
+  gboolean           protected_path;
+  char              *pin;
+  gsize              pin_len;
+
+  /* results */
+  GPtrArray         *objects;
+  CK_TOKEN_INFO      new_token_info;
+  gboolean           have_new_token_info;
+  gboolean           logged_in;
+  gboolean           removed;
+} OperationData;
+
+static void
+operation_data_free (OperationData *data)
+{
+  if (data->pin != NULL)
+    {
+      explicit_bzero (data->pin, data->pin_len);
+      g_free (data->pin);
+    }
+  g_clear_object (&data->module);
+  g_clear_pointer (&data->objects, g_ptr_array_unref);
+  g_free (data);
+}
+
+/* Opens the token's shared session if it has none.  Session lock held. */
+static CK_RV
+ensure_session (TesseraToken     *self,
+                CK_FUNCTION_LIST *functions,
+                CK_SLOT_ID        slot_id)
+{
+  if (self->session != CK_INVALID_HANDLE)
+    return CKR_OK;
+
+  return functions->C_OpenSession (slot_id, CKF_SERIAL_SESSION, NULL, NULL, &self->session);
+}
+
+static void
+forget_session (TesseraToken *self)
+{
+  self->session = CK_INVALID_HANDLE;
+}
+
+static void
+set_login_error (GError             **error,
+                 CK_RV                rv,
+                 const CK_TOKEN_INFO *token_info,
+                 gboolean             have_info)
+{
+  CK_FLAGS flags = have_info ? token_info->flags : 0;
+
+  if (rv != CKR_PIN_INCORRECT && rv != CKR_PIN_LOCKED)
+    {
+      _tessera_set_ck_error (error, rv, _("Could not log in"));
+      return;
+    }
+
+  /* PKCS#11 has no retry counter, only these flags: say exactly what they
+   * say, and never make up a number. */
+  if (rv == CKR_PIN_LOCKED || (flags & CKF_USER_PIN_LOCKED))
+    g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED,
+                         rv == CKR_PIN_LOCKED
+                         ? _("The PIN is locked. It must be unblocked with the SO PIN.")
+                         : _("Wrong PIN. The PIN is now locked; it must be unblocked with the SO PIN."));
+  else if (flags & CKF_USER_PIN_FINAL_TRY)
+    g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT,
+                         _("Wrong PIN. 1 try left before the PIN is locked."));
+  else if (flags & CKF_USER_PIN_COUNT_LOW)
+    g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT,
+                         _("Wrong PIN. Only a few tries left before the PIN is locked."));
+  else
+    g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT,
+                         _("Wrong PIN."));
+}
+
+static void
+operation_thread (GTask        *task,
+                  gpointer      source_object,
+                  gpointer      task_data,
+                  GCancellable *cancellable)
+{
+  TesseraToken *self = source_object;
+  OperationData *data = task_data;
+  CK_FUNCTION_LIST *functions = _tessera_module_get_functions (data->module);
+  g_autoptr(GError) error = NULL;
+  CK_RV rv;
+
+  if (functions == NULL)
+    {
+      g_task_return_new_error (task, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                               _("The token’s module is not loaded."));
+      return;
+    }
+
+  g_mutex_lock (&self->session_lock);
+
+  for (guint attempt = 0; attempt < 2; attempt++)
+    {
+      rv = ensure_session (self, functions, data->slot_id);
+      if (rv != CKR_OK)
+        break;
+
+      if (data->operation == OPERATION_LOGIN)
+        {
+          CK_UTF8CHAR_PTR pin = data->protected_path ? NULL : (CK_UTF8CHAR_PTR) data->pin;
+          CK_ULONG pin_len = data->protected_path ? 0 : data->pin_len;
+
+          rv = functions->C_Login (self->session, CKU_USER, pin, pin_len);
+          if (rv == CKR_USER_ALREADY_LOGGED_IN)
+            rv = CKR_OK;
+          if (rv == CKR_OK)
+            data->logged_in = TRUE;
+        }
+      else if (data->operation == OPERATION_LOGOUT)
+        {
+          rv = functions->C_Logout (self->session);
+          if (rv == CKR_USER_NOT_LOGGED_IN)
+            rv = CKR_OK;
+        }
+
+      /* A stale session (the token was re-initialised, or came back)
+       * is worth one fresh try. */
+      if (rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED)
+        {
+          forget_session (self);
+          continue;
+        }
+      break;
+    }
+
+  if (rv != CKR_OK)
+    {
+      if (_tessera_ck_rv_means_removed (rv))
+        {
+          forget_session (self);
+          data->removed = TRUE;
+        }
+
+      if (data->operation == OPERATION_LOGIN && !data->removed)
+        {
+          data->have_new_token_info =
+            functions->C_GetTokenInfo (data->slot_id, &data->new_token_info) == CKR_OK;
+          set_login_error (&error, rv, &data->new_token_info, data->have_new_token_info);
+        }
+      else if (data->operation == OPERATION_LOGIN)
+        {
+          _tessera_set_ck_error (&error, rv, _("Could not log in"));
+        }
+      else
+        {
+          _tessera_set_ck_error (&error, rv, _("Could not open a session on the token"));
+        }
+
+      g_mutex_unlock (&self->session_lock);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  /* After a successful login the token clears COUNT_LOW and FINAL_TRY by
+   * definition; operation_done() clears them without asking again. */
+
+  data->objects = _tessera_object_read_all (functions, self->session, &data->token_info,
+                                            cancellable, &error);
+  if (data->objects == NULL &&
+      g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_TOKEN_REMOVED))
+    {
+      forget_session (self);
+      data->removed = TRUE;
+    }
+
+  g_mutex_unlock (&self->session_lock);
+
+  if (data->objects == NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+operation_done (GObject      *source_object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  TesseraToken *self = TESSERA_TOKEN (source_object);
+  g_autoptr(GTask) outer = user_data;
+  OperationData *data = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+
+  /* Apply what the worker learnt, even on failure: a failed login still
+   * tells the new PIN state. */
+  if (data->have_new_token_info)
+    _tessera_token_update_info (self, self->slot_id, &data->new_token_info);
+
+  if (data->removed)
+    _tessera_token_mark_removed (self);
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_task_return_error (outer, g_steal_pointer (&error));
+      return;
+    }
+
+  if (data->operation == OPERATION_LOGIN)
+    {
+      TesseraTokenState cleared = TESSERA_TOKEN_STATE_USER_PIN_COUNT_LOW |
+                                  TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY;
+
+      if (self->state & cleared)
+        {
+          self->token_info.flags &= ~(CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY);
+          self->state &= ~cleared;
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+        }
+      token_set_logged_in (self, TRUE);
+    }
+  else if (data->operation == OPERATION_LOGOUT)
+    token_set_logged_in (self, FALSE);
+
+  token_set_objects (self, data->objects);
+
+  g_task_return_boolean (outer, TRUE);
+}
+
+static void
+run_operation (TesseraToken        *self,
+               Operation            operation,
+               const char          *pin,
+               GCancellable        *cancellable,
+               GAsyncReadyCallback  callback,
+               gpointer             user_data,
+               gpointer             source_tag)
+{
+  g_autoptr(GTask) outer = NULL;
+  g_autoptr(GTask) inner = NULL;
+  OperationData *data;
+
+  outer = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (outer, source_tag);
+
+  data = g_new0 (OperationData, 1);
+  data->operation = operation;
+  data->module = g_object_ref (self->module);
+  data->slot_id = self->slot_id;
+  data->token_info = self->token_info;
+  data->protected_path = (self->state & TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH) != 0;
+  if (pin != NULL)
+    {
+      data->pin_len = strlen (pin);
+      data->pin = g_malloc (data->pin_len + 1);
+      memcpy (data->pin, pin, data->pin_len + 1);
+    }
+
+  if (self->state & TESSERA_TOKEN_STATE_REMOVED)
+    {
+      operation_data_free (data);
+      g_task_return_new_error (outer, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_TOKEN_REMOVED,
+                               _("The token was removed."));
+      return;
+    }
+
+  if (operation == OPERATION_LOGIN && pin == NULL && !data->protected_path)
+    {
+      operation_data_free (data);
+      g_task_return_new_error (outer, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INVALID,
+                               _("Enter the PIN to log in."));
+      return;
+    }
+
+  inner = g_task_new (self, cancellable, operation_done, g_steal_pointer (&outer));
+  g_task_set_source_tag (inner, source_tag);
+  g_task_set_task_data (inner, data, (GDestroyNotify) operation_data_free);
+  g_task_run_in_thread (inner, operation_thread);
+}
+
+/**
+ * tessera_token_read_objects_async:
+ *
+ * Reads every object the token shows: public objects, and private ones
+ * too once logged in.  The object, key and certificate lists change when
+ * it completes.
+ */
+void
+tessera_token_read_objects_async (TesseraToken        *self,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_return_if_fail (TESSERA_IS_TOKEN (self));
+
+  run_operation (self, OPERATION_READ, NULL, cancellable, callback, user_data,
+                 tessera_token_read_objects_async);
+}
+
+gboolean
+tessera_token_read_objects_finish (TesseraToken  *self,
+                                   GAsyncResult  *result,
+                                   GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * tessera_token_login_async:
+ * @pin: (nullable): the user PIN; %NULL for a token with a PIN pad
+ *
+ * Logs in with the user PIN, then reads every object.  The PIN is copied
+ * and the copy is wiped when the login is done.  A wrong PIN fails with
+ * %TESSERA_PKCS11_ERROR_PIN_INCORRECT and a message that says what the
+ * token tells of the tries left.  The caller asks the user before a
+ * login when the state has %TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY.
+ */
+void
+tessera_token_login_async (TesseraToken        *self,
+                           const char          *pin,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_return_if_fail (TESSERA_IS_TOKEN (self));
+
+  if (self->state & TESSERA_TOKEN_STATE_USER_PIN_LOCKED)
+    {
+      g_task_report_new_error (self, callback, user_data, tessera_token_login_async,
+                               TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED,
+                               _("The PIN is locked. It must be unblocked with the SO PIN."));
+      return;
+    }
+
+  run_operation (self, OPERATION_LOGIN, pin, cancellable, callback, user_data,
+                 tessera_token_login_async);
+}
+
+gboolean
+tessera_token_login_finish (TesseraToken  *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+tessera_token_logout_async (TesseraToken        *self,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_return_if_fail (TESSERA_IS_TOKEN (self));
+
+  run_operation (self, OPERATION_LOGOUT, NULL, cancellable, callback, user_data,
+                 tessera_token_logout_async);
+}
+
+gboolean
+tessera_token_logout_finish (TesseraToken  *self,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Getters ------------------------------------------------------------------ */
+
+TesseraModule *
+tessera_token_get_module (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
+  return self->module;
+}
+
+/**
+ * tessera_token_get_uri:
+ *
+ * Returns: the token's PKCS#11 URI, its identity
+ */
+const char *
+tessera_token_get_uri (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
+  return self->uri;
+}
+
+const char *
+tessera_token_get_label (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
+  return self->label;
+}
+
+/**
+ * tessera_token_get_display_name:
+ *
+ * Returns: the label, or a description of a blank token
+ */
+const char *
+tessera_token_get_display_name (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
+  return self->display_name;
+}
+
+const char *
+tessera_token_get_manufacturer (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
+  return self->manufacturer;
+}
+
+const char *
+tessera_token_get_model (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
+  return self->model;
+}
+
+const char *
+tessera_token_get_serial (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
+  return self->serial;
+}
+
+const char *
+tessera_token_get_hardware_version (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
+  return self->hardware_version;
+}
+
+const char *
+tessera_token_get_firmware_version (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
+  return self->firmware_version;
+}
+
+gulong
+tessera_token_get_slot_id (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), 0);
+  return self->slot_id;
+}
+
+guint
+tessera_token_get_min_pin_length (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), 0);
+  return self->token_info.ulMinPinLen;
+}
+
+guint
+tessera_token_get_max_pin_length (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), 0);
+  return self->token_info.ulMaxPinLen;
+}
+
+TesseraTokenState
+tessera_token_get_state (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), TESSERA_TOKEN_STATE_NONE);
+  return self->state;
+}
+
+gboolean
+tessera_token_has_state (TesseraToken      *self,
+                         TesseraTokenState  state)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), FALSE);
+  return (self->state & state) == state;
+}
+
+TesseraTokenKind
+tessera_token_get_kind (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), TESSERA_TOKEN_KIND_SMART_CARD);
+  return self->kind;
+}
+
+const char *
+tessera_token_get_icon_name (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
+
+  switch (self->kind)
+    {
+    case TESSERA_TOKEN_KIND_USB_KEY:
+      return "media-removable-symbolic";
+    case TESSERA_TOKEN_KIND_TPM:
+      return "computer-symbolic";
+    case TESSERA_TOKEN_KIND_SOFTWARE:
+      return "dialog-password-symbolic";
+    case TESSERA_TOKEN_KIND_SMART_CARD:
+    default:
+      return "auth-smartcard-symbolic";
+    }
+}
+
+/**
+ * tessera_token_describe_state:
+ *
+ * Returns: (transfer full): the one state that matters most, in a few
+ *   words, for the sidebar: "PIN locked", "Not initialized"
+ */
+char *
+tessera_token_describe_state (TesseraToken *self)
+{
+  TesseraTokenState state;
+
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
+
+  state = self->state;
+  if (state & TESSERA_TOKEN_STATE_REMOVED)
+    return g_strdup (_("Removed"));
+  if (state & TESSERA_TOKEN_STATE_NOT_INITIALIZED)
+    return g_strdup (_("Not initialized"));
+  if (state & TESSERA_TOKEN_STATE_USER_PIN_LOCKED)
+    return g_strdup (_("PIN locked"));
+  if (state & TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY)
+    return g_strdup (_("1 PIN try left"));
+  if (state & TESSERA_TOKEN_STATE_USER_PIN_COUNT_LOW)
+    return g_strdup (_("A few PIN tries left"));
+  if (state & TESSERA_TOKEN_STATE_USER_PIN_NOT_SET)
+    return g_strdup (_("No user PIN set"));
+  if (state & (TESSERA_TOKEN_STATE_USER_PIN_TO_BE_CHANGED | TESSERA_TOKEN_STATE_SO_PIN_TO_BE_CHANGED))
+    return g_strdup (_("PIN must be changed"));
+  if (state & TESSERA_TOKEN_STATE_SO_PIN_LOCKED)
+    return g_strdup (_("SO PIN locked"));
+  if (self->logged_in)
+    return g_strdup (_("Logged in"));
+  if (self->kind == TESSERA_TOKEN_KIND_SOFTWARE)
+    return g_strdup (_("Software token"));
+  if (state & TESSERA_TOKEN_STATE_WRITE_PROTECTED)
+    return g_strdup (_("Write-protected"));
+  return g_strdup (_("Ready"));
+}
+
+/**
+ * tessera_token_list_state_descriptions:
+ *
+ * Returns: (transfer full): every state that applies, each a sentence
+ */
+GStrv
+tessera_token_list_state_descriptions (TesseraToken *self)
+{
+  static const struct { TesseraTokenState state; const char *text; } texts[] = {
+    { TESSERA_TOKEN_STATE_REMOVED, N_("The token was removed.") },
+    { TESSERA_TOKEN_STATE_NOT_INITIALIZED, N_("The token is not initialized.") },
+    { TESSERA_TOKEN_STATE_USER_PIN_NOT_SET, N_("The user PIN is not set.") },
+    { TESSERA_TOKEN_STATE_USER_PIN_TO_BE_CHANGED, N_("The user PIN must be changed.") },
+    { TESSERA_TOKEN_STATE_USER_PIN_COUNT_LOW, N_("A wrong user PIN was entered; only a few tries are left.") },
+    { TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY, N_("One user PIN try is left before the PIN locks.") },
+    { TESSERA_TOKEN_STATE_USER_PIN_LOCKED, N_("The user PIN is locked.") },
+    { TESSERA_TOKEN_STATE_SO_PIN_TO_BE_CHANGED, N_("The SO PIN must be changed.") },
+    { TESSERA_TOKEN_STATE_SO_PIN_COUNT_LOW, N_("A wrong SO PIN was entered; only a few tries are left.") },
+    { TESSERA_TOKEN_STATE_SO_PIN_FINAL_TRY, N_("One SO PIN try is left before the SO PIN locks.") },
+    { TESSERA_TOKEN_STATE_SO_PIN_LOCKED, N_("The SO PIN is locked.") },
+    { TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH, N_("PINs are entered on the reader’s PIN pad.") },
+    { TESSERA_TOKEN_STATE_WRITE_PROTECTED, N_("The token is write-protected.") },
+    { TESSERA_TOKEN_STATE_LOGIN_REQUIRED, N_("Some functions need a login with the user PIN.") },
+  };
+  GPtrArray *lines;
+
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
+
+  lines = g_ptr_array_new ();
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    if (self->state & texts[i].state)
+      g_ptr_array_add (lines, g_strdup (_(texts[i].text)));
+  g_ptr_array_add (lines, NULL);
+
+  return (GStrv) g_ptr_array_free (lines, FALSE);
+}
+
+gboolean
+tessera_token_get_logged_in (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), FALSE);
+  return self->logged_in;
+}
+
+gboolean
+tessera_token_get_objects_loaded (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), FALSE);
+  return self->objects_loaded;
+}
+
+/**
+ * tessera_token_get_objects:
+ *
+ * Returns: (transfer none): a #GListModel of every #TesseraObject read
+ */
+GListModel *
+tessera_token_get_objects (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
+  return G_LIST_MODEL (self->objects);
+}
+
+/**
+ * tessera_token_get_keys:
+ *
+ * Returns: (transfer none): a #GListModel of #TesseraKey
+ */
+GListModel *
+tessera_token_get_keys (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
+  return G_LIST_MODEL (self->keys);
+}
+
+/**
+ * tessera_token_get_certificates:
+ *
+ * Returns: (transfer none): a #GListModel of certificate #TesseraObject
+ */
+GListModel *
+tessera_token_get_certificates (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
+  return G_LIST_MODEL (self->certificates);
+}
+
+/**
+ * tessera_token_get_other_objects:
+ *
+ * Returns: (transfer none): data objects, secret keys and anything else
+ */
+GListModel *
+tessera_token_get_other_objects (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
+  return G_LIST_MODEL (self->other_objects);
+}

@@ -1,0 +1,24 @@
+/* tessera-token-page.h: everything on one token
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <adwaita.h>
+
+#include "tessera-core.h"
+
+G_BEGIN_DECLS
+
+#define TESSERA_TYPE_TOKEN_PAGE (tessera_token_page_get_type ())
+
+G_DECLARE_FINAL_TYPE (TesseraTokenPage, tessera_token_page, TESSERA, TOKEN_PAGE, AdwPreferencesPage)
+
+GtkWidget    *tessera_token_page_new       (TesseraToken     *token,
+                                            GCancellable     *cancellable);
+TesseraToken *tessera_token_page_get_token (TesseraTokenPage *self);
+void          tessera_token_page_reload    (TesseraTokenPage *self);
+void          tessera_token_page_log_in    (TesseraTokenPage *self);
+
+G_END_DECLS
