@@ -1,0 +1,23 @@
+/* tessera-pin-dialog.h: ask for the user PIN and log in
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <adwaita.h>
+
+#include "tessera-core.h"
+
+G_BEGIN_DECLS
+
+#define TESSERA_TYPE_PIN_DIALOG (tessera_pin_dialog_get_type ())
+
+G_DECLARE_FINAL_TYPE (TesseraPinDialog, tessera_pin_dialog, TESSERA, PIN_DIALOG, AdwMessageDialog)
+
+GtkWidget    *tessera_pin_dialog_new       (TesseraToken     *token,
+                                            GtkWindow        *parent,
+                                            GCancellable     *cancellable);
+TesseraToken *tessera_pin_dialog_get_token (TesseraPinDialog *self);
+
+G_END_DECLS

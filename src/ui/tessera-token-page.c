@@ -1,0 +1,866 @@
+/* tessera-token-page.c: everything on one token
+ *
+ * The page reads the token's public objects when it is first shown, offers
+ * to log in, and lists the token's keys, certificates and other objects.
+ * The lists are bound to the token's list models, and the rest follows the
+ * token's property notifications, so the page stays current as the token
+ * changes.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "tessera-pin-dialog.h"
+#include "tessera-property-row.h"
+#include "tessera-token-page.h"
+
+struct _TesseraTokenPage
+{
+  AdwPreferencesPage   parent_instance;
+
+  /* template widgets */
+  AdwPreferencesGroup *status_group;
+  AdwActionRow        *login_row;
+  GtkWidget           *login_button;
+  GtkWidget           *logout_button;
+  AdwActionRow        *reading_row;
+  AdwActionRow        *error_row;
+  AdwPreferencesGroup *keys_group;
+  GtkListBox          *keys_list;
+  AdwPreferencesGroup *certificates_group;
+  GtkListBox          *certificates_list;
+  AdwPreferencesGroup *other_group;
+  GtkListBox          *other_list;
+  AdwPreferencesGroup *state_group;
+  AdwPreferencesGroup *info_group;
+  TesseraPropertyRow  *label_row;
+  TesseraPropertyRow  *manufacturer_row;
+  TesseraPropertyRow  *model_row;
+  TesseraPropertyRow  *serial_row;
+  TesseraPropertyRow  *hardware_version_row;
+  TesseraPropertyRow  *firmware_version_row;
+  TesseraPropertyRow  *pin_length_row;
+  TesseraPropertyRow  *slot_row;
+  TesseraPropertyRow  *module_row;
+  TesseraPropertyRow  *module_path_row;
+  TesseraPropertyRow  *uri_row;
+
+  /* widgets made in code */
+  GtkLabel            *keys_placeholder;
+  GPtrArray           *state_rows;
+
+  /* owned references */
+  TesseraToken        *token;
+  GCancellable        *cancellable;
+  GCancellable        *window_cancellable;
+  GError              *read_error;
+
+  guint                reading : 1;
+};
+
+G_DEFINE_FINAL_TYPE (TesseraTokenPage, tessera_token_page, ADW_TYPE_PREFERENCES_PAGE)
+
+enum {
+  PROP_0,
+  PROP_TOKEN,
+  PROP_CANCELLABLE,
+  N_PROPS
+};
+
+enum {
+  SHOW_DETAILS,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void
+add_toast (TesseraTokenPage *self,
+           const char       *text)
+{
+  GtkWidget *overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
+
+  if (overlay != NULL)
+    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), adw_toast_new (text));
+}
+
+static gboolean
+is_blank (const char *s)
+{
+  return s == NULL || s[0] == '\0';
+}
+
+/* Rows for keys and objects */
+
+static GtkWidget *
+create_item_row (gpointer    item,
+                 const char *title,
+                 const char *subtitle)
+{
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *arrow = gtk_image_new_from_icon_name ("go-next-symbolic");
+
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
+
+  gtk_accessible_update_property (GTK_ACCESSIBLE (arrow),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, NULL,
+                                  -1);
+  gtk_widget_set_tooltip_text (row, _("Show details"));
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), arrow);
+
+  gtk_accessible_update_property (GTK_ACCESSIBLE (row),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, title,
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, subtitle,
+                                  -1);
+
+  g_object_set_data_full (G_OBJECT (row), "tessera-item",
+                          g_object_ref (item), g_object_unref);
+
+  return row;
+}
+
+static GtkWidget *
+create_key_row (gpointer item,
+                gpointer user_data)
+{
+  TesseraKey *key = TESSERA_KEY (item);
+  const char *label = tessera_key_get_label (key);
+  const char *id = tessera_key_get_id_hex (key);
+  g_autofree char *type = tessera_key_describe_type (key);
+  g_autofree char *parts = tessera_key_describe_parts (key);
+  g_autofree char *subtitle = NULL;
+
+  if (is_blank (label))
+    label = C_("key", "Unnamed key");
+
+  if (!is_blank (id))
+    /* Translators: a key's type, parts and ID, e.g.
+     * "RSA 2048 · Private key, public key and certificate · ID 01" */
+    subtitle = g_strdup_printf (_("%s · %s · ID %s"), type, parts, id);
+  else
+    /* Translators: a key's type and parts, e.g. "ECDSA P-256 · Public key" */
+    subtitle = g_strdup_printf (_("%s · %s"), type, parts);
+
+  return create_item_row (item, label, subtitle);
+}
+
+static char *
+format_date (GDateTime *date_time)
+{
+  g_autoptr(GDateTime) local = g_date_time_to_local (date_time);
+
+  /* Translators: a date, see the strftime manual; %x is the locale's format */
+  return g_date_time_format (local, _("%x"));
+}
+
+static char *
+describe_validity (TesseraObject *certificate)
+{
+  GDateTime *not_before = tessera_object_get_not_before (certificate);
+  GDateTime *not_after = tessera_object_get_not_after (certificate);
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *date = NULL;
+
+  if (not_after != NULL && g_date_time_compare (now, not_after) > 0)
+    {
+      date = format_date (not_after);
+      return g_strdup_printf (_("Expired on %s"), date);
+    }
+
+  if (not_before != NULL && g_date_time_compare (now, not_before) < 0)
+    {
+      date = format_date (not_before);
+      return g_strdup_printf (_("Not valid before %s"), date);
+    }
+
+  if (not_after != NULL)
+    {
+      date = format_date (not_after);
+      return g_strdup_printf (_("Valid until %s"), date);
+    }
+
+  return NULL;
+}
+
+static GtkWidget *
+create_certificate_row (gpointer item,
+                        gpointer user_data)
+{
+  TesseraObject *certificate = TESSERA_OBJECT (item);
+  const char *label = tessera_object_get_label (certificate);
+  const char *subject = tessera_object_get_subject (certificate);
+  const GError *parse_error = tessera_object_get_parse_error (certificate);
+  g_autofree char *validity = NULL;
+  g_autofree char *subtitle = NULL;
+  const char *title;
+
+  if (!is_blank (label))
+    title = label;
+  else if (!is_blank (subject))
+    title = subject;
+  else
+    title = C_("certificate", "Unnamed certificate");
+
+  if (parse_error != NULL)
+    subtitle = g_strdup_printf (_("Could not read this certificate: %s"), parse_error->message);
+  else
+    {
+      GString *s = g_string_new (NULL);
+
+      validity = describe_validity (certificate);
+      if (!is_blank (subject) && title != subject)
+        g_string_append (s, subject);
+      if (validity != NULL)
+        {
+          if (s->len > 0)
+            g_string_append (s, " · ");
+          g_string_append (s, validity);
+        }
+      subtitle = g_string_free (s, FALSE);
+    }
+
+  return create_item_row (item, title, subtitle);
+}
+
+static GtkWidget *
+create_object_row (gpointer item,
+                   gpointer user_data)
+{
+  TesseraObject *object = TESSERA_OBJECT (item);
+  const char *label = tessera_object_get_label (object);
+  const char *kind = tessera_object_get_kind_name (object);
+  const char *id = tessera_object_get_id_hex (object);
+  g_autofree char *subtitle = NULL;
+
+  if (!is_blank (id))
+    /* Translators: an object's kind and ID, e.g. "Data · ID 02" */
+    subtitle = g_strdup_printf (_("%s · ID %s"), kind, id);
+  else
+    subtitle = g_strdup (kind);
+
+  return create_item_row (item, is_blank (label) ? kind : label, subtitle);
+}
+
+static void
+on_list_row_activated (GtkListBox       *list,
+                       GtkListBoxRow    *row,
+                       TesseraTokenPage *self)
+{
+  GObject *item = g_object_get_data (G_OBJECT (row), "tessera-item");
+
+  if (item != NULL)
+    g_signal_emit (self, signals[SHOW_DETAILS], 0, item);
+}
+
+/* Keeping the page current */
+
+static void
+update_login_row (TesseraTokenPage *self)
+{
+  TesseraToken *token = self->token;
+  const char *title = NULL;
+  const char *subtitle = NULL;
+  const char *icon_name = "system-lock-screen-symbolic";
+  gboolean visible = TRUE;
+  gboolean can_log_in = FALSE;
+  gboolean can_log_out = FALSE;
+
+  if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_REMOVED))
+    {
+      title = _("The token was removed");
+      icon_name = "dialog-warning-symbolic";
+    }
+  else if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_NOT_INITIALIZED))
+    {
+      title = _("This token is not initialized");
+      subtitle = _("It holds no keys until it is initialized with a label and an SO PIN");
+      icon_name = "dialog-information-symbolic";
+    }
+  else if (tessera_token_get_logged_in (token))
+    {
+      title = _("Logged in");
+      subtitle = _("Private keys are shown");
+      icon_name = "changes-allow-symbolic";
+      can_log_out = TRUE;
+    }
+  else if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_LOCKED))
+    {
+      title = _("The PIN is locked");
+      subtitle = _("Unblock it with the SO PIN to log in again");
+      icon_name = "dialog-warning-symbolic";
+      /* The dialog explains what to do; it never tries a login */
+      can_log_in = TRUE;
+    }
+  else if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_NOT_SET))
+    {
+      title = _("The user PIN is not set");
+      subtitle = _("Set it with the SO PIN before you log in");
+      icon_name = "dialog-information-symbolic";
+    }
+  else if (!tessera_token_has_state (token, TESSERA_TOKEN_STATE_LOGIN_REQUIRED))
+    {
+      visible = FALSE;
+    }
+  else
+    {
+      title = _("Private keys are hidden until you log in");
+      if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY))
+        subtitle = _("One PIN try is left before the PIN is locked");
+      else if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_COUNT_LOW))
+        subtitle = _("A wrong PIN was entered recently");
+      can_log_in = TRUE;
+    }
+
+  gtk_widget_set_visible (GTK_WIDGET (self->login_row), visible);
+  if (visible)
+    {
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->login_row), title);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (self->login_row), subtitle ? subtitle : "");
+      adw_action_row_set_icon_name (self->login_row, icon_name);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (self->login_row),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, title,
+                                      GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, subtitle ? subtitle : "",
+                                      -1);
+    }
+
+  gtk_widget_set_visible (self->login_button, can_log_in);
+  gtk_widget_set_visible (self->logout_button, can_log_out);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "token.log-in", can_log_in);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "token.log-out", can_log_out);
+}
+
+static void
+update_reading (TesseraTokenPage *self)
+{
+  gtk_widget_set_visible (GTK_WIDGET (self->reading_row), self->reading);
+  gtk_widget_set_visible (GTK_WIDGET (self->error_row),
+                          !self->reading && self->read_error != NULL);
+  if (self->read_error != NULL)
+    adw_action_row_set_subtitle (self->error_row, self->read_error->message);
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "token.reload", !self->reading);
+}
+
+static void
+update_keys_placeholder (TesseraTokenPage *self)
+{
+  TesseraToken *token = self->token;
+  const char *text;
+
+  if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_NOT_INITIALIZED))
+    text = _("No keys: the token is not initialized");
+  else if (!tessera_token_get_objects_loaded (token))
+    text = self->reading ? _("Reading keys…") : _("The keys have not been read");
+  else if (!tessera_token_get_logged_in (token)
+           && tessera_token_has_state (token, TESSERA_TOKEN_STATE_LOGIN_REQUIRED))
+    text = _("No public keys. Log in to see private keys.");
+  else
+    text = _("No keys on this token");
+
+  gtk_label_set_text (self->keys_placeholder, text);
+}
+
+static void
+update_group_visibility (TesseraTokenPage *self)
+{
+  GListModel *certificates = tessera_token_get_certificates (self->token);
+  GListModel *others = tessera_token_get_other_objects (self->token);
+
+  gtk_widget_set_visible (GTK_WIDGET (self->certificates_group),
+                          g_list_model_get_n_items (certificates) > 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->other_group),
+                          g_list_model_get_n_items (others) > 0);
+}
+
+static char *
+describe_pin_length (TesseraToken *token)
+{
+  guint min = tessera_token_get_min_pin_length (token);
+  guint max = tessera_token_get_max_pin_length (token);
+
+  if (min == 0 && max == 0)
+    return NULL;
+
+  if (min == max)
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u character", "%u characters", max), max);
+
+  if (max == 0 || max == G_MAXUINT)
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "At least %u character",
+                                         "At least %u characters", min), min);
+
+  /* Translators: a range of PIN lengths, e.g. "4–8 characters" */
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u–%u character", "%u–%u characters", max),
+                          min, max);
+}
+
+static void
+update_state_rows (TesseraTokenPage *self)
+{
+  g_auto(GStrv) descriptions = tessera_token_list_state_descriptions (self->token);
+
+  for (guint i = 0; i < self->state_rows->len; i++)
+    adw_preferences_group_remove (self->state_group, g_ptr_array_index (self->state_rows, i));
+  g_ptr_array_set_size (self->state_rows, 0);
+
+  for (guint i = 0; descriptions != NULL && descriptions[i] != NULL; i++)
+    {
+      GtkWidget *row = adw_action_row_new ();
+
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), descriptions[i]);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (row),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, descriptions[i],
+                                      -1);
+      adw_preferences_group_add (self->state_group, row);
+      g_ptr_array_add (self->state_rows, row);
+    }
+
+  gtk_widget_set_visible (GTK_WIDGET (self->state_group), self->state_rows->len > 0);
+}
+
+static void
+update_info (TesseraTokenPage *self)
+{
+  TesseraToken *token = self->token;
+  TesseraModule *module = tessera_token_get_module (token);
+  g_autofree char *pin_length = describe_pin_length (token);
+
+  tessera_property_row_set_value (self->label_row, tessera_token_get_label (token));
+  tessera_property_row_set_value (self->manufacturer_row, tessera_token_get_manufacturer (token));
+  tessera_property_row_set_value (self->model_row, tessera_token_get_model (token));
+  tessera_property_row_set_value (self->serial_row, tessera_token_get_serial (token));
+  tessera_property_row_set_value (self->hardware_version_row,
+                                  tessera_token_get_hardware_version (token));
+  tessera_property_row_set_value (self->firmware_version_row,
+                                  tessera_token_get_firmware_version (token));
+  tessera_property_row_set_value (self->pin_length_row, pin_length);
+  tessera_property_row_set_value (self->slot_row, tessera_token_get_slot_description (token));
+  tessera_property_row_set_value (self->module_row,
+                                  module ? tessera_module_get_name (module) : NULL);
+  tessera_property_row_set_value (self->module_path_row,
+                                  module ? tessera_module_get_path (module) : NULL);
+  tessera_property_row_set_value (self->uri_row, tessera_token_get_uri (token));
+}
+
+static void
+update_all (TesseraTokenPage *self)
+{
+  adw_preferences_page_set_title (ADW_PREFERENCES_PAGE (self),
+                                  tessera_token_get_display_name (self->token));
+  update_login_row (self);
+  update_reading (self);
+  update_keys_placeholder (self);
+  update_group_visibility (self);
+  update_state_rows (self);
+  update_info (self);
+}
+
+static void
+on_token_notify (TesseraToken     *token,
+                 GParamSpec       *pspec,
+                 TesseraTokenPage *self)
+{
+  update_all (self);
+}
+
+static void
+on_objects_changed (GListModel       *model,
+                    guint             position,
+                    guint             removed,
+                    guint             added,
+                    TesseraTokenPage *self)
+{
+  update_group_visibility (self);
+}
+
+/* Reading objects, logging in and out */
+
+static gboolean
+token_is_readable (TesseraToken *token)
+{
+  return !tessera_token_has_state (token, TESSERA_TOKEN_STATE_NOT_INITIALIZED)
+      && !tessera_token_has_state (token, TESSERA_TOKEN_STATE_REMOVED);
+}
+
+static void
+on_objects_read (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(TesseraTokenPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!tessera_token_read_objects_finish (TESSERA_TOKEN (object), result, &error))
+    {
+      /* The page or its window is gone: touch nothing */
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+
+      if (g_cancellable_is_cancelled (self->cancellable))
+        return;
+
+      g_debug ("Could not read objects: %s", error->message);
+      g_clear_error (&self->read_error);
+      self->read_error = g_steal_pointer (&error);
+    }
+
+  if (g_cancellable_is_cancelled (self->cancellable))
+    return;
+
+  self->reading = FALSE;
+  update_all (self);
+}
+
+/**
+ * tessera_token_page_reload:
+ * @self: a #TesseraTokenPage
+ *
+ * Reads the token's objects again.
+ */
+void
+tessera_token_page_reload (TesseraTokenPage *self)
+{
+  g_return_if_fail (TESSERA_IS_TOKEN_PAGE (self));
+
+  if (self->reading || !token_is_readable (self->token))
+    return;
+
+  g_clear_error (&self->read_error);
+  self->reading = TRUE;
+  update_all (self);
+
+  tessera_token_read_objects_async (self->token, self->cancellable,
+                                    on_objects_read, g_object_ref (self));
+}
+
+static void
+on_pin_dialog_logged_in (TesseraPinDialog *dialog,
+                         TesseraTokenPage *self)
+{
+  g_autofree char *text =
+    g_strdup_printf (_("Logged in to “%s”"), tessera_token_get_display_name (self->token));
+
+  add_toast (self, text);
+}
+
+/**
+ * tessera_token_page_log_in:
+ * @self: a #TesseraTokenPage
+ *
+ * Asks for the PIN and logs in.
+ */
+void
+tessera_token_page_log_in (TesseraTokenPage *self)
+{
+  GtkRoot *root;
+  GtkWidget *dialog;
+
+  g_return_if_fail (TESSERA_IS_TOKEN_PAGE (self));
+
+  root = gtk_widget_get_root (GTK_WIDGET (self));
+  dialog = tessera_pin_dialog_new (self->token, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                   self->cancellable);
+  g_signal_connect_object (dialog, "logged-in",
+                           G_CALLBACK (on_pin_dialog_logged_in), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+on_logged_out (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(TesseraTokenPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!tessera_token_logout_finish (TESSERA_TOKEN (object), result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+          || g_cancellable_is_cancelled (self->cancellable))
+        return;
+
+      add_toast (self, error->message);
+    }
+
+  if (g_cancellable_is_cancelled (self->cancellable))
+    return;
+
+  update_all (self);
+}
+
+static void
+log_in_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  tessera_token_page_log_in (TESSERA_TOKEN_PAGE (widget));
+}
+
+static void
+log_out_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  TesseraTokenPage *self = TESSERA_TOKEN_PAGE (widget);
+
+  gtk_widget_action_set_enabled (widget, "token.log-out", FALSE);
+  tessera_token_logout_async (self->token, self->cancellable,
+                              on_logged_out, g_object_ref (self));
+}
+
+static void
+reload_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  tessera_token_page_reload (TESSERA_TOKEN_PAGE (widget));
+}
+
+/* GObject */
+
+static void
+tessera_token_page_constructed (GObject *object)
+{
+  TesseraTokenPage *self = TESSERA_TOKEN_PAGE (object);
+  GListModel *certificates, *others;
+
+  G_OBJECT_CLASS (tessera_token_page_parent_class)->constructed (object);
+
+  g_assert (TESSERA_IS_TOKEN (self->token));
+
+  /* Cancelled when the page goes away, and when its window closes */
+  if (self->window_cancellable != NULL)
+    g_signal_connect_object (self->window_cancellable, "cancelled",
+                             G_CALLBACK (g_cancellable_cancel), self->cancellable,
+                             G_CONNECT_SWAPPED);
+
+  certificates = tessera_token_get_certificates (self->token);
+  others = tessera_token_get_other_objects (self->token);
+
+  gtk_list_box_bind_model (self->keys_list, tessera_token_get_keys (self->token),
+                           create_key_row, NULL, NULL);
+  gtk_list_box_bind_model (self->certificates_list, certificates,
+                           create_certificate_row, NULL, NULL);
+  gtk_list_box_bind_model (self->other_list, others,
+                           create_object_row, NULL, NULL);
+
+  g_signal_connect_object (certificates, "items-changed",
+                           G_CALLBACK (on_objects_changed), self, 0);
+  g_signal_connect_object (others, "items-changed",
+                           G_CALLBACK (on_objects_changed), self, 0);
+
+  g_signal_connect_object (self->token, "notify::label",
+                           G_CALLBACK (on_token_notify), self, 0);
+  g_signal_connect_object (self->token, "notify::state",
+                           G_CALLBACK (on_token_notify), self, 0);
+  g_signal_connect_object (self->token, "notify::logged-in",
+                           G_CALLBACK (on_token_notify), self, 0);
+  g_signal_connect_object (self->token, "notify::objects-loaded",
+                           G_CALLBACK (on_token_notify), self, 0);
+
+  update_all (self);
+
+  if (!tessera_token_get_objects_loaded (self->token))
+    tessera_token_page_reload (self);
+}
+
+static void
+tessera_token_page_dispose (GObject *object)
+{
+  TesseraTokenPage *self = TESSERA_TOKEN_PAGE (object);
+
+  g_cancellable_cancel (self->cancellable);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), TESSERA_TYPE_TOKEN_PAGE);
+  g_clear_pointer (&self->state_rows, g_ptr_array_unref);
+
+  G_OBJECT_CLASS (tessera_token_page_parent_class)->dispose (object);
+}
+
+static void
+tessera_token_page_finalize (GObject *object)
+{
+  TesseraTokenPage *self = TESSERA_TOKEN_PAGE (object);
+
+  g_clear_object (&self->token);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->window_cancellable);
+  g_clear_error (&self->read_error);
+
+  G_OBJECT_CLASS (tessera_token_page_parent_class)->finalize (object);
+}
+
+static void
+tessera_token_page_get_property (GObject    *object,
+                                 guint       prop_id,
+                                 GValue     *value,
+                                 GParamSpec *pspec)
+{
+  TesseraTokenPage *self = TESSERA_TOKEN_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_TOKEN:
+      g_value_set_object (value, self->token);
+      break;
+
+    case PROP_CANCELLABLE:
+      g_value_set_object (value, self->window_cancellable);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tessera_token_page_set_property (GObject      *object,
+                                 guint         prop_id,
+                                 const GValue *value,
+                                 GParamSpec   *pspec)
+{
+  TesseraTokenPage *self = TESSERA_TOKEN_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_TOKEN:
+      self->token = g_value_dup_object (value);
+      break;
+
+    case PROP_CANCELLABLE:
+      self->window_cancellable = g_value_dup_object (value);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tessera_token_page_class_init (TesseraTokenPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->constructed = tessera_token_page_constructed;
+  object_class->dispose = tessera_token_page_dispose;
+  object_class->finalize = tessera_token_page_finalize;
+  object_class->get_property = tessera_token_page_get_property;
+  object_class->set_property = tessera_token_page_set_property;
+
+  properties[PROP_TOKEN] =
+    g_param_spec_object ("token", NULL, NULL,
+                         TESSERA_TYPE_TOKEN,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TesseraTokenPage:cancellable:
+   *
+   * The window's cancellable: cancelling it cancels the page's work.
+   */
+  properties[PROP_CANCELLABLE] =
+    g_param_spec_object ("cancellable", NULL, NULL,
+                         G_TYPE_CANCELLABLE,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * TesseraTokenPage::show-details:
+   * @self: the page
+   * @item: the #TesseraKey or #TesseraObject the user chose
+   *
+   * Asks to show the details of a key or an object.
+   */
+  signals[SHOW_DETAILS] =
+    g_signal_new ("show-details",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_OBJECT);
+
+  g_type_ensure (TESSERA_TYPE_PROPERTY_ROW);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               RESOURCE_BASE_PATH "/tessera-token-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, status_group);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, login_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, login_button);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, logout_button);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, reading_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, error_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, keys_group);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, keys_list);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, certificates_group);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, certificates_list);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, other_group);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, other_list);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, state_group);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, info_group);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, label_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, manufacturer_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, model_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, serial_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, hardware_version_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, firmware_version_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, pin_length_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, slot_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, module_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, module_path_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, uri_row);
+  gtk_widget_class_bind_template_callback (widget_class, on_list_row_activated);
+
+  gtk_widget_class_install_action (widget_class, "token.log-in", NULL, log_in_action);
+  gtk_widget_class_install_action (widget_class, "token.log-out", NULL, log_out_action);
+  gtk_widget_class_install_action (widget_class, "token.reload", NULL, reload_action);
+}
+
+static void
+tessera_token_page_init (TesseraTokenPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->cancellable = g_cancellable_new ();
+  self->state_rows = g_ptr_array_new ();
+
+  self->keys_placeholder = GTK_LABEL (gtk_label_new (NULL));
+  gtk_label_set_wrap (self->keys_placeholder, TRUE);
+  gtk_label_set_justify (self->keys_placeholder, GTK_JUSTIFY_CENTER);
+  gtk_widget_set_margin_top (GTK_WIDGET (self->keys_placeholder), 18);
+  gtk_widget_set_margin_bottom (GTK_WIDGET (self->keys_placeholder), 18);
+  gtk_widget_set_margin_start (GTK_WIDGET (self->keys_placeholder), 12);
+  gtk_widget_set_margin_end (GTK_WIDGET (self->keys_placeholder), 12);
+  gtk_widget_add_css_class (GTK_WIDGET (self->keys_placeholder), "dim-label");
+  gtk_list_box_set_placeholder (self->keys_list, GTK_WIDGET (self->keys_placeholder));
+
+  tessera_property_row_set_copyable (self->module_path_row, TRUE);
+  tessera_property_row_set_copyable (self->uri_row, TRUE);
+}
+
+GtkWidget *
+tessera_token_page_new (TesseraToken *token,
+                        GCancellable *cancellable)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (token), NULL);
+  g_return_val_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable), NULL);
+
+  return g_object_new (TESSERA_TYPE_TOKEN_PAGE,
+                       "token", token,
+                       "cancellable", cancellable,
+                       NULL);
+}
+
+TesseraToken *
+tessera_token_page_get_token (TesseraTokenPage *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN_PAGE (self), NULL);
+
+  return self->token;
+}
