@@ -145,6 +145,21 @@ def main():
               (cert["fingerprint_sha256"], fp))
         check("certificate subject parsed", cert["subject"] == "CN=SSH key", cert["subject"])
 
+        # the call budget: N objects after login cost at most N + 16 calls,
+        # process start to exit, counted by OpenSC's pkcs11-spy
+        spy_log = os.path.join(tmp, "spy.log")
+        spy_env = dict(env, PKCS11SPY=MODULE, PKCS11SPY_OUTPUT=spy_log)
+        run([CLI, "objects", "--module", "/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so",
+             "pkcs11:token=Agree", "--login", "--pin-file", pin_file, "--json"], spy_env)
+        with open(spy_log) as f:
+            calls = [line.split()[1] for line in f if re.match(r"^[0-9]+: C_", line)]
+        n_objects = len(ours["objects"])
+        check(f"{len(calls)} PKCS#11 calls for {n_objects} objects, within N + 16",
+              len(calls) <= n_objects + 16, calls)
+        check("one C_GetAttributeValue per object",
+              calls.count("C_GetAttributeValue") == n_objects, calls.count("C_GetAttributeValue"))
+        check("exactly one login", calls.count("C_Login") == 1, calls.count("C_Login"))
+
         # without login: only the public objects, as pkcs11-tool -O without login
         public = json.loads(run([CLI, "objects", "--module", MODULE, "pkcs11:token=Agree", "--json"],
                                 env).stdout)
