@@ -1,0 +1,766 @@
+/* tessera-window.c: the main window
+ *
+ * A sidebar lists the tokens, grouped under the module that provides
+ * them, and the modules that failed to load; the content shows the chosen
+ * token, or explains why there is none.  On a narrow screen the leaflet
+ * folds and shows one at a time.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "tessera-key-details.h"
+#include "tessera-token-page.h"
+#include "tessera-token-row.h"
+#include "tessera-window.h"
+
+struct _TesseraWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  /* template widgets */
+  AdwToastOverlay      *toast_overlay;
+  AdwLeaflet           *leaflet;
+  GtkWidget            *sidebar_pane;
+  GtkWidget            *sidebar_separator;
+  GtkListBox           *sidebar_list;
+  AdwLeaflet           *content_leaflet;
+  AdwHeaderBar         *content_header;
+  AdwWindowTitle       *content_title;
+  GtkWidget            *back_button;
+  GtkWidget            *content_menu_button;
+  GtkWidget            *refresh_button;
+  GtkStack             *content_stack;
+  GtkSpinner           *loading_spinner;
+  AdwStatusPage        *error_page;
+  AdwStatusPage        *module_error_page;
+  AdwBin               *token_bin;
+  AdwWindowTitle       *details_title;
+  AdwBin               *details_bin;
+
+  /* owned references */
+  TesseraRegistry      *registry;
+  GSettings            *settings;
+  GCancellable         *cancellable;
+  GtkFilter            *failed_filter;
+  GtkSorter            *module_sorter;
+  GListModel           *sidebar_model;
+  TesseraToken         *token;
+  TesseraModule        *module;
+  GBinding             *title_binding;
+
+  guint                 sync_selection_id;
+  guint                 sidebar_visible : 1;
+};
+
+G_DEFINE_FINAL_TYPE (TesseraWindow, tessera_window, ADW_TYPE_APPLICATION_WINDOW)
+
+static void update_content (TesseraWindow *self);
+
+static TesseraApplication *
+get_application (TesseraWindow *self)
+{
+  return TESSERA_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+}
+
+static const char *
+module_display_name (TesseraModule *module)
+{
+  const char *name = tessera_module_get_name (module);
+
+  if (name == NULL || name[0] == '\0')
+    name = tessera_module_get_path (module);
+
+  return name;
+}
+
+/* The sidebar model: tokens and failed modules, in module order */
+
+static gboolean
+module_failed (gpointer item,
+               gpointer user_data)
+{
+  return tessera_module_get_error (TESSERA_MODULE (item)) != NULL;
+}
+
+static TesseraModule *
+item_module (gpointer item)
+{
+  if (TESSERA_IS_TOKEN (item))
+    return tessera_token_get_module (TESSERA_TOKEN (item));
+
+  return TESSERA_MODULE (item);
+}
+
+static guint
+module_position (TesseraWindow *self,
+                 TesseraModule *module)
+{
+  GListModel *modules = tessera_registry_get_modules (self->registry);
+  guint n = g_list_model_get_n_items (modules);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TesseraModule) item = g_list_model_get_item (modules, i);
+
+      if (item == module)
+        return i;
+    }
+
+  return G_MAXUINT;
+}
+
+static int
+compare_by_module (gconstpointer a,
+                   gconstpointer b,
+                   gpointer      user_data)
+{
+  TesseraWindow *self = user_data;
+  guint pa = module_position (self, item_module ((gpointer) a));
+  guint pb = module_position (self, item_module ((gpointer) b));
+
+  if (pa != pb)
+    return pa < pb ? -1 : 1;
+
+  /* A failed module has no tokens; the sort is stable otherwise */
+  return 0;
+}
+
+static GtkWidget *
+create_sidebar_row (gpointer item,
+                    gpointer user_data)
+{
+  GtkWidget *row;
+  TesseraModule *module;
+
+  if (TESSERA_IS_TOKEN (item))
+    {
+      row = tessera_token_row_new (TESSERA_TOKEN (item));
+      module = tessera_token_get_module (TESSERA_TOKEN (item));
+    }
+  else
+    {
+      const GError *error;
+      g_autofree char *label = NULL;
+      GtkWidget *icon;
+
+      module = TESSERA_MODULE (item);
+      error = tessera_module_get_error (module);
+
+      row = adw_action_row_new ();
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Module failed to load"));
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), error ? error->message : "");
+      adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 2);
+      gtk_widget_add_css_class (row, "module-error");
+
+      icon = gtk_image_new_from_icon_name ("dialog-error-symbolic");
+      gtk_widget_add_css_class (icon, "module-error-icon");
+      gtk_accessible_update_property (GTK_ACCESSIBLE (icon),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, _("Error"),
+                                      -1);
+      adw_action_row_add_prefix (ADW_ACTION_ROW (row), icon);
+
+      /* Translators: accessible name of a sidebar row, %s is a module name */
+      label = g_strdup_printf (_("Module %s failed to load"), module_display_name (module));
+      gtk_accessible_update_property (GTK_ACCESSIBLE (row),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, label,
+                                      GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+                                      error ? error->message : "",
+                                      -1);
+      g_object_set_data_full (G_OBJECT (row), "tessera-failed-module",
+                              g_object_ref (module), g_object_unref);
+    }
+
+  g_object_set_data (G_OBJECT (row), "tessera-module", module);
+
+  return row;
+}
+
+static void
+update_sidebar_header (GtkListBoxRow *row,
+                       GtkListBoxRow *before,
+                       gpointer       user_data)
+{
+  TesseraModule *module = g_object_get_data (G_OBJECT (row), "tessera-module");
+  TesseraModule *before_module = NULL;
+  GtkWidget *header;
+
+  if (before != NULL)
+    before_module = g_object_get_data (G_OBJECT (before), "tessera-module");
+
+  if (before != NULL && module == before_module)
+    {
+      gtk_list_box_row_set_header (row, NULL);
+      return;
+    }
+
+  header = gtk_label_new (module ? module_display_name (module) : NULL);
+  gtk_label_set_xalign (GTK_LABEL (header), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (header), PANGO_ELLIPSIZE_END);
+  gtk_widget_add_css_class (header, "sidebar-module-header");
+  if (before == NULL)
+    gtk_widget_add_css_class (header, "first");
+
+  gtk_list_box_row_set_header (row, header);
+}
+
+static GtkListBoxRow *
+find_row_for_item (TesseraWindow *self,
+                   gpointer       item)
+{
+  guint n = g_list_model_get_n_items (self->sidebar_model);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GObject) object = g_list_model_get_item (self->sidebar_model, i);
+
+      if (object == item)
+        return gtk_list_box_get_row_at_index (self->sidebar_list, i);
+    }
+
+  return NULL;
+}
+
+/* What the content shows */
+
+static void
+show_details (TesseraTokenPage *page,
+              GObject          *item,
+              TesseraWindow    *self)
+{
+  GtkWidget *details = tessera_key_details_new (item);
+
+  adw_bin_set_child (self->details_bin, details);
+  adw_window_title_set_title (self->details_title,
+                              tessera_key_details_get_title (TESSERA_KEY_DETAILS (details)));
+  adw_window_title_set_subtitle (self->details_title,
+                                 tessera_token_get_display_name (tessera_token_page_get_token (page)));
+  adw_leaflet_set_visible_child_name (self->content_leaflet, "details");
+}
+
+static void
+close_details (TesseraWindow *self)
+{
+  gboolean animate = adw_leaflet_get_mode_transition_duration (self->content_leaflet) > 0;
+
+  /* Without an animation when the token changes under the details */
+  adw_leaflet_set_visible_child_name (self->content_leaflet, "token");
+  if (!animate)
+    adw_bin_set_child (self->details_bin, NULL);
+}
+
+static void
+show_token (TesseraWindow *self,
+            TesseraToken  *token)
+{
+  GtkWidget *page;
+
+  if (token == self->token && adw_bin_get_child (self->token_bin) != NULL)
+    {
+      update_content (self);
+      return;
+    }
+
+  g_clear_object (&self->module);
+  g_set_object (&self->token, token);
+  g_clear_pointer (&self->title_binding, g_binding_unbind);
+
+  close_details (self);
+
+  if (token != NULL)
+    {
+      page = tessera_token_page_new (token, self->cancellable);
+      g_signal_connect_object (page, "show-details", G_CALLBACK (show_details), self, 0);
+      adw_bin_set_child (self->token_bin, page);
+
+      self->title_binding = g_object_bind_property (page, "title",
+                                                    self->content_title, "title",
+                                                    G_BINDING_SYNC_CREATE);
+      adw_window_title_set_subtitle (self->content_title,
+                                     module_display_name (tessera_token_get_module (token)));
+    }
+  else
+    {
+      adw_bin_set_child (self->token_bin, NULL);
+    }
+
+  update_content (self);
+}
+
+static void
+show_failed_module (TesseraWindow *self,
+                    TesseraModule *module)
+{
+  const GError *error = tessera_module_get_error (module);
+  g_autofree char *title = NULL;
+  g_autofree char *description = NULL;
+
+  show_token (self, NULL);
+  g_set_object (&self->module, module);
+
+  /* Translators: %s is the name of a PKCS#11 module */
+  title = g_strdup_printf (_("“%s” Could Not Be Loaded"), module_display_name (module));
+  description = g_strdup_printf ("%s\n%s",
+                                 error ? error->message : "",
+                                 tessera_module_get_path (module));
+  adw_status_page_set_title (self->module_error_page, title);
+  adw_status_page_set_description (self->module_error_page, description);
+
+  update_content (self);
+}
+
+static void
+update_chrome (TesseraWindow *self)
+{
+  gboolean folded = adw_leaflet_get_folded (self->leaflet);
+
+  adw_header_bar_set_show_start_title_buttons (self->content_header,
+                                               folded || !self->sidebar_visible);
+  gtk_widget_set_visible (self->back_button, folded && self->sidebar_visible);
+  gtk_widget_set_visible (self->content_menu_button, !self->sidebar_visible);
+}
+
+static void
+update_content (TesseraWindow *self)
+{
+  TesseraApplication *app = get_application (self);
+  gboolean loading = app == NULL || tessera_application_get_loading (app);
+  const GError *load_error = app ? tessera_application_get_load_error (app) : NULL;
+  guint n_items = g_list_model_get_n_items (self->sidebar_model);
+  gboolean sidebar_visible = !loading && load_error == NULL && n_items > 0;
+  gboolean token_shown = FALSE;
+  const char *page;
+
+  if (loading)
+    page = "loading";
+  else if (load_error != NULL)
+    {
+      adw_status_page_set_description (self->error_page, load_error->message);
+      page = "error";
+    }
+  else if (self->token != NULL)
+    {
+      page = "token";
+      token_shown = TRUE;
+    }
+  else if (self->module != NULL)
+    page = "module-error";
+  else
+    page = "empty";
+
+  gtk_spinner_set_spinning (self->loading_spinner, loading);
+  gtk_stack_set_visible_child_name (self->content_stack, page);
+
+  if (!token_shown)
+    {
+      adw_window_title_set_title (self->content_title, loading ? _("Tessera") : "");
+      adw_window_title_set_subtitle (self->content_title, NULL);
+    }
+
+  gtk_widget_set_visible (self->refresh_button, token_shown);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.refresh", token_shown);
+
+  if (sidebar_visible != self->sidebar_visible)
+    {
+      self->sidebar_visible = sidebar_visible;
+      gtk_widget_set_visible (self->sidebar_pane, sidebar_visible);
+      gtk_widget_set_visible (self->sidebar_separator, sidebar_visible);
+      adw_leaflet_set_visible_child_name (self->leaflet,
+                                          sidebar_visible && adw_leaflet_get_folded (self->leaflet)
+                                          ? "sidebar" : "content");
+    }
+
+  update_chrome (self);
+}
+
+static void
+select_first_token (TesseraWindow *self)
+{
+  GtkListBoxRow *row;
+
+  for (guint i = 0; (row = gtk_list_box_get_row_at_index (self->sidebar_list, i)) != NULL; i++)
+    {
+      if (TESSERA_IS_TOKEN_ROW (row))
+        {
+          gtk_list_box_select_row (self->sidebar_list, row);
+          return;
+        }
+    }
+}
+
+/* Rows come and go as the models change, and a rebuilt row is a new row:
+ * after every change, select again what is shown, or pick another token
+ * when it went away. */
+static gboolean
+sync_selection (gpointer user_data)
+{
+  TesseraWindow *self = user_data;
+  GtkListBoxRow *row = NULL;
+
+  self->sync_selection_id = 0;
+
+  if (self->token != NULL)
+    row = find_row_for_item (self, self->token);
+  else if (self->module != NULL)
+    row = find_row_for_item (self, self->module);
+
+  if (row != NULL)
+    {
+      if (gtk_list_box_get_selected_row (self->sidebar_list) != row)
+        gtk_list_box_select_row (self->sidebar_list, row);
+    }
+  else
+    {
+      show_token (self, NULL);
+
+      if (adw_leaflet_get_folded (self->leaflet))
+        adw_leaflet_set_visible_child_name (self->leaflet, "sidebar");
+      else
+        select_first_token (self);
+    }
+
+  update_content (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+queue_sync_selection (TesseraWindow *self)
+{
+  if (self->sync_selection_id == 0)
+    self->sync_selection_id = g_idle_add (sync_selection, self);
+}
+
+static void
+on_sidebar_row_selected (GtkListBox    *list,
+                         GtkListBoxRow *row,
+                         TesseraWindow *self)
+{
+  GObject *module;
+
+  if (row == NULL)
+    {
+      queue_sync_selection (self);
+      return;
+    }
+
+  if (TESSERA_IS_TOKEN_ROW (row))
+    show_token (self, tessera_token_row_get_token (TESSERA_TOKEN_ROW (row)));
+  else if ((module = g_object_get_data (G_OBJECT (row), "tessera-failed-module")) != NULL)
+    show_failed_module (self, TESSERA_MODULE (module));
+}
+
+static void
+on_sidebar_row_activated (GtkListBox    *list,
+                          GtkListBoxRow *row,
+                          TesseraWindow *self)
+{
+  adw_leaflet_set_visible_child_name (self->leaflet, "content");
+}
+
+static void
+on_leaflet_folded_changed (TesseraWindow *self)
+{
+  update_chrome (self);
+}
+
+static void
+on_content_leaflet_visible_child_changed (TesseraWindow *self)
+{
+  const char *name = adw_leaflet_get_visible_child_name (self->content_leaflet);
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.close-details",
+                                 g_strcmp0 (name, "details") == 0);
+}
+
+static void
+on_sidebar_items_changed (GListModel    *model,
+                          guint          position,
+                          guint          removed,
+                          guint          added,
+                          TesseraWindow *self)
+{
+  update_content (self);
+  queue_sync_selection (self);
+}
+
+static void
+on_modules_items_changed (GListModel    *model,
+                          guint          position,
+                          guint          removed,
+                          guint          added,
+                          TesseraWindow *self)
+{
+  gtk_filter_changed (self->failed_filter, GTK_FILTER_CHANGE_DIFFERENT);
+  gtk_sorter_changed (self->module_sorter, GTK_SORTER_CHANGE_DIFFERENT);
+}
+
+static void
+on_application_loading_changed (TesseraApplication *app,
+                                GParamSpec         *pspec,
+                                TesseraWindow      *self)
+{
+  /* Module errors are known now */
+  gtk_filter_changed (self->failed_filter, GTK_FILTER_CHANGE_DIFFERENT);
+  gtk_sorter_changed (self->module_sorter, GTK_SORTER_CHANGE_DIFFERENT);
+
+  update_content (self);
+  queue_sync_selection (self);
+}
+
+/* Actions */
+
+static void
+refresh_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  TesseraWindow *self = TESSERA_WINDOW (widget);
+  GtkWidget *page = adw_bin_get_child (self->token_bin);
+
+  if (TESSERA_IS_TOKEN_PAGE (page))
+    tessera_token_page_reload (TESSERA_TOKEN_PAGE (page));
+}
+
+static void
+go_back_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  TesseraWindow *self = TESSERA_WINDOW (widget);
+
+  adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
+}
+
+static void
+close_details_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  TesseraWindow *self = TESSERA_WINDOW (widget);
+
+  adw_leaflet_navigate (self->content_leaflet, ADW_NAVIGATION_DIRECTION_BACK);
+}
+
+/* Window state */
+
+static void
+save_window_state (TesseraWindow *self)
+{
+  int width, height;
+
+  gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
+
+  g_settings_delay (self->settings);
+  g_settings_set_int (self->settings, "window-width", width);
+  g_settings_set_int (self->settings, "window-height", height);
+  g_settings_set_boolean (self->settings, "window-maximized",
+                          gtk_window_is_maximized (GTK_WINDOW (self)));
+  g_settings_apply (self->settings);
+}
+
+static void
+restore_window_state (TesseraWindow *self)
+{
+  int width = g_settings_get_int (self->settings, "window-width");
+  int height = g_settings_get_int (self->settings, "window-height");
+
+  if (width > 0 && height > 0)
+    gtk_window_set_default_size (GTK_WINDOW (self), width, height);
+
+  if (g_settings_get_boolean (self->settings, "window-maximized"))
+    gtk_window_maximize (GTK_WINDOW (self));
+}
+
+static gboolean
+tessera_window_close_request (GtkWindow *window)
+{
+  TesseraWindow *self = TESSERA_WINDOW (window);
+
+  save_window_state (self);
+  g_cancellable_cancel (self->cancellable);
+
+  return GTK_WINDOW_CLASS (tessera_window_parent_class)->close_request (window);
+}
+
+/* GObject */
+
+static void
+tessera_window_constructed (GObject *object)
+{
+  TesseraWindow *self = TESSERA_WINDOW (object);
+  TesseraApplication *app;
+  GListModel *modules;
+  GListStore *sources;
+  GtkFilterListModel *failed_modules;
+  GtkFlattenListModel *flat;
+
+  G_OBJECT_CLASS (tessera_window_parent_class)->constructed (object);
+
+  app = get_application (self);
+  g_assert (TESSERA_IS_APPLICATION (app));
+
+  self->registry = g_object_ref (tessera_application_get_registry (app));
+  self->settings = g_object_ref (tessera_application_get_settings (app));
+
+  restore_window_state (self);
+
+  modules = tessera_registry_get_modules (self->registry);
+
+  self->failed_filter = GTK_FILTER (gtk_custom_filter_new (module_failed, NULL, NULL));
+  failed_modules = gtk_filter_list_model_new (g_object_ref (modules),
+                                              g_object_ref (self->failed_filter));
+
+  sources = g_list_store_new (G_TYPE_LIST_MODEL);
+  g_list_store_append (sources, tessera_registry_get_tokens (self->registry));
+  g_list_store_append (sources, failed_modules);
+  g_object_unref (failed_modules);
+  flat = gtk_flatten_list_model_new (G_LIST_MODEL (sources));
+
+  self->module_sorter = GTK_SORTER (gtk_custom_sorter_new (compare_by_module, self, NULL));
+  self->sidebar_model = G_LIST_MODEL (gtk_sort_list_model_new (G_LIST_MODEL (flat),
+                                                               g_object_ref (self->module_sorter)));
+
+  gtk_list_box_bind_model (self->sidebar_list, self->sidebar_model,
+                           create_sidebar_row, self, NULL);
+  gtk_list_box_set_header_func (self->sidebar_list, update_sidebar_header, self, NULL);
+
+  g_signal_connect_object (self->sidebar_model, "items-changed",
+                           G_CALLBACK (on_sidebar_items_changed), self, 0);
+  g_signal_connect_object (modules, "items-changed",
+                           G_CALLBACK (on_modules_items_changed), self, 0);
+  g_signal_connect_object (app, "notify::loading",
+                           G_CALLBACK (on_application_loading_changed), self, 0);
+
+  on_content_leaflet_visible_child_changed (self);
+  update_content (self);
+  queue_sync_selection (self);
+}
+
+static void
+tessera_window_dispose (GObject *object)
+{
+  TesseraWindow *self = TESSERA_WINDOW (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->sync_selection_id, g_source_remove);
+  g_clear_pointer (&self->title_binding, g_binding_unbind);
+
+  if (self->sidebar_list != NULL)
+    gtk_list_box_bind_model (self->sidebar_list, NULL, NULL, NULL, NULL);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), TESSERA_TYPE_WINDOW);
+
+  g_clear_object (&self->sidebar_model);
+  g_clear_object (&self->module_sorter);
+  g_clear_object (&self->failed_filter);
+  g_clear_object (&self->token);
+  g_clear_object (&self->module);
+
+  G_OBJECT_CLASS (tessera_window_parent_class)->dispose (object);
+}
+
+static void
+tessera_window_finalize (GObject *object)
+{
+  TesseraWindow *self = TESSERA_WINDOW (object);
+
+  g_clear_object (&self->registry);
+  g_clear_object (&self->settings);
+  g_clear_object (&self->cancellable);
+
+  G_OBJECT_CLASS (tessera_window_parent_class)->finalize (object);
+}
+
+static void
+tessera_window_class_init (TesseraWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->constructed = tessera_window_constructed;
+  object_class->dispose = tessera_window_dispose;
+  object_class->finalize = tessera_window_finalize;
+
+  window_class->close_request = tessera_window_close_request;
+
+  g_type_ensure (TESSERA_TYPE_TOKEN_PAGE);
+  g_type_ensure (TESSERA_TYPE_TOKEN_ROW);
+  g_type_ensure (TESSERA_TYPE_KEY_DETAILS);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               RESOURCE_BASE_PATH "/tessera-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, TesseraWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, TesseraWindow, leaflet);
+  gtk_widget_class_bind_template_child (widget_class, TesseraWindow, sidebar_pane);
+  gtk_widget_class_bind_template_child (widget_class, TesseraWindow, sidebar_separator);
+  gtk_widget_class_bind_template_child (widget_class, TesseraWindow, sidebar_list);
+  gtk_widget_class_bind_template_child (widget_class, TesseraWindow, content_leaflet);
+  gtk_widget_class_bind_template_child (widget_class, TesseraWindow, content_header);
+  gtk_widget_class_bind_template_child (widget_class, TesseraWindow, content_title);
+  gtk_widget_class_bind_template_child (widget_class, TesseraWindow, back_button);
+  gtk_widget_class_bind_template_child (widget_class, TesseraWindow, content_menu_button);
+  gtk_widget_class_bind_template_child (widget_class, TesseraWindow, refresh_button);
+  gtk_widget_class_bind_template_child (widget_class, TesseraWindow, content_stack);
+  gtk_widget_class_bind_template_child (widget_class, TesseraWindow, loading_spinner);
+  gtk_widget_class_bind_template_child (widget_class, TesseraWindow, error_page);
+  gtk_widget_class_bind_template_child (widget_class, TesseraWindow, module_error_page);
+  gtk_widget_class_bind_template_child (widget_class, TesseraWindow, token_bin);
+  gtk_widget_class_bind_template_child (widget_class, TesseraWindow, details_title);
+  gtk_widget_class_bind_template_child (widget_class, TesseraWindow, details_bin);
+  gtk_widget_class_bind_template_callback (widget_class, on_sidebar_row_selected);
+  gtk_widget_class_bind_template_callback (widget_class, on_sidebar_row_activated);
+  gtk_widget_class_bind_template_callback (widget_class, on_leaflet_folded_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_content_leaflet_visible_child_changed);
+
+  /* F5 is set with the application's accelerators, so that the shortcuts
+   * window and the menus show it */
+  gtk_widget_class_install_action (widget_class, "win.refresh", NULL, refresh_action);
+  gtk_widget_class_install_action (widget_class, "win.go-back", NULL, go_back_action);
+  gtk_widget_class_install_action (widget_class, "win.close-details", NULL, close_details_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.close-details", NULL);
+}
+
+static void
+tessera_window_init (TesseraWindow *self)
+{
+  self->cancellable = g_cancellable_new ();
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+#if DEVELOPMENT_BUILD
+  gtk_widget_add_css_class (GTK_WIDGET (self), "devel");
+#endif
+}
+
+TesseraWindow *
+tessera_window_new (TesseraApplication *application)
+{
+  g_return_val_if_fail (TESSERA_IS_APPLICATION (application), NULL);
+
+  return g_object_new (TESSERA_TYPE_WINDOW,
+                       "application", application,
+                       NULL);
+}
+
+GCancellable *
+tessera_window_get_cancellable (TesseraWindow *self)
+{
+  g_return_val_if_fail (TESSERA_IS_WINDOW (self), NULL);
+
+  return self->cancellable;
+}
+
+void
+tessera_window_add_toast (TesseraWindow *self,
+                          AdwToast      *toast)
+{
+  g_return_val_if_fail (TESSERA_IS_WINDOW (self), NULL);
+
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
