@@ -26,6 +26,9 @@ typedef struct
   gboolean   json;
   gboolean   login;
   char      *pin_file;
+  gboolean   all;
+  gboolean   fingerprints;
+  char      *hash;
 } Options;
 
 static void
@@ -33,6 +36,7 @@ options_clear (Options *options)
 {
   g_clear_pointer (&options->modules, g_strfreev);
   g_clear_pointer (&options->pin_file, g_free);
+  g_clear_pointer (&options->hash, g_free);
 }
 
 static int
@@ -647,6 +651,104 @@ run_objects (Options    *options,
   return print_objects (token, options->json);
 }
 
+/* ssh-keys ------------------------------------------------------------------ */
+
+static gboolean
+read_token (TesseraToken  *token,
+            GError       **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  tessera_token_read_objects_async (token, NULL, on_async_ready, &result);
+  return tessera_token_read_objects_finish (token, wait_for (&result), error);
+}
+
+/* Prints the keys OpenSSH finds, the way `ssh-keygen -D` prints them:
+ * without login, token after token, each key once per module. */
+static int
+run_ssh_keys (Options    *options,
+              const char *uri)
+{
+  g_autoptr(TesseraRegistry) registry = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) listed = g_ptr_array_new_with_free_func ((GDestroyNotify) tessera_ssh_identity_free);
+  g_autoptr(GString) out = g_string_new (NULL);
+  GListModel *tokens;
+  TesseraModule *module = NULL;
+  gboolean md5 = FALSE;
+  int status = EXIT_SUCCESS;
+
+  if (options->hash != NULL)
+    {
+      if (g_str_equal (options->hash, "md5"))
+        md5 = TRUE;
+      else if (!g_str_equal (options->hash, "sha256"))
+        {
+          g_printerr ("tessera-cli: %s\n", _("The fingerprint hash must be sha256 or md5."));
+          return EXIT_USAGE;
+        }
+    }
+
+  registry = load_registry (options, &error);
+  if (registry == NULL)
+    return fail (error);
+
+  tokens = tessera_registry_get_tokens (registry);
+  if (uri != NULL && tessera_registry_lookup_token (registry, uri) == NULL)
+    {
+      g_printerr ("tessera-cli: %s\n", _("No token matches this URI."));
+      return EXIT_FAILURE;
+    }
+
+  for (guint i = 0; i < g_list_model_get_n_items (tokens); i++)
+    {
+      g_autoptr(TesseraToken) token = g_list_model_get_item (tokens, i);
+      g_autoptr(GPtrArray) identities = NULL;
+
+      if (uri != NULL && tessera_registry_lookup_token (registry, uri) != token)
+        continue;
+      if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_NOT_INITIALIZED))
+        continue;
+
+      /* OpenSSH forgets the keys it listed when it moves to another module. */
+      if (tessera_token_get_module (token) != module)
+        {
+          module = tessera_token_get_module (token);
+          g_ptr_array_set_size (listed, 0);
+        }
+
+      if (!read_token (token, &error))
+        {
+          g_printerr ("tessera-cli: %s: %s\n", tessera_token_get_display_name (token), error->message);
+          g_clear_error (&error);
+          status = EXIT_FAILURE;
+          continue;
+        }
+
+      identities = tessera_ssh_list_identities (tessera_token_get_objects (token), listed);
+      for (guint k = 0; k < identities->len; k++)
+        {
+          TesseraSshIdentity *identity = g_ptr_array_index (identities, k);
+          g_autofree char *line = NULL;
+
+          if (!identity->supported && !options->all)
+            continue;
+
+          if (options->fingerprints)
+            line = tessera_ssh_format_fingerprint_line (identity->blob, identity->comment, md5);
+          else
+            line = tessera_ssh_format_line (identity->blob, identity->comment);
+          g_string_append_printf (out, "%s\n", line);
+        }
+
+      while (identities->len > 0)
+        g_ptr_array_add (listed, g_ptr_array_steal_index (identities, 0));
+    }
+
+  fputs (out->str, stdout);
+  return status;
+}
+
 /* main ---------------------------------------------------------------------- */
 
 static const char *summary_text =
@@ -654,7 +756,10 @@ static const char *summary_text =
      "  tokens [--module PATH] [--json]\n"
      "      List every token, grouped by module.\n"
      "  objects [--module PATH] URI [--login [--pin-file FILE]] [--json]\n"
-     "      List the objects and keys on the token that URI names.");
+     "      List the objects and keys on the token that URI names.\n"
+     "  ssh-keys [--module PATH | URI] [--all] [--fingerprints [--hash md5]]\n"
+     "      Print each key's OpenSSH public key line, as ssh-keygen -D does.\n"
+     "      --all adds the keys the installed OpenSSH cannot use.");
 
 static int
 run (int      argc,
@@ -694,6 +799,12 @@ run (int      argc,
     { "login", 'l', 0, G_OPTION_ARG_NONE, &options_out->login, N_("Log in with the user PIN first"), NULL },
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &options_out->pin_file,
       N_("Read the PIN from the first line of FILE"), N_("FILE") },
+    { "all", 'a', 0, G_OPTION_ARG_NONE, &options_out->all,
+      N_("ssh-keys: also list keys the installed OpenSSH cannot use"), NULL },
+    { "fingerprints", 'f', 0, G_OPTION_ARG_NONE, &options_out->fingerprints,
+      N_("ssh-keys: print fingerprints as ssh-keygen -l does"), NULL },
+    { "hash", 'E', 0, G_OPTION_ARG_STRING, &options_out->hash,
+      N_("ssh-keys: the fingerprint hash, sha256 (default) or md5"), N_("HASH") },
     { NULL }
   };
 
@@ -729,6 +840,9 @@ run (int      argc,
 
   if (g_str_equal (command, "objects") && argc == 3)
     return run_objects (options_out, argv[2]);
+
+  if (g_str_equal (command, "ssh-keys") && argc <= 3)
+    return run_ssh_keys (options_out, argc == 3 ? argv[2] : NULL);
 
   g_printerr ("tessera-cli: %s\n", _("Unknown command or wrong arguments. See --help."));
   return EXIT_USAGE;

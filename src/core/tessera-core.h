@@ -10,5 +10,6 @@
 #include "tessera-module.h"
 #include "tessera-object.h"
 #include "tessera-registry.h"
+#include "tessera-ssh.h"
 #include "tessera-token.h"
 #include "tessera-types.h"

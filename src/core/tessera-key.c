@@ -10,14 +10,20 @@
 #include <glib/gi18n-lib.h>
 
 #include "tessera-private.h"
+#include "tessera-ssh.h"
 
 struct _TesseraKey
 {
-  GObject        parent_instance;
+  GObject            parent_instance;
 
-  TesseraObject *private_key;
-  TesseraObject *public_key;
-  TesseraObject *certificate;
+  TesseraObject     *private_key;
+  TesseraObject     *public_key;
+  TesseraObject     *certificate;
+
+  /* What OpenSSH makes of it, set by _tessera_key_assess_all() */
+  GBytes            *ssh_blob;
+  char              *ssh_comment;
+  TesseraSshVerdict  verdict;
 };
 
 G_DEFINE_FINAL_TYPE (TesseraKey, tessera_key, G_TYPE_OBJECT)
@@ -30,6 +36,8 @@ tessera_key_finalize (GObject *object)
   g_clear_object (&self->private_key);
   g_clear_object (&self->public_key);
   g_clear_object (&self->certificate);
+  g_clear_pointer (&self->ssh_blob, g_bytes_unref);
+  g_clear_pointer (&self->ssh_comment, g_free);
 
   G_OBJECT_CLASS (tessera_key_parent_class)->finalize (object);
 }
@@ -290,4 +298,220 @@ tessera_key_group_objects (GPtrArray *objects)
     }
 
   return keys;
+}
+
+/* SSH ------------------------------------------------------------------------ */
+
+/* The public key as OpenSSH sees it, from the public-key object, else the
+ * certificate, else the private key's public attributes (RSA). */
+static void
+key_compute_ssh_blob (TesseraKey *self)
+{
+  if (self->public_key != NULL &&
+      (self->ssh_blob = tessera_ssh_blob_from_object (self->public_key, NULL)) != NULL)
+    {
+      self->ssh_comment = g_strdup (tessera_object_get_label (self->public_key));
+      return;
+    }
+
+  if (self->certificate != NULL && tessera_object_get_value (self->certificate) != NULL &&
+      (self->ssh_blob = tessera_ssh_blob_from_object (self->certificate, NULL)) != NULL)
+    {
+      self->ssh_comment = tessera_ssh_subject_oneline (tessera_object_get_value (self->certificate));
+      return;
+    }
+
+  if (self->private_key != NULL &&
+      (self->ssh_blob = tessera_ssh_blob_from_object (self->private_key, NULL)) != NULL)
+    self->ssh_comment = g_strdup (tessera_object_get_label (self->private_key));
+}
+
+static gboolean
+key_has_public_object (TesseraKey *self)
+{
+  return self->public_key != NULL || self->certificate != NULL;
+}
+
+/* Whether @a (with a private key but no public object) and @b (public
+ * objects only) are most likely the same key under two IDs.  RSA private
+ * keys show their modulus, so that is exact; EC private keys do not show
+ * their point, so a lone pair on the same curve is taken as a match. */
+static gboolean
+keys_look_alike (TesseraKey *with_private,
+                 TesseraKey *without_private)
+{
+  TesseraObject *private_key = with_private->private_key;
+
+  if (with_private->ssh_blob != NULL && without_private->ssh_blob != NULL)
+    return g_bytes_equal (with_private->ssh_blob, without_private->ssh_blob);
+
+  return tessera_object_get_key_type (private_key) == tessera_key_get_key_type (without_private) &&
+         g_strcmp0 (tessera_object_get_curve (private_key),
+                    tessera_object_get_curve (without_private->public_key
+                                              ? without_private->public_key
+                                              : without_private->certificate)) == 0;
+}
+
+static TesseraKey *
+find_twin (GPtrArray  *keys,
+           TesseraKey *self)
+{
+  TesseraKey *twin = NULL;
+  guint found = 0;
+
+  for (guint i = 0; i < keys->len; i++)
+    {
+      TesseraKey *other = g_ptr_array_index (keys, i);
+
+      if (other == self)
+        continue;
+
+      if (self->private_key != NULL && !key_has_public_object (self))
+        {
+          if (other->private_key == NULL && keys_look_alike (self, other))
+            twin = other, found++;
+        }
+      else if (self->private_key == NULL)
+        {
+          if (other->private_key != NULL && !key_has_public_object (other) &&
+              keys_look_alike (other, self))
+            twin = other, found++;
+        }
+    }
+
+  /* Only an unambiguous match counts. */
+  return found == 1 ? twin : NULL;
+}
+
+/*
+ * _tessera_key_assess_all:
+ * @keys: (element-type TesseraKey): every key of one token
+ * @logged_in: whether private objects were visible when the keys were read
+ *
+ * Works out each key's SSH line and readiness verdict.
+ */
+void
+_tessera_key_assess_all (GPtrArray *keys,
+                         gboolean   logged_in)
+{
+  for (guint i = 0; i < keys->len; i++)
+    key_compute_ssh_blob (g_ptr_array_index (keys, i));
+
+  for (guint i = 0; i < keys->len; i++)
+    {
+      TesseraKey *self = g_ptr_array_index (keys, i);
+      TesseraKeyType type = tessera_key_get_key_type (self);
+
+      if (!tessera_openssh_supports (type) ||
+          (type == TESSERA_KEY_TYPE_RSA && tessera_key_get_bits (self) < 1024) ||
+          (type == TESSERA_KEY_TYPE_EC && self->ssh_blob == NULL && key_has_public_object (self)))
+        self->verdict = TESSERA_SSH_VERDICT_UNSUPPORTED_TYPE;
+      else if (self->private_key != NULL &&
+               !(tessera_object_get_usage (self->private_key) & TESSERA_KEY_USAGE_SIGN))
+        self->verdict = TESSERA_SSH_VERDICT_CANNOT_SIGN;
+      else if (find_twin (keys, self) != NULL)
+        self->verdict = TESSERA_SSH_VERDICT_ID_MISMATCH;
+      else if (self->private_key != NULL && !key_has_public_object (self))
+        self->verdict = TESSERA_SSH_VERDICT_NO_PUBLIC_OBJECT;
+      else if (self->private_key == NULL && !logged_in)
+        self->verdict = TESSERA_SSH_VERDICT_LOGIN_NEEDED;
+      else if (self->private_key == NULL)
+        self->verdict = TESSERA_SSH_VERDICT_NO_PRIVATE_KEY;
+      else
+        self->verdict = TESSERA_SSH_VERDICT_READY;
+    }
+}
+
+/**
+ * tessera_key_get_ssh_blob:
+ *
+ * Returns: (transfer none) (nullable): the public key in OpenSSH's wire
+ *   encoding, or %NULL when the token shows no public part for it
+ */
+GBytes *
+tessera_key_get_ssh_blob (TesseraKey *self)
+{
+  g_return_val_if_fail (TESSERA_IS_KEY (self), NULL);
+  return self->ssh_blob;
+}
+
+/**
+ * tessera_key_get_ssh_line:
+ *
+ * Returns: (transfer full) (nullable): the authorized_keys line, the one
+ *   `ssh-keygen -D` prints for this key
+ */
+char *
+tessera_key_get_ssh_line (TesseraKey *self)
+{
+  g_return_val_if_fail (TESSERA_IS_KEY (self), NULL);
+
+  if (self->ssh_blob == NULL)
+    return NULL;
+  return tessera_ssh_format_line (self->ssh_blob, self->ssh_comment);
+}
+
+/**
+ * tessera_key_get_ssh_fingerprint:
+ *
+ * Returns: (transfer full) (nullable): the SHA-256 fingerprint, as
+ *   `ssh-keygen -l` prints it
+ */
+char *
+tessera_key_get_ssh_fingerprint (TesseraKey *self)
+{
+  g_return_val_if_fail (TESSERA_IS_KEY (self), NULL);
+
+  if (self->ssh_blob == NULL)
+    return NULL;
+  return tessera_ssh_fingerprint_sha256 (self->ssh_blob);
+}
+
+TesseraSshVerdict
+tessera_key_get_ssh_verdict (TesseraKey *self)
+{
+  g_return_val_if_fail (TESSERA_IS_KEY (self), TESSERA_SSH_VERDICT_READY);
+  return self->verdict;
+}
+
+/**
+ * tessera_key_describe_ssh_verdict:
+ *
+ * Returns: (transfer full): the verdict as one sentence a person can act on
+ */
+char *
+tessera_key_describe_ssh_verdict (TesseraKey *self)
+{
+  guint major = 0, minor = 0;
+
+  g_return_val_if_fail (TESSERA_IS_KEY (self), NULL);
+
+  switch (self->verdict)
+    {
+    case TESSERA_SSH_VERDICT_READY:
+      return g_strdup (_("Ready for SSH."));
+    case TESSERA_SSH_VERDICT_LOGIN_NEEDED:
+      return g_strdup (_("Log in to check that the token holds this key’s private key."));
+    case TESSERA_SSH_VERDICT_NO_PUBLIC_OBJECT:
+      return g_strdup (_("OpenSSH cannot see this key: the token holds no public key or certificate for it."));
+    case TESSERA_SSH_VERDICT_ID_MISMATCH:
+      return g_strdup (_("OpenSSH lists this key but cannot sign with it: its public key or certificate has a different ID from its private key."));
+    case TESSERA_SSH_VERDICT_NO_PRIVATE_KEY:
+      if (self->public_key == NULL)
+        return g_strdup (_("This is only a certificate: the token holds no private key for it, so it cannot log you in."));
+      return g_strdup (_("This is only a public key: the token holds no private key for it, so it cannot log you in."));
+    case TESSERA_SSH_VERDICT_UNSUPPORTED_TYPE:
+      if (tessera_key_get_key_type (self) == TESSERA_KEY_TYPE_ED25519 &&
+          tessera_openssh_get_version (&major, &minor))
+        return g_strdup_printf (_("The installed OpenSSH %u.%u cannot use Ed25519 keys on a token; that needs OpenSSH 10.1 or later."),
+                                major, minor);
+      if (tessera_key_get_key_type (self) == TESSERA_KEY_TYPE_RSA)
+        return g_strdup (_("OpenSSH does not accept RSA keys shorter than 1024 bits."));
+      return g_strdup (_("OpenSSH cannot use keys of this type."));
+    case TESSERA_SSH_VERDICT_CANNOT_SIGN:
+      return g_strdup (_("The private key is not allowed to sign, so SSH cannot use it."));
+    case TESSERA_SSH_VERDICT_TOKEN_NOT_INITIALIZED:
+    default:
+      return g_strdup (_("The token is not initialized."));
+    }
 }

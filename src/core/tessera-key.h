@@ -13,6 +13,7 @@
 #include <gio/gio.h>
 
 #include "tessera-object.h"
+#include "tessera-ssh.h"
 
 G_BEGIN_DECLS
 
@@ -30,6 +31,12 @@ TesseraKeyType  tessera_key_get_key_type     (TesseraKey *self);
 guint           tessera_key_get_bits         (TesseraKey *self);
 char           *tessera_key_describe_type    (TesseraKey *self);
 char           *tessera_key_describe_parts   (TesseraKey *self);
+
+GBytes            *tessera_key_get_ssh_blob        (TesseraKey *self);
+char              *tessera_key_get_ssh_line        (TesseraKey *self);
+char              *tessera_key_get_ssh_fingerprint (TesseraKey *self);
+TesseraSshVerdict  tessera_key_get_ssh_verdict     (TesseraKey *self);
+char              *tessera_key_describe_ssh_verdict (TesseraKey *self);
 
 GPtrArray      *tessera_key_group_objects    (GPtrArray  *objects);
 

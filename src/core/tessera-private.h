@@ -20,6 +20,10 @@ void            _tessera_set_ck_error            (GError         **error,
 const char     *_tessera_ck_rv_name              (CK_RV            rv);
 gboolean        _tessera_ck_rv_means_removed     (CK_RV            rv);
 
+/* tessera-key.c */
+void            _tessera_key_assess_all          (GPtrArray       *keys,
+                                                  gboolean         logged_in);
+
 /* tessera-module.c */
 TesseraModule  *_tessera_module_new              (const char      *name,
                                                   const char      *path,

@@ -379,7 +379,8 @@ token_set_logged_in (TesseraToken *self,
 
 static void
 token_set_objects (TesseraToken *self,
-                   GPtrArray    *objects)
+                   GPtrArray    *objects,
+                   gboolean      logged_in)
 {
   g_autoptr(GPtrArray) keys = NULL;
   g_autoptr(GPtrArray) certificates = g_ptr_array_new ();
@@ -410,6 +411,7 @@ token_set_objects (TesseraToken *self,
     }
 
   keys = tessera_key_group_objects (objects);
+  _tessera_key_assess_all (keys, logged_in);
 
   n = g_list_model_get_n_items (G_LIST_MODEL (self->keys));
   g_list_store_splice (self->keys, 0, n, keys->pdata, keys->len);
@@ -441,7 +443,7 @@ _tessera_token_mark_removed (TesseraToken *self)
   g_mutex_unlock (&self->session_lock);
 
   token_set_logged_in (self, FALSE);
-  token_set_objects (self, NULL);
+  token_set_objects (self, NULL, FALSE);
 
   if (!(self->state & TESSERA_TOKEN_STATE_REMOVED))
     {
@@ -557,6 +559,9 @@ operation_thread (GTask        *task,
                                _("The token’s module is not loaded."));
       return;
     }
+
+  /* Runs `ssh -V` once per process, here rather than on the main thread. */
+  tessera_openssh_get_version (NULL, NULL);
 
   g_mutex_lock (&self->session_lock);
 
@@ -682,7 +687,7 @@ operation_done (GObject      *source_object,
   else if (data->operation == OPERATION_LOGOUT)
     token_set_logged_in (self, FALSE);
 
-  token_set_objects (self, data->objects);
+  token_set_objects (self, data->objects, self->logged_in);
 
   g_task_return_boolean (outer, TRUE);
 }
