@@ -194,6 +194,55 @@ def main():
         check("login without a terminal or --pin-file fails clearly",
               proc.returncode == 1 and "--pin-file" in proc.stderr, proc.stderr)
 
+        # final try and locked: no C_Login is spent without the user's word,
+        # counted by pkcs11-spy in front of the test module
+        testmod = os.environ["TESSERA_TESTMOD"]
+        control = os.path.join(tmp, "control")
+        spy = "/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so"
+        guard_env = dict(env, PKCS11SPY=testmod, PKCS11SPY_OUTPUT=spy_log,
+                         TESSERA_TESTMOD_CONTROL=control)
+
+        def logins(*extra):
+            if os.path.exists(spy_log):
+                os.unlink(spy_log)
+            proc = run([CLI, "objects", "--module", spy, "pkcs11:token=Agree", "--login",
+                        "--pin-file", pin_file, *extra], guard_env, check_ok=False)
+            with open(spy_log) as f:
+                return proc, sum(1 for line in f if re.match(r"^[0-9]+: C_Login", line))
+
+        with open(control, "w") as f:
+            f.write("pin_final_try=1\n")
+        proc, n = logins()
+        check("final try: refused without --final-try, no C_Login",
+              proc.returncode == 1 and "--final-try" in proc.stderr and n == 0, (proc.stderr, n))
+        proc, n = logins("--final-try")
+        check("final try: --final-try logs in once", proc.returncode == 0 and n == 1, (proc.stderr, n))
+
+        with open(control, "w") as f:
+            f.write("pin_locked=1\n")
+        proc, n = logins("--final-try")
+        check("locked PIN: refused with no C_Login at all",
+              proc.returncode == 1 and "locked" in proc.stderr and n == 0, (proc.stderr, n))
+
+        short = os.path.join(tmp, "short")
+        with open(short, "w") as f:
+            f.write("12\n")
+        os.unlink(control)
+        proc = run([CLI, "objects", "--module", spy, "pkcs11:token=Agree", "--login",
+                    "--pin-file", short], guard_env, check_ok=False)
+        with open(spy_log) as f:
+            n = sum(1 for line in f if re.match(r"^[0-9]+: C_Login", line))
+        check("a PIN shorter than the token's minimum is refused before any C_Login",
+              proc.returncode == 1 and "4 to 255" in proc.stderr and n == 0, (proc.stderr, n))
+
+        proc = run([CLI, "tokens", "--module", "/tmp/\udcff\x01.so", "--json"], env, check_ok=False)
+        try:
+            json.loads(proc.stdout)
+            valid = True
+        except ValueError:
+            valid = False
+        check("JSON stays valid with a non-UTF-8 path", valid, proc.stdout)
+
         proc = run([CLI, "frobnicate"], env, check_ok=False)
         check("unknown command is a usage error", proc.returncode == 2, proc.returncode)
     finally:

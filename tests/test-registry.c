@@ -11,156 +11,8 @@
 #include <p11-kit/pkcs11.h>
 
 #include "tessera-core.h"
+#include "tessera-test-core.h"
 #include "tessera-test-softhsm.h"
-
-/* Helpers ------------------------------------------------------------------- */
-
-static void
-on_ready (GObject      *source_object,
-          GAsyncResult *result,
-          gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_result (GAsyncResult **slot)
-{
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return *slot;
-}
-
-typedef gboolean (*Condition) (gpointer data);
-
-/* Spins the main context until @condition holds, at most @seconds. */
-static gboolean
-wait_until (Condition condition,
-            gpointer  data,
-            double    seconds)
-{
-  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
-
-  while (!condition (data))
-    {
-      if (g_get_monotonic_time () > deadline)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (10 * 1000);
-    }
-  return TRUE;
-}
-
-/* Like g_assert_finalize_object(), but lets worker threads drop the
- * references their finished GTasks still hold. */
-static void
-assert_finalized (gpointer object)
-{
-  gpointer weak = object;
-  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-
-  g_object_add_weak_pointer (object, &weak);
-  g_object_unref (object);
-  while (weak != NULL && g_get_monotonic_time () < deadline)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-  g_assert_null (weak);
-}
-
-static TesseraRegistry *
-load_paths (const char * const *paths)
-{
-  TesseraRegistry *registry = tessera_registry_new_for_module_paths (paths);
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-
-  tessera_registry_load_async (registry, NULL, on_ready, &result);
-  tessera_registry_load_finish (registry, wait_result (&result), &error);
-  g_assert_no_error (error);
-
-  return registry;
-}
-
-static TesseraRegistry *
-load_softhsm (void)
-{
-  const char *paths[] = { TESSERA_TEST_SOFTHSM_MODULE, NULL };
-  return load_paths (paths);
-}
-
-static TesseraToken *
-find_token (TesseraRegistry *registry,
-            const char      *label)
-{
-  GListModel *tokens = tessera_registry_get_tokens (registry);
-
-  for (guint i = 0; i < g_list_model_get_n_items (tokens); i++)
-    {
-      g_autoptr(TesseraToken) token = g_list_model_get_item (tokens, i);
-
-      if (g_strcmp0 (tessera_token_get_label (token), label) == 0)
-        return token;
-    }
-  return NULL;
-}
-
-static void
-login (TesseraToken *token,
-       const char   *pin,
-       GError      **error)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-
-  tessera_token_login_async (token, pin, NULL, on_ready, &result);
-  tessera_token_login_finish (token, wait_result (&result), error);
-}
-
-static void
-read_objects (TesseraToken *token,
-              GError      **error)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-
-  tessera_token_read_objects_async (token, NULL, on_ready, &result);
-  tessera_token_read_objects_finish (token, wait_result (&result), error);
-}
-
-static TesseraKey *
-find_key (TesseraToken *token,
-          const char   *id_hex)
-{
-  GListModel *keys = tessera_token_get_keys (token);
-
-  for (guint i = 0; i < g_list_model_get_n_items (keys); i++)
-    {
-      g_autoptr(TesseraKey) key = g_list_model_get_item (keys, i);
-
-      if (g_strcmp0 (tessera_key_get_id_hex (key), id_hex) == 0)
-        return key;
-    }
-  return NULL;
-}
-
-/* The module's function list, for the few things a test does to a token
- * behind Tessera's back.  dlopen() returns the copy Tessera loaded. */
-static CK_FUNCTION_LIST *
-softhsm_functions (void)
-{
-  void *handle = dlopen (TESSERA_TEST_SOFTHSM_MODULE, RTLD_NOW);
-  CK_C_GetFunctionList get_function_list;
-  CK_FUNCTION_LIST *functions = NULL;
-  CK_RV rv;
-
-  g_assert_nonnull (handle);
-  get_function_list = (CK_C_GetFunctionList) dlsym (handle, "C_GetFunctionList");
-  g_assert_cmpuint (get_function_list (&functions), ==, CKR_OK);
-  rv = functions->C_Initialize (NULL);
-  g_assert_true (rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED);
-
-  return functions;
-}
 
 /* Tests --------------------------------------------------------------------- */
 
@@ -168,7 +20,7 @@ static void
 test_uninitialized_token (void)
 {
   g_autoptr(TesseraTestSoftHsm) softhsm = tessera_test_softhsm_new ();
-  g_autoptr(TesseraRegistry) registry = load_softhsm ();
+  g_autoptr(TesseraRegistry) registry = tessera_test_load_softhsm ();
   GListModel *tokens = tessera_registry_get_tokens (registry);
   g_autoptr(TesseraToken) token = NULL;
   g_autofree char *summary = NULL;
@@ -189,8 +41,8 @@ test_uninitialized_token (void)
   summary = tessera_token_describe_state (token);
   g_assert_cmpstr (summary, ==, "Not initialized");
 
-  assert_finalized (g_steal_pointer (&registry));
-  assert_finalized (g_steal_pointer (&token));
+  tessera_test_assert_finalized (g_steal_pointer (&registry));
+  tessera_test_assert_finalized (g_steal_pointer (&token));
 }
 
 static void
@@ -217,26 +69,26 @@ test_keys_and_certificate (void)
     tessera_test_softhsm_keypair (softhsm, "Keys", pairs[i].type, pairs[i].id, pairs[i].label);
   tessera_test_softhsm_certificate (softhsm, "Keys", "01", "RSA cert", "Test cert");
 
-  registry = load_softhsm ();
-  token = find_token (registry, "Keys");
+  registry = tessera_test_load_softhsm ();
+  token = tessera_test_find_token (registry, "Keys");
   g_assert_nonnull (token);
   g_assert_false (tessera_token_has_state (token, TESSERA_TOKEN_STATE_NOT_INITIALIZED));
   g_assert_cmpuint (tessera_token_get_min_pin_length (token), ==, 4);
   g_assert_cmpuint (tessera_token_get_max_pin_length (token), ==, 255);
 
-  /* Without login: public keys and the certificate only. */
-  read_objects (token, &error);
+  /* Without tessera_test_login: public keys and the certificate only. */
+  tessera_test_read_objects (token, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (g_list_model_get_n_items (tessera_token_get_objects (token)), ==, 6);
   g_assert_cmpuint (g_list_model_get_n_items (tessera_token_get_keys (token)), ==, 5);
   g_assert_cmpuint (g_list_model_get_n_items (tessera_token_get_certificates (token)), ==, 1);
-  key = find_key (token, "01");
+  key = tessera_test_find_key (token, "01");
   g_assert_null (tessera_key_get_private_key (key));
   g_assert_nonnull (tessera_key_get_public_key (key));
   g_assert_false (tessera_token_get_logged_in (token));
 
-  /* After login: every key has its private key too. */
-  login (token, TESSERA_TEST_PIN, &error);
+  /* After tessera_test_login: every key has its private key too. */
+  tessera_test_login (token, TESSERA_TEST_PIN, &error);
   g_assert_no_error (error);
   g_assert_true (tessera_token_get_logged_in (token));
   g_assert_cmpuint (g_list_model_get_n_items (tessera_token_get_objects (token)), ==, 11);
@@ -247,7 +99,7 @@ test_keys_and_certificate (void)
       g_autofree char *description = NULL;
       TesseraObject *private_key;
 
-      key = find_key (token, pairs[i].id);
+      key = tessera_test_find_key (token, pairs[i].id);
       g_assert_nonnull (key);
       private_key = tessera_key_get_private_key (key);
       g_assert_nonnull (private_key);
@@ -264,7 +116,7 @@ test_keys_and_certificate (void)
     }
 
   /* The certificate joins the key with its ID, and GnuTLS parsed it. */
-  key = find_key (token, "01");
+  key = tessera_test_find_key (token, "01");
   certificate = tessera_key_get_certificate (key);
   g_assert_nonnull (certificate);
   g_assert_null (tessera_object_get_parse_error (certificate));
@@ -301,10 +153,10 @@ test_wrong_pin (void)
   tessera_test_softhsm_init_token (softhsm, "Pins");
   tessera_test_softhsm_keypair (softhsm, "Pins", "EC:prime256v1", "01", "key");
 
-  registry = load_softhsm ();
-  token = find_token (registry, "Pins");
+  registry = tessera_test_load_softhsm ();
+  token = tessera_test_find_token (registry, "Pins");
 
-  login (token, "000000", &error);
+  tessera_test_login (token, "000000", &error);
   g_assert_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT);
   g_assert_true (g_str_has_prefix (error->message, "Wrong PIN."));
   g_assert_false (tessera_token_get_logged_in (token));
@@ -313,7 +165,7 @@ test_wrong_pin (void)
   g_assert_nonnull (strstr (error->message, "few tries left"));
   g_clear_error (&error);
 
-  login (token, TESSERA_TEST_PIN, &error);
+  tessera_test_login (token, TESSERA_TEST_PIN, &error);
   g_assert_no_error (error);
   g_assert_true (tessera_token_get_logged_in (token));
   g_assert_false (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_COUNT_LOW));
@@ -334,7 +186,7 @@ test_missing_module (void)
 
   tessera_test_softhsm_init_token (softhsm, "Still here");
 
-  registry = load_paths (paths);
+  registry = tessera_test_load_paths (paths);
   modules = tessera_registry_get_modules (registry);
   g_assert_cmpuint (g_list_model_get_n_items (modules), ==, 3);
 
@@ -353,7 +205,7 @@ test_missing_module (void)
   g_assert_null (tessera_module_get_error (softhsm_module));
   g_assert_true (tessera_module_get_loaded (softhsm_module));
   g_assert_cmpstr (tessera_module_get_description (softhsm_module), ==, "Implementation of PKCS11");
-  g_assert_nonnull (find_token (registry, "Still here"));
+  g_assert_nonnull (tessera_test_find_token (registry, "Still here"));
 }
 
 typedef struct
@@ -368,7 +220,7 @@ token_presence_reached (gpointer data)
 {
   TokenPresence *presence = data;
 
-  return (find_token (presence->registry, presence->label) != NULL) == presence->present;
+  return (tessera_test_find_token (presence->registry, presence->label) != NULL) == presence->present;
 }
 
 static void
@@ -386,7 +238,7 @@ test_hotplug_initialize (void)
 
   tessera_test_softhsm_init_token (softhsm, "First");
 
-  registry = load_softhsm ();
+  registry = tessera_test_load_softhsm ();
   tessera_registry_set_poll_interval (registry, 250);
   tessera_registry_start_monitoring (registry);
   g_assert_cmpuint (g_list_model_get_n_items (tessera_registry_get_tokens (registry)), ==, 2);
@@ -395,7 +247,7 @@ test_hotplug_initialize (void)
 
   /* Initialise the blank token behind Tessera's back, in this process:
    * SoftHSM does not show other processes' changes. */
-  functions = softhsm_functions ();
+  functions = tessera_test_softhsm_functions ();
   memset (label, ' ', sizeof label);
   memcpy (label, "Second", 6);
   start = g_get_monotonic_time ();
@@ -404,14 +256,14 @@ test_hotplug_initialize (void)
   g_assert_cmpuint (rv, ==, CKR_OK);
 
   presence = (TokenPresence) { registry, "Second", TRUE };
-  g_assert_true (wait_until (token_presence_reached, &presence, 5.0));
+  g_assert_true (tessera_test_wait_until (token_presence_reached, &presence, 5.0));
   elapsed = g_get_monotonic_time () - start;
   g_test_message ("initialised token appeared after %" G_GINT64_FORMAT " ms", elapsed / 1000);
   g_assert_cmpint (elapsed, <, 2 * G_USEC_PER_SEC);
 
   /* The blank token's object is gone: it is a new token now. */
   g_assert_true (tessera_token_has_state (blank, TESSERA_TOKEN_STATE_REMOVED));
-  g_assert_nonnull (find_token (registry, "First"));
+  g_assert_nonnull (tessera_test_find_token (registry, "First"));
 
   module = g_list_model_get_item (tessera_registry_get_modules (registry), 0);
   g_assert_false (tessera_module_get_waits_for_events (module));
@@ -451,13 +303,13 @@ testmod_setup (Testmod    *testmod,
   testmod_control (testmod, control);
   g_setenv ("TESSERA_TESTMOD_CONTROL", testmod->control, TRUE);
 
-  testmod->registry = load_paths (paths);
+  testmod->registry = tessera_test_load_paths (paths);
 }
 
 static void
 testmod_teardown (Testmod *testmod)
 {
-  assert_finalized (testmod->registry);
+  tessera_test_assert_finalized (testmod->registry);
   g_free (testmod->control);
   tessera_test_softhsm_free (testmod->softhsm);
   g_unsetenv ("TESSERA_TESTMOD_CONTROL");
@@ -477,17 +329,17 @@ check_card_comes_and_goes (Testmod  *testmod,
   tessera_registry_set_poll_interval (testmod->registry, 250);
   tessera_registry_start_monitoring (testmod->registry);
 
-  token = find_token (testmod->registry, "Card");
+  token = tessera_test_find_token (testmod->registry, "Card");
   g_assert_nonnull (token);
   removed = g_object_ref (token);
-  login (token, TESSERA_TEST_PIN, &error);
+  tessera_test_login (token, TESSERA_TEST_PIN, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (g_list_model_get_n_items (tessera_token_get_keys (token)), ==, 1);
 
   /* Pull the card. */
   start = g_get_monotonic_time ();
   testmod_control (testmod, expect_waits ? "present=0\n" : "present=0\nwait=0\n");
-  g_assert_true (wait_until (token_presence_reached, &presence, 5.0));
+  g_assert_true (tessera_test_wait_until (token_presence_reached, &presence, 5.0));
   g_test_message ("removal seen after %" G_GINT64_FORMAT " ms", (g_get_monotonic_time () - start) / 1000);
   g_assert_cmpint (g_get_monotonic_time () - start, <, 2 * G_USEC_PER_SEC);
   g_assert_true (tessera_token_has_state (removed, TESSERA_TOKEN_STATE_REMOVED));
@@ -495,7 +347,7 @@ check_card_comes_and_goes (Testmod  *testmod,
   g_assert_cmpuint (g_list_model_get_n_items (tessera_token_get_keys (removed)), ==, 0);
 
   /* A removed token refuses work with a clear error. */
-  read_objects (removed, &error);
+  tessera_test_read_objects (removed, &error);
   g_assert_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_TOKEN_REMOVED);
   g_clear_error (&error);
 
@@ -503,7 +355,7 @@ check_card_comes_and_goes (Testmod  *testmod,
   start = g_get_monotonic_time ();
   testmod_control (testmod, expect_waits ? "present=1\n" : "present=1\nwait=0\n");
   presence.present = TRUE;
-  g_assert_true (wait_until (token_presence_reached, &presence, 5.0));
+  g_assert_true (tessera_test_wait_until (token_presence_reached, &presence, 5.0));
   g_test_message ("insertion seen after %" G_GINT64_FORMAT " ms", (g_get_monotonic_time () - start) / 1000);
   g_assert_cmpint (g_get_monotonic_time () - start, <, 2 * G_USEC_PER_SEC);
 
@@ -540,11 +392,11 @@ test_removed_mid_operation (void)
 
   /* No monitoring: the card goes between listing and reading. */
   testmod_setup (&testmod, "present=1\n");
-  token = find_token (testmod.registry, "Card");
+  token = tessera_test_find_token (testmod.registry, "Card");
   g_assert_nonnull (token);
 
   testmod_control (&testmod, "present=0\n");
-  login (token, TESSERA_TEST_PIN, &error);
+  tessera_test_login (token, TESSERA_TEST_PIN, &error);
   g_assert_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_TOKEN_REMOVED);
   g_assert_nonnull (strstr (error->message, "removed"));
   g_assert_true (tessera_token_has_state (token, TESSERA_TOKEN_STATE_REMOVED));
@@ -562,13 +414,13 @@ test_locked_pin (void)
   g_autofree char *state_file = NULL;
 
   testmod_setup (&testmod, "pin_locked=1\n");
-  token = find_token (testmod.registry, "Card");
+  token = tessera_test_find_token (testmod.registry, "Card");
   g_assert_true (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_LOCKED));
   summary = tessera_token_describe_state (token);
   g_assert_cmpstr (summary, ==, "PIN locked");
 
-  /* Tessera refuses before spending a login on a locked PIN. */
-  login (token, TESSERA_TEST_PIN, &error);
+  /* Tessera refuses before spending a tessera_test_login on a locked PIN. */
+  tessera_test_login (token, TESSERA_TEST_PIN, &error);
   g_assert_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED);
   g_assert_false (tessera_token_get_logged_in (token));
 
@@ -584,20 +436,20 @@ test_final_try (void)
 
   /* An emulated counter of three tries, as opencryptoki keeps. */
   testmod_setup (&testmod, "tries=3\n");
-  token = find_token (testmod.registry, "Card");
+  token = tessera_test_find_token (testmod.registry, "Card");
 
-  login (token, "000000", &error);
+  tessera_test_login (token, "000000", &error);
   g_assert_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT);
   g_assert_true (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_COUNT_LOW));
   g_clear_error (&error);
 
-  login (token, "000000", &error);
+  tessera_test_login (token, "000000", &error);
   g_assert_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT);
   g_assert_cmpstr (error->message, ==, "Wrong PIN. 1 try left before the PIN is locked.");
   g_assert_true (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY));
   g_clear_error (&error);
 
-  login (token, "000000", &error);
+  tessera_test_login (token, "000000", &error);
   g_assert_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED);
   g_assert_true (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_LOCKED));
 
@@ -631,10 +483,10 @@ test_malformed_certificate (void)
   TesseraToken *token;
 
   tessera_test_softhsm_init_token (softhsm, "Broken");
-  registry = load_softhsm ();
-  token = find_token (registry, "Broken");
+  registry = tessera_test_load_softhsm ();
+  token = tessera_test_find_token (registry, "Broken");
 
-  functions = softhsm_functions ();
+  functions = tessera_test_softhsm_functions ();
   g_assert_cmpuint (functions->C_OpenSession (tessera_token_get_slot_id (token),
                                               CKF_SERIAL_SESSION | CKF_RW_SESSION,
                                               NULL, NULL, &session), ==, CKR_OK);
@@ -642,7 +494,7 @@ test_malformed_certificate (void)
   g_assert_cmpuint (functions->C_CreateObject (session, template, G_N_ELEMENTS (template), &handle), ==, CKR_OK);
   functions->C_CloseSession (session);
 
-  read_objects (token, &error);
+  tessera_test_read_objects (token, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (g_list_model_get_n_items (tessera_token_get_certificates (token)), ==, 1);
   object = g_list_model_get_item (tessera_token_get_certificates (token), 0);
@@ -651,6 +503,108 @@ test_malformed_certificate (void)
   g_assert_true (g_str_has_prefix (tessera_object_get_parse_error (object)->message,
                                    "The certificate could not be read"));
   g_assert_null (tessera_object_get_subject (object));
+}
+
+static void
+test_large_certificate (void)
+{
+  g_autoptr(TesseraTestSoftHsm) softhsm = tessera_test_softhsm_new ();
+  g_autoptr(TesseraRegistry) registry = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) template = g_string_new ("cn = \"Big\"\nserial = 5\nexpiration_days = 30\nsigning_key\n");
+  g_autofree char *template_path = NULL;
+  g_autofree char *key = NULL;
+  g_autofree char *der = NULL;
+  g_autoptr(TesseraObject) certificate = NULL;
+  TesseraToken *token;
+
+  /* More than the 4 KiB buffer, less than the 5000 bytes pkcs11-tool
+   * writes: 85 long DNS names make about 4.5 KiB. */
+  for (guint i = 0; i < 85; i++)
+    g_string_append_printf (template, "dns_name = \"host-%03u.a-rather-long-domain-name.example.org\"\n", i);
+
+  tessera_test_softhsm_init_token (softhsm, "Large");
+  template_path = g_build_filename (softhsm->dir, "big.cfg", NULL);
+  key = g_build_filename (softhsm->dir, "big.key", NULL);
+  der = g_build_filename (softhsm->dir, "big.der", NULL);
+  g_file_set_contents (template_path, template->str, -1, &error);
+  g_assert_no_error (error);
+  {
+    const char *genkey[] = { "certtool", "--generate-privkey", "--key-type", "ecdsa", "--outfile", key, NULL };
+    const char *gencert[] = { "certtool", "--generate-self-signed", "--load-privkey", key,
+                              "--template", template_path, "--outder", "--outfile", der, NULL };
+    tessera_test_run_ok (genkey);
+    tessera_test_run_ok (gencert);
+  }
+  tessera_test_softhsm_write_object (softhsm, "Large", "cert", der, "0b", "big cert");
+
+  registry = tessera_test_load_softhsm ();
+  token = tessera_test_find_token (registry, "Large");
+  tessera_test_read_objects (token, &error);
+  g_assert_no_error (error);
+
+  certificate = g_list_model_get_item (tessera_token_get_certificates (token), 0);
+  g_assert_nonnull (certificate);
+  g_assert_null (tessera_object_get_parse_error (certificate));
+  g_assert_cmpuint (g_bytes_get_size (tessera_object_get_value (certificate)), >, 4096);
+  g_assert_cmpstr (tessera_object_get_subject (certificate), ==, "CN=Big");
+}
+
+static void
+test_stale_session (void)
+{
+  g_autoptr(TesseraTestSoftHsm) softhsm = tessera_test_softhsm_new ();
+  g_autoptr(TesseraRegistry) registry = NULL;
+  g_autoptr(GError) error = NULL;
+  TesseraToken *token;
+
+  tessera_test_softhsm_init_token (softhsm, "Stale");
+  tessera_test_softhsm_keypair (softhsm, "Stale", "EC:prime256v1", "01", "key");
+
+  registry = tessera_test_load_softhsm ();
+  token = tessera_test_find_token (registry, "Stale");
+  tessera_test_login (token, TESSERA_TEST_PIN, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_list_model_get_n_items (tessera_token_get_objects (token)), ==, 2);
+
+  /* Every session goes, as when a card is pulled and put back between
+   * two looks: the next read opens a new one, and the login is gone. */
+  g_assert_cmpuint (tessera_test_softhsm_functions ()->C_CloseAllSessions (tessera_token_get_slot_id (token)),
+                    ==, CKR_OK);
+  tessera_test_read_objects (token, &error);
+  g_assert_no_error (error);
+  g_assert_false (tessera_token_get_logged_in (token));
+  g_assert_cmpuint (g_list_model_get_n_items (tessera_token_get_objects (token)), ==, 1);
+}
+
+static void
+test_dispose_during_read (void)
+{
+  g_autoptr(TesseraTestSoftHsm) softhsm = tessera_test_softhsm_new ();
+  TesseraRegistry *registry;
+  g_autoptr(TesseraToken) token = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  tessera_test_softhsm_init_token (softhsm, "Going");
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("%02x", i + 1);
+      tessera_test_softhsm_keypair (softhsm, "Going", "EC:prime256v1", id, "key");
+    }
+
+  registry = tessera_test_load_softhsm ();
+  token = g_object_ref (tessera_test_find_token (registry, "Going"));
+
+  /* The window closes while a read is on its way: the module is finalised
+   * only once the read is done with it. */
+  tessera_token_read_objects_async (token, NULL, tessera_test_on_ready, &result);
+  tessera_test_assert_finalized (registry);
+  tessera_token_read_objects_finish (token, tessera_test_wait_result (&result), &error);
+  if (error != NULL)
+    g_assert_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE);
+  else
+    g_assert_cmpuint (g_list_model_get_n_items (tessera_token_get_objects (token)), ==, 5);
 }
 
 static void
@@ -666,8 +620,8 @@ test_registered_modules (void)
 
   tessera_test_softhsm_init_token (softhsm, "Registered");
 
-  tessera_registry_load_async (registry, NULL, on_ready, &result);
-  tessera_registry_load_finish (registry, wait_result (&result), &error);
+  tessera_registry_load_async (registry, NULL, tessera_test_on_ready, &result);
+  tessera_registry_load_finish (registry, tessera_test_wait_result (&result), &error);
   g_assert_no_error (error);
 
   modules = tessera_registry_get_modules (registry);
@@ -687,7 +641,7 @@ test_registered_modules (void)
     }
   g_assert_true (found_softhsm);
 
-  token = find_token (registry, "Registered");
+  token = tessera_test_find_token (registry, "Registered");
   g_assert_nonnull (token);
   g_assert_true (tessera_registry_lookup_token (registry, tessera_token_get_uri (token)) == token);
   g_assert_true (tessera_registry_lookup_token (registry, "pkcs11:token=Registered") == token);
@@ -711,6 +665,9 @@ main (int    argc,
   g_test_add_func ("/core/registry/locked-pin", test_locked_pin);
   g_test_add_func ("/core/registry/final-try", test_final_try);
   g_test_add_func ("/core/object/malformed-certificate", test_malformed_certificate);
+  g_test_add_func ("/core/object/large-certificate", test_large_certificate);
+  g_test_add_func ("/core/token/stale-session", test_stale_session);
+  g_test_add_func ("/core/registry/dispose-during-read", test_dispose_during_read);
   g_test_add_func ("/core/registry/registered-modules", test_registered_modules);
 
   return g_test_run ();

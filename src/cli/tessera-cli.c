@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,7 @@ typedef struct
   gboolean   json;
   gboolean   login;
   char      *pin_file;
+  gboolean   final_try;
   gboolean   all;
   gboolean   fingerprints;
   char      *hash;
@@ -89,13 +91,18 @@ load_registry (Options  *options,
 
 static void
 json_string (GString    *out,
-             const char *value)
+             const char *raw)
 {
-  if (value == NULL)
+  g_autofree char *value = NULL;
+
+  if (raw == NULL)
     {
       g_string_append (out, "null");
       return;
     }
+
+  /* Paths and module messages need not be UTF-8; JSON must be. */
+  value = g_utf8_make_valid (raw, -1);
 
   g_string_append_c (out, '"');
   for (const char *p = value; *p != '\0'; p++)
@@ -343,6 +350,19 @@ read_pin_file (const char  *path,
   return pin;
 }
 
+static struct termios saved_termios;
+static int saved_termios_fd = -1;
+
+/* Puts the terminal's echo back when the prompt is interrupted. */
+static void
+on_prompt_signal (int signum)
+{
+  if (saved_termios_fd >= 0)
+    tcsetattr (saved_termios_fd, TCSAFLUSH, &saved_termios);
+  signal (signum, SIG_DFL);
+  raise (signum);
+}
+
 static char *
 prompt_pin (const char  *prompt,
             GError     **error)
@@ -359,9 +379,15 @@ prompt_pin (const char  *prompt,
       return NULL;
     }
 
+  /* No stdio buffer of ours keeps a copy of the PIN. */
+  setvbuf (tty, NULL, _IONBF, 0);
   fprintf (tty, "%s", prompt);
-  fflush (tty);
   tcgetattr (fileno (tty), &saved);
+  saved_termios = saved;
+  saved_termios_fd = fileno (tty);
+  signal (SIGINT, on_prompt_signal);
+  signal (SIGTERM, on_prompt_signal);
+  signal (SIGTSTP, on_prompt_signal);
   quiet = saved;
   quiet.c_lflag &= ~ECHO;
   tcsetattr (fileno (tty), TCSAFLUSH, &quiet);
@@ -370,6 +396,10 @@ prompt_pin (const char  *prompt,
     pin = g_strndup (buffer, strcspn (buffer, "\r\n"));
 
   tcsetattr (fileno (tty), TCSAFLUSH, &saved);
+  signal (SIGINT, SIG_DFL);
+  signal (SIGTERM, SIG_DFL);
+  signal (SIGTSTP, SIG_DFL);
+  saved_termios_fd = -1;
   fputc ('\n', tty);
   fclose (tty);
   explicit_bzero (buffer, sizeof buffer);
@@ -523,6 +553,13 @@ key_to_json (GString    *out,
     tessera_key_get_certificate (key),
   };
   const char *names[3] = { "private_key", "public_key", "certificate" };
+  static const char *verdicts[] = {
+    "ready", "login-needed", "no-public-object", "id-mismatch", "no-private-key",
+    "unsupported-type", "cannot-sign", "token-not-initialized",
+  };
+  g_autofree char *line = tessera_key_get_ssh_line (key);
+  g_autofree char *fingerprint = tessera_key_get_ssh_fingerprint (key);
+  g_autofree char *reason = tessera_key_describe_ssh_verdict (key);
   gboolean first = TRUE;
 
   g_string_append_c (out, '{');
@@ -531,6 +568,10 @@ key_to_json (GString    *out,
   json_string_member (out, &first, "type", type);
   for (guint i = 0; i < 3; i++)
     json_string_member (out, &first, names[i], parts[i] ? tessera_object_get_uri (parts[i]) : NULL);
+  json_string_member (out, &first, "ssh_line", line);
+  json_string_member (out, &first, "ssh_fingerprint", fingerprint);
+  json_string_member (out, &first, "ssh_verdict", verdicts[tessera_key_get_ssh_verdict (key)]);
+  json_string_member (out, &first, "ssh_reason", reason);
   g_string_append_c (out, '}');
 }
 
@@ -614,6 +655,14 @@ run_objects (Options    *options,
           return EXIT_FAILURE;
         }
 
+      /* The last try is spent only when the user said so. */
+      if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY) && !options->final_try)
+        {
+          g_printerr ("tessera-cli: %s\n",
+                      _("One PIN try is left before the PIN locks. Check the PIN, then run again with --final-try."));
+          return EXIT_FAILURE;
+        }
+
       if (!tessera_token_has_state (token, TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH))
         {
           if (options->pin_file != NULL)
@@ -623,10 +672,6 @@ run_objects (Options    *options,
           else
             {
               g_autofree char *prompt = g_strdup_printf (_("PIN for %s: "), tessera_token_get_display_name (token));
-
-              /* Ask before spending the last try, as the GUI does. */
-              if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY))
-                g_printerr ("%s\n", _("Warning: this is the last try before the PIN is locked."));
               pin = prompt_pin (prompt, &error);
             }
           if (pin == NULL)
@@ -755,7 +800,7 @@ static const char *summary_text =
   N_("Commands:\n"
      "  tokens [--module PATH] [--json]\n"
      "      List every token, grouped by module.\n"
-     "  objects [--module PATH] URI [--login [--pin-file FILE]] [--json]\n"
+     "  objects [--module PATH] URI [--login [--pin-file FILE] [--final-try]] [--json]\n"
      "      List the objects and keys on the token that URI names.\n"
      "  ssh-keys [--module PATH | URI] [--all] [--fingerprints [--hash md5]]\n"
      "      Print each key's OpenSSH public key line, as ssh-keygen -D does.\n"
@@ -799,6 +844,8 @@ run (int      argc,
     { "login", 'l', 0, G_OPTION_ARG_NONE, &options_out->login, N_("Log in with the user PIN first"), NULL },
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &options_out->pin_file,
       N_("Read the PIN from the first line of FILE"), N_("FILE") },
+    { "final-try", 0, 0, G_OPTION_ARG_NONE, &options_out->final_try,
+      N_("Log in even though one PIN try is left"), NULL },
     { "all", 'a', 0, G_OPTION_ARG_NONE, &options_out->all,
       N_("ssh-keys: also list keys the installed OpenSSH cannot use"), NULL },
     { "fingerprints", 'f', 0, G_OPTION_ARG_NONE, &options_out->fingerprints,

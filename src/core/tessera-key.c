@@ -332,24 +332,17 @@ key_has_public_object (TesseraKey *self)
   return self->public_key != NULL || self->certificate != NULL;
 }
 
-/* Whether @a (with a private key but no public object) and @b (public
- * objects only) are most likely the same key under two IDs.  RSA private
- * keys show their modulus, so that is exact; EC private keys do not show
- * their point, so a lone pair on the same curve is taken as a match. */
+/* Whether @with_private (a private key without public objects) and
+ * @without_private (public objects only) are the same key under two IDs.
+ * Only an exact comparison counts: an RSA private key shows its modulus,
+ * and some tokens show an EC private key's point.  Where the token hides
+ * it, nothing is claimed. */
 static gboolean
 keys_look_alike (TesseraKey *with_private,
                  TesseraKey *without_private)
 {
-  TesseraObject *private_key = with_private->private_key;
-
-  if (with_private->ssh_blob != NULL && without_private->ssh_blob != NULL)
-    return g_bytes_equal (with_private->ssh_blob, without_private->ssh_blob);
-
-  return tessera_object_get_key_type (private_key) == tessera_key_get_key_type (without_private) &&
-         g_strcmp0 (tessera_object_get_curve (private_key),
-                    tessera_object_get_curve (without_private->public_key
-                                              ? without_private->public_key
-                                              : without_private->certificate)) == 0;
+  return with_private->ssh_blob != NULL && without_private->ssh_blob != NULL &&
+         g_bytes_equal (with_private->ssh_blob, without_private->ssh_blob);
 }
 
 static TesseraKey *
@@ -379,7 +372,6 @@ find_twin (GPtrArray  *keys,
         }
     }
 
-  /* Only an unambiguous match counts. */
   return found == 1 ? twin : NULL;
 }
 

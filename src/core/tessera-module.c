@@ -27,8 +27,9 @@ struct _TesseraModule
   char             *version;
   GError           *error;
   CK_FUNCTION_LIST *functions;
+  GRWLock           lock;        /* readers: calls in flight; writer: C_Finalize */
   guint             registered : 1;
-  guint             owned : 1;
+  guint             managed : 1;
   guint             initialized : 1;
   guint             waits_for_events : 1;
 };
@@ -53,9 +54,10 @@ tessera_module_finalize (GObject *object)
   TesseraModule *self = (TesseraModule *) object;
 
   _tessera_module_finalize (self);
-  if (self->functions != NULL && self->owned)
+  if (self->functions != NULL)
     p11_kit_module_release (self->functions);
   self->functions = NULL;
+  g_rw_lock_clear (&self->lock);
 
   g_clear_pointer (&self->name, g_free);
   g_clear_pointer (&self->path, g_free);
@@ -127,6 +129,7 @@ tessera_module_class_init (TesseraModuleClass *klass)
 static void
 tessera_module_init (TesseraModule *self)
 {
+  g_rw_lock_init (&self->lock);
 }
 
 TesseraModule *
@@ -143,24 +146,55 @@ _tessera_module_new (const char *name,
   return self;
 }
 
+/* Takes over a module p11-kit loaded; it is released with the object. */
 void
 _tessera_module_set_functions (TesseraModule    *self,
                                CK_FUNCTION_LIST *functions,
-                               gboolean          owned)
+                               gboolean          managed)
 {
   g_return_if_fail (TESSERA_IS_MODULE (self));
   g_return_if_fail (self->functions == NULL);
 
   self->functions = functions;
-  self->owned = !!owned;
+  self->managed = !!managed;
 }
 
+/*
+ * _tessera_module_begin:
+ *
+ * Starts a run of PKCS#11 calls on a worker thread.  The module cannot be
+ * finalised until _tessera_module_end(), so the calls never race
+ * C_Finalize.
+ *
+ * Returns: the function list, or %NULL (and nothing to end) when the
+ *   module is not initialised
+ */
 CK_FUNCTION_LIST *
-_tessera_module_get_functions (TesseraModule *self)
+_tessera_module_begin (TesseraModule *self)
 {
-  g_return_val_if_fail (TESSERA_IS_MODULE (self), NULL);
+  g_rw_lock_reader_lock (&self->lock);
+  if (self->initialized)
+    return self->functions;
 
-  return self->initialized ? self->functions : NULL;
+  g_rw_lock_reader_unlock (&self->lock);
+  return NULL;
+}
+
+void
+_tessera_module_end (TesseraModule *self)
+{
+  g_rw_lock_reader_unlock (&self->lock);
+}
+
+/*
+ * The function list without any guard, for C_WaitForSlotEvent: it blocks
+ * until C_Finalize wakes it, so it must not hold off C_Finalize.  Valid
+ * as long as the caller holds a reference on the module.
+ */
+CK_FUNCTION_LIST *
+_tessera_module_peek_functions (TesseraModule *self)
+{
+  return self->functions;
 }
 
 void
@@ -195,7 +229,21 @@ _tessera_module_initialize (TesseraModule  *self,
   if (self->initialized)
     return TRUE;
 
-  rv = p11_kit_module_initialize (self->functions);
+  if (self->managed)
+    {
+      /* p11-kit's managed wrapper passes CKF_OS_LOCKING_OK itself. */
+      rv = p11_kit_module_initialize (self->functions);
+    }
+  else
+    {
+      /* A NULL argument would tell the module that no two threads ever
+       * call it at once, and SoftHSM then drops its locks: Tessera's
+       * workers and monitors do call it at once. */
+      CK_C_INITIALIZE_ARGS args = { NULL, NULL, NULL, NULL, CKF_OS_LOCKING_OK, NULL };
+
+      rv = self->functions->C_Initialize (&args);
+    }
+
   if (rv != CKR_OK)
     {
       g_autoptr(GError) local_error = NULL;
@@ -232,9 +280,16 @@ _tessera_module_initialize (TesseraModule  *self,
 void
 _tessera_module_finalize (TesseraModule *self)
 {
+  g_rw_lock_writer_lock (&self->lock);
   if (self->functions != NULL && self->initialized)
-    p11_kit_module_finalize (self->functions);
+    {
+      if (self->managed)
+        p11_kit_module_finalize (self->functions);
+      else
+        self->functions->C_Finalize (NULL);
+    }
   self->initialized = FALSE;
+  g_rw_lock_writer_unlock (&self->lock);
 }
 
 /**

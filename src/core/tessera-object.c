@@ -359,8 +359,10 @@ object_set_curve (TesseraObject *self)
         {
           self->curve = curves[i].name;
           self->key_bits = curves[i].bits;
-          if (g_str_has_prefix (curves[i].name, "Ed"))
+          if (g_str_equal (curves[i].name, "Ed25519"))
             self->key_type = TESSERA_KEY_TYPE_ED25519;
+          else if (g_str_has_prefix (curves[i].name, "Ed"))
+            self->key_type = TESSERA_KEY_TYPE_OTHER;
           return;
         }
     }
@@ -653,6 +655,7 @@ find_objects (CK_FUNCTION_LIST  *functions,
               CK_SESSION_HANDLE  session,
               CK_ATTRIBUTE      *match,
               CK_ULONG           n_match,
+              CK_RV             *rv_out,
               GError           **error)
 {
   g_autoptr(GArray) handles = g_array_new (FALSE, FALSE, sizeof (CK_OBJECT_HANDLE));
@@ -660,7 +663,7 @@ find_objects (CK_FUNCTION_LIST  *functions,
   CK_ULONG count = 0;
   CK_RV rv;
 
-  rv = functions->C_FindObjectsInit (session, match, n_match);
+  rv = *rv_out = functions->C_FindObjectsInit (session, match, n_match);
   if (rv != CKR_OK)
     {
       _tessera_set_ck_error (error, rv, _("Could not list the token’s objects"));
@@ -678,6 +681,7 @@ find_objects (CK_FUNCTION_LIST  *functions,
 
   functions->C_FindObjectsFinal (session);
 
+  *rv_out = rv;
   if (rv != CKR_OK)
     {
       _tessera_set_ck_error (error, rv, _("Could not list the token’s objects"));
@@ -697,8 +701,43 @@ handle_in (GArray           *handles,
   return FALSE;
 }
 
+/* Whether an object of this class and key type has the attribute, so
+ * that its absence from a partial answer means it did not fit. */
+static gboolean
+attribute_expected (const AttributeReader *reader,
+                    guint                  index,
+                    gboolean               is_certificate)
+{
+  CK_OBJECT_CLASS klass = attribute_ulong (reader, A_CLASS, (CK_ULONG) -1);
+  CK_KEY_TYPE key_type = attribute_ulong (reader, A_KEY_TYPE, (CK_ULONG) -1);
+  gboolean key_pair = klass == CKO_PUBLIC_KEY || klass == CKO_PRIVATE_KEY;
+  gboolean ec = key_type == CKK_EC || key_type == CKK_EC_EDWARDS;
+
+  switch (index)
+    {
+    case A_LABEL:
+      return TRUE;
+    case A_ID:
+      return klass != CKO_DATA;
+    case A_VALUE:
+      return is_certificate;
+    case A_MODULUS:
+    case A_PUBLIC_EXPONENT:
+      return key_pair && key_type == CKK_RSA;
+    case A_EC_PARAMS:
+      return key_pair && ec;
+    case A_EC_POINT:
+      return klass == CKO_PUBLIC_KEY && ec;
+    case A_APPLICATION:
+      return klass == CKO_DATA;
+    default:
+      return FALSE;
+    }
+}
+
 /*
  * _tessera_object_read_all:
+ * @rv_out: the return value of the call that failed
  *
  * Reads every object the session can see.  Certificates are found first,
  * so that CKA_VALUE, which on other objects may be secret, is only ever
@@ -709,6 +748,7 @@ _tessera_object_read_all (CK_FUNCTION_LIST    *functions,
                           CK_SESSION_HANDLE    session,
                           const CK_TOKEN_INFO *token_info,
                           GCancellable        *cancellable,
+                          CK_RV               *rv_out,
                           GError             **error)
 {
   g_autoptr(GPtrArray) objects = g_ptr_array_new_with_free_func (g_object_unref);
@@ -718,11 +758,13 @@ _tessera_object_read_all (CK_FUNCTION_LIST    *functions,
   CK_ATTRIBUTE match_certificates = { CKA_CLASS, &certificate_class, sizeof certificate_class };
   AttributeReader reader;
 
-  certificates = find_objects (functions, session, &match_certificates, 1, error);
+  *rv_out = CKR_OK;
+
+  certificates = find_objects (functions, session, &match_certificates, 1, rv_out, error);
   if (certificates == NULL)
     return NULL;
 
-  all = find_objects (functions, session, NULL, 0, error);
+  all = find_objects (functions, session, NULL, 0, rv_out, error);
   if (all == NULL)
     return NULL;
 
@@ -744,21 +786,25 @@ _tessera_object_read_all (CK_FUNCTION_LIST    *functions,
       attribute_reader_reset (&reader);
       rv = functions->C_GetAttributeValue (session, handle, reader.template, n_attributes);
 
-      if (rv == CKR_BUFFER_TOO_SMALL)
-        {
-          for (guint a = 0; a < n_attributes; a++)
-            if (reader.template[a].ulValueLen == CK_UNAVAILABLE_INFORMATION ||
-                reader.template[a].ulValueLen > attribute_layout[a].size)
-              attribute_reader_grow (&reader, functions, session, handle, a);
-        }
-      else if (rv == CKR_OBJECT_HANDLE_INVALID)
+      if (rv == CKR_OBJECT_HANDLE_INVALID)
         {
           /* Deleted by someone else between find and read. */
           continue;
         }
-      else if (rv != CKR_OK && rv != CKR_ATTRIBUTE_SENSITIVE &&
-               rv != CKR_ATTRIBUTE_TYPE_INVALID)
+      else if (rv == CKR_BUFFER_TOO_SMALL || rv == CKR_ATTRIBUTE_SENSITIVE ||
+               rv == CKR_ATTRIBUTE_TYPE_INVALID)
         {
+          /* A module reports one of the three even when a value also did
+           * not fit: look again at what this kind of object must have. */
+          for (guint a = 0; a < n_attributes; a++)
+            if (attribute_expected (&reader, a, is_certificate) &&
+                (reader.template[a].ulValueLen == CK_UNAVAILABLE_INFORMATION ||
+                 reader.template[a].ulValueLen > attribute_layout[a].size))
+              attribute_reader_grow (&reader, functions, session, handle, a);
+        }
+      else if (rv != CKR_OK)
+        {
+          *rv_out = rv;
           _tessera_set_ck_error (error, rv, _("Could not read an object on the token"));
           attribute_reader_clear (&reader);
           return NULL;

@@ -30,8 +30,10 @@ TesseraModule  *_tessera_module_new              (const char      *name,
                                                   gboolean         registered);
 void            _tessera_module_set_functions    (TesseraModule   *self,
                                                   CK_FUNCTION_LIST *functions,
-                                                  gboolean         owned);
-CK_FUNCTION_LIST *_tessera_module_get_functions  (TesseraModule   *self);
+                                                  gboolean         managed);
+CK_FUNCTION_LIST *_tessera_module_begin          (TesseraModule   *self);
+void            _tessera_module_end              (TesseraModule   *self);
+CK_FUNCTION_LIST *_tessera_module_peek_functions (TesseraModule   *self);
 void            _tessera_module_set_error        (TesseraModule   *self,
                                                   const GError    *error);
 void            _tessera_module_set_waits_for_events (TesseraModule *self,
@@ -56,6 +58,7 @@ GPtrArray      *_tessera_object_read_all         (CK_FUNCTION_LIST    *functions
                                                   CK_SESSION_HANDLE    session,
                                                   const CK_TOKEN_INFO *token_info,
                                                   GCancellable        *cancellable,
+                                                  CK_RV               *rv_out,
                                                   GError             **error);
 
 /* Helpers for CK_UTF8CHAR fields, which are space-padded, not terminated. */

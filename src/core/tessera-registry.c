@@ -39,6 +39,7 @@ typedef struct
 {
   TesseraModule *module;
   GArray        *slots;   /* of SlotEntry; NULL when the scan failed */
+  GError        *error;   /* why it failed, applied on the main context */
 } Scan;
 
 typedef struct _Monitor Monitor;
@@ -54,6 +55,7 @@ struct _TesseraRegistry
   GPtrArray    *monitors;
   guint         poll_interval_ms;
   guint         monitoring : 1;
+  guint         loading : 1;
   guint         loaded : 1;
 };
 
@@ -67,6 +69,7 @@ scan_free (Scan *scan)
 {
   g_clear_object (&scan->module);
   g_clear_pointer (&scan->slots, g_array_unref);
+  g_clear_error (&scan->error);
   g_free (scan);
 }
 
@@ -207,20 +210,21 @@ scan_slots (CK_FUNCTION_LIST  *functions,
   return g_steal_pointer (&entries);
 }
 
+/* Worker thread.  A module that did not load gives a scan with neither
+ * slots nor error: its load error stands. */
 static Scan *
 scan_module (TesseraModule *module)
 {
   Scan *scan = g_new0 (Scan, 1);
-  CK_FUNCTION_LIST *functions = _tessera_module_get_functions (module);
+  CK_FUNCTION_LIST *functions;
 
   scan->module = g_object_ref (module);
-  if (functions != NULL && tessera_module_get_error (module) == NULL)
-    {
-      g_autoptr(GError) error = NULL;
 
-      scan->slots = scan_slots (functions, &error);
-      if (scan->slots == NULL)
-        _tessera_module_set_error (module, error);
+  functions = _tessera_module_begin (module);
+  if (functions != NULL)
+    {
+      scan->slots = scan_slots (functions, &scan->error);
+      _tessera_module_end (module);
     }
 
   return scan;
@@ -282,7 +286,7 @@ load_module_path (const char *path,
       return module;
     }
 
-  _tessera_module_set_functions (module, functions, TRUE);
+  _tessera_module_set_functions (module, functions, FALSE);
   _tessera_module_initialize (module, NULL);
 
   return module;
@@ -480,13 +484,29 @@ insert_position (TesseraRegistry *self,
   return n;
 }
 
+/* A failed scan leaves the tokens as they are: one bad C_GetSlotList
+ * is no reason to drop a card.  Its error shows on the module. */
 static void
 reconcile (TesseraRegistry *self,
            Scan            *scan)
 {
   GListModel *tokens = G_LIST_MODEL (self->tokens);
   g_autofree gboolean *used = NULL;
-  guint n_slots = scan->slots ? scan->slots->len : 0;
+  guint n_slots;
+
+  if (scan->error != NULL)
+    {
+      _tessera_module_set_error (scan->module, scan->error);
+      return;
+    }
+  if (scan->slots == NULL)
+    return;
+
+  /* The module answers again: an earlier failed scan is over. */
+  if (tessera_module_get_error (scan->module) != NULL)
+    _tessera_module_set_error (scan->module, NULL);
+
+  n_slots = scan->slots->len;
 
   used = g_new0 (gboolean, MAX (n_slots, 1));
 
@@ -494,11 +514,19 @@ reconcile (TesseraRegistry *self,
     {
       g_autoptr(TesseraToken) token = g_list_model_get_item (tokens, i - 1);
       gboolean found = FALSE;
+      guint n_slots_to_try;
 
       if (tessera_token_get_module (token) != scan->module)
         continue;
 
-      for (guint s = 0; s < n_slots && !found; s++)
+      /* A token object that saw its card go stays gone; if the card is
+       * back, it comes back as a new token, with no stale session. */
+      if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_REMOVED))
+        n_slots_to_try = 0;
+      else
+        n_slots_to_try = n_slots;
+
+      for (guint s = 0; s < n_slots_to_try && !found; s++)
         {
           SlotEntry *entry = &g_array_index (scan->slots, SlotEntry, s);
 
@@ -562,11 +590,13 @@ load_done (GObject      *source_object,
   scans = g_task_propagate_pointer (G_TASK (result), &error);
   if (scans == NULL)
     {
+      self->loading = FALSE;
       g_task_return_error (outer, g_steal_pointer (&error));
       return;
     }
 
   add_modules_and_reconcile (self, scans);
+  self->loading = FALSE;
   self->loaded = TRUE;
   g_task_return_boolean (outer, TRUE);
 }
@@ -597,6 +627,13 @@ tessera_registry_load_async (TesseraRegistry     *self,
       g_task_return_boolean (outer, TRUE);
       return;
     }
+  if (self->loading)
+    {
+      g_task_return_new_error (outer, G_IO_ERROR, G_IO_ERROR_PENDING,
+                               "The registry is already loading");
+      return;
+    }
+  self->loading = TRUE;
 
   inner = g_task_new (self, cancellable, load_done, g_steal_pointer (&outer));
   g_task_set_source_tag (inner, tessera_registry_load_async);
@@ -737,7 +774,7 @@ tessera_registry_remove_module (TesseraRegistry *self,
                                 TesseraModule   *module)
 {
   guint position;
-  Scan empty = { module, NULL };
+  Scan empty = { module, NULL, NULL };
 
   g_return_if_fail (TESSERA_IS_REGISTRY (self));
   g_return_if_fail (TESSERA_IS_MODULE (module));
@@ -746,7 +783,9 @@ tessera_registry_remove_module (TesseraRegistry *self,
   if (!g_list_store_find (self->modules, module, &position))
     return;
 
+  empty.slots = g_array_new (FALSE, TRUE, sizeof (SlotEntry));
   reconcile (self, &empty);
+  g_array_unref (empty.slots);
 
   for (guint i = 0; i < self->monitors->len; i++)
     {
@@ -852,32 +891,57 @@ tessera_registry_refresh_finish (TesseraRegistry  *self,
 
 /* Monitoring ---------------------------------------------------------------- */
 
+/* The registry as the monitors know it: a weak reference in a box that
+ * the monitor and its pending updates share, so that a strong reference
+ * is only ever taken on the main context. */
+typedef struct
+{
+  gatomicrefcount ref;
+  GWeakRef        registry;
+} RegistryBox;
+
+static RegistryBox *
+registry_box_ref (RegistryBox *box)
+{
+  g_atomic_ref_count_inc (&box->ref);
+  return box;
+}
+
+static void
+registry_box_unref (RegistryBox *box)
+{
+  if (g_atomic_ref_count_dec (&box->ref))
+    {
+      g_weak_ref_clear (&box->registry);
+      g_free (box);
+    }
+}
+
 struct _Monitor
 {
   TesseraModule    *module;      /* first: remove_module() looks at it */
-  GWeakRef          registry;
+  RegistryBox      *box;
   GMainContext     *context;
-  CK_FUNCTION_LIST *functions;
   GThread          *thread;
   GMutex            lock;
   GCond             cond;
   gboolean          stopping;
-  gboolean          waiting;     /* blocked, or about to be, in C_WaitForSlotEvent */
+  gboolean          waiting;     /* the thread waits in C_WaitForSlotEvent */
   guint             interval_ms;
   GArray           *last;
 };
 
 typedef struct
 {
-  GWeakRef  registry;
-  Scan     *scan;
-  gboolean  waits;
+  RegistryBox *box;
+  Scan        *scan;
+  gboolean     waits;
 } MonitorUpdate;
 
 static void
 monitor_update_free (MonitorUpdate *update)
 {
-  g_weak_ref_clear (&update->registry);
+  registry_box_unref (update->box);
   scan_free (update->scan);
   g_free (update);
 }
@@ -886,14 +950,13 @@ static gboolean
 monitor_update_apply (gpointer user_data)
 {
   MonitorUpdate *update = user_data;
-  g_autoptr(TesseraRegistry) self = g_weak_ref_get (&update->registry);
+  g_autoptr(TesseraRegistry) self = g_weak_ref_get (&update->box->registry);
 
   if (self == NULL || !g_list_store_find (self->modules, update->scan->module, NULL))
     return G_SOURCE_REMOVE;
 
   _tessera_module_set_waits_for_events (update->scan->module, update->waits);
-  if (update->scan->slots != NULL)
-    reconcile (self, update->scan);
+  reconcile (self, update->scan);
 
   return G_SOURCE_REMOVE;
 }
@@ -931,12 +994,11 @@ monitor_post (Monitor  *monitor,
               gboolean  waits)
 {
   MonitorUpdate *update = g_new0 (MonitorUpdate, 1);
-  g_autoptr(TesseraRegistry) registry = g_weak_ref_get (&monitor->registry);
 
-  g_weak_ref_init (&update->registry, registry);
+  update->box = registry_box_ref (monitor->box);
   update->scan = g_new0 (Scan, 1);
   update->scan->module = g_object_ref (monitor->module);
-  update->scan->slots = slots ? g_array_ref (slots) : NULL;
+  update->scan->slots = g_array_ref (slots);
   update->waits = waits;
 
   g_main_context_invoke_full (monitor->context, G_PRIORITY_DEFAULT,
@@ -957,17 +1019,34 @@ monitor_is_stopping (Monitor *monitor)
 }
 
 static void
+monitor_set_waiting (Monitor  *monitor,
+                     gboolean  waiting)
+{
+  g_mutex_lock (&monitor->lock);
+  monitor->waiting = waiting;
+  g_mutex_unlock (&monitor->lock);
+}
+
+/* Returns FALSE once the module is finalised. */
+static gboolean
 monitor_rescan (Monitor  *monitor,
                 gboolean  waits,
                 gboolean  always_post)
 {
   g_autoptr(GError) error = NULL;
-  GArray *slots = scan_slots (monitor->functions, &error);
+  CK_FUNCTION_LIST *functions;
+  GArray *slots;
+
+  functions = _tessera_module_begin (monitor->module);
+  if (functions == NULL)
+    return FALSE;
+  slots = scan_slots (functions, &error);
+  _tessera_module_end (monitor->module);
 
   if (slots == NULL)
     {
       g_debug ("Rescanning %s failed: %s", tessera_module_get_name (monitor->module), error->message);
-      return;
+      return TRUE;
     }
 
   if (always_post || !slots_equal (monitor->last, slots))
@@ -975,46 +1054,57 @@ monitor_rescan (Monitor  *monitor,
 
   g_clear_pointer (&monitor->last, g_array_unref);
   monitor->last = slots;
+  return TRUE;
 }
 
 static gpointer
 monitor_thread (gpointer user_data)
 {
   Monitor *monitor = user_data;
+  CK_FUNCTION_LIST *functions;
   gboolean waits;
   CK_SLOT_ID slot;
   CK_RV rv;
 
   /* Learn whether the module reports events at all, without blocking. */
-  rv = monitor->functions->C_WaitForSlotEvent (CKF_DONT_BLOCK, &slot, NULL);
+  functions = _tessera_module_begin (monitor->module);
+  if (functions == NULL)
+    return NULL;
+  rv = functions->C_WaitForSlotEvent (CKF_DONT_BLOCK, &slot, NULL);
+  _tessera_module_end (monitor->module);
+
   waits = rv == CKR_OK || rv == CKR_NO_EVENT;
-  g_mutex_lock (&monitor->lock);
-  monitor->waiting = waits;
-  g_mutex_unlock (&monitor->lock);
   g_debug ("Monitoring %s by %s", tessera_module_get_name (monitor->module),
            waits ? "C_WaitForSlotEvent" : "polling");
-  monitor_rescan (monitor, waits, TRUE);
+  if (!monitor_rescan (monitor, waits, TRUE))
+    return NULL;
 
   while (!monitor_is_stopping (monitor))
     {
       if (waits)
         {
-          rv = monitor->functions->C_WaitForSlotEvent (0, &slot, NULL);
+          /* Not under the module's lock: this blocks until an event, or
+           * until C_Finalize, which the lock would hold off. */
+          monitor_set_waiting (monitor, TRUE);
+          if (monitor_is_stopping (monitor))
+            break;
+          rv = _tessera_module_peek_functions (monitor->module)->C_WaitForSlotEvent (0, &slot, NULL);
+          monitor_set_waiting (monitor, FALSE);
+
           if (monitor_is_stopping (monitor) || rv == CKR_CRYPTOKI_NOT_INITIALIZED)
             break;
           if (rv == CKR_OK)
             {
-              monitor_rescan (monitor, TRUE, FALSE);
+              if (!monitor_rescan (monitor, TRUE, FALSE))
+                break;
               continue;
             }
 
           g_debug ("C_WaitForSlotEvent on %s: %s; polling instead",
                    tessera_module_get_name (monitor->module), _tessera_ck_rv_name (rv));
           waits = FALSE;
-          g_mutex_lock (&monitor->lock);
-          monitor->waiting = FALSE;
-          g_mutex_unlock (&monitor->lock);
-          monitor_rescan (monitor, FALSE, TRUE);
+          if (!monitor_rescan (monitor, FALSE, TRUE))
+            break;
         }
       else
         {
@@ -1025,8 +1115,8 @@ monitor_thread (gpointer user_data)
             ;
           g_mutex_unlock (&monitor->lock);
 
-          if (!monitor_is_stopping (monitor))
-            monitor_rescan (monitor, FALSE, FALSE);
+          if (!monitor_is_stopping (monitor) && !monitor_rescan (monitor, FALSE, FALSE))
+            break;
         }
     }
 
@@ -1037,17 +1127,17 @@ static void
 monitor_start (TesseraRegistry *self,
                TesseraModule   *module)
 {
-  CK_FUNCTION_LIST *functions = _tessera_module_get_functions (module);
   Monitor *monitor;
 
-  if (functions == NULL || tessera_module_get_error (module) != NULL)
+  if (!tessera_module_get_loaded (module))
     return;
 
   monitor = g_new0 (Monitor, 1);
   monitor->module = g_object_ref (module);
-  g_weak_ref_init (&monitor->registry, self);
+  monitor->box = g_new0 (RegistryBox, 1);
+  g_atomic_ref_count_init (&monitor->box->ref);
+  g_weak_ref_init (&monitor->box->registry, self);
   monitor->context = g_main_context_ref (self->context);
-  monitor->functions = functions;
   monitor->interval_ms = self->poll_interval_ms;
   g_mutex_init (&monitor->lock);
   g_cond_init (&monitor->cond);
@@ -1075,7 +1165,7 @@ monitor_stop (Monitor *monitor)
   g_thread_join (monitor->thread);
 
   g_clear_pointer (&monitor->last, g_array_unref);
-  g_weak_ref_clear (&monitor->registry);
+  registry_box_unref (monitor->box);
   g_main_context_unref (monitor->context);
   g_mutex_clear (&monitor->lock);
   g_cond_clear (&monitor->cond);

@@ -321,7 +321,7 @@ _tessera_token_update_info (TesseraToken        *self,
 
   self->kind = guess_kind (self);
 
-  state = decode_flags (token_info->flags);
+  state = decode_flags (token_info->flags) | (self->state & TESSERA_TOKEN_STATE_REMOVED);
   if (state != self->state)
     {
       self->state = state;
@@ -475,6 +475,7 @@ typedef struct
   CK_TOKEN_INFO      new_token_info;
   gboolean           have_new_token_info;
   gboolean           logged_in;
+  gboolean           session_lost;
   gboolean           removed;
 } OperationData;
 
@@ -541,35 +542,36 @@ set_login_error (GError             **error,
                          _("Wrong PIN."));
 }
 
-static void
-operation_thread (GTask        *task,
-                  gpointer      source_object,
-                  gpointer      task_data,
-                  GCancellable *cancellable)
+static gboolean
+session_is_stale (CK_RV rv)
 {
-  TesseraToken *self = source_object;
-  OperationData *data = task_data;
-  CK_FUNCTION_LIST *functions = _tessera_module_get_functions (data->module);
-  g_autoptr(GError) error = NULL;
-  CK_RV rv;
+  return rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED;
+}
 
-  if (functions == NULL)
-    {
-      g_task_return_new_error (task, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
-                               _("The token’s module is not loaded."));
-      return;
-    }
+/* The calls of one operation, under the module's and the session's locks.
+ * Returns the failing return value, or CKR_OK with data->objects set. */
+static CK_RV
+operation_run (TesseraToken     *self,
+               OperationData    *data,
+               CK_FUNCTION_LIST *functions,
+               GCancellable     *cancellable,
+               GError          **error)
+{
+  CK_RV rv = CKR_OK;
 
-  /* Runs `ssh -V` once per process, here rather than on the main thread. */
-  tessera_openssh_get_version (NULL, NULL);
-
-  g_mutex_lock (&self->session_lock);
-
+  /* A stale session (the token was re-initialised, or pulled and put
+   * back between two looks) is worth one fresh try.  Its login is gone
+   * with it. */
   for (guint attempt = 0; attempt < 2; attempt++)
     {
+      g_clear_error (error);
+
       rv = ensure_session (self, functions, data->slot_id);
       if (rv != CKR_OK)
-        break;
+        {
+          _tessera_set_ck_error (error, rv, _("Could not open a session on the token"));
+          return rv;
+        }
 
       if (data->operation == OPERATION_LOGIN)
         {
@@ -579,8 +581,6 @@ operation_thread (GTask        *task,
           rv = functions->C_Login (self->session, CKU_USER, pin, pin_len);
           if (rv == CKR_USER_ALREADY_LOGGED_IN)
             rv = CKR_OK;
-          if (rv == CKR_OK)
-            data->logged_in = TRUE;
         }
       else if (data->operation == OPERATION_LOGOUT)
         {
@@ -589,59 +589,90 @@ operation_thread (GTask        *task,
             rv = CKR_OK;
         }
 
-      /* A stale session (the token was re-initialised, or came back)
-       * is worth one fresh try. */
-      if (rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED)
+      if (session_is_stale (rv))
         {
           forget_session (self);
+          data->session_lost = TRUE;
           continue;
         }
-      break;
-    }
 
-  if (rv != CKR_OK)
-    {
-      if (_tessera_ck_rv_means_removed (rv))
+      if (rv != CKR_OK)
+        {
+          if (data->operation == OPERATION_LOGIN && !_tessera_ck_rv_means_removed (rv))
+            {
+              data->have_new_token_info =
+                functions->C_GetTokenInfo (data->slot_id, &data->new_token_info) == CKR_OK;
+              set_login_error (error, rv, &data->new_token_info, data->have_new_token_info);
+            }
+          else
+            {
+              _tessera_set_ck_error (error, rv, data->operation == OPERATION_LOGIN
+                                                ? _("Could not log in")
+                                                : _("Could not log out"));
+            }
+          return rv;
+        }
+
+      if (data->operation == OPERATION_LOGIN)
+        {
+          data->logged_in = TRUE;
+          data->session_lost = FALSE;
+        }
+
+      /* After a successful login the token clears COUNT_LOW and FINAL_TRY
+       * by definition; operation_done() clears them without asking again. */
+      data->objects = _tessera_object_read_all (functions, self->session, &data->token_info,
+                                                cancellable, &rv, error);
+      if (data->objects != NULL)
+        return CKR_OK;
+
+      if (session_is_stale (rv))
         {
           forget_session (self);
-          data->removed = TRUE;
+          data->session_lost = TRUE;
+          continue;
         }
+      return rv;
+    }
 
-      if (data->operation == OPERATION_LOGIN && !data->removed)
-        {
-          data->have_new_token_info =
-            functions->C_GetTokenInfo (data->slot_id, &data->new_token_info) == CKR_OK;
-          set_login_error (&error, rv, &data->new_token_info, data->have_new_token_info);
-        }
-      else if (data->operation == OPERATION_LOGIN)
-        {
-          _tessera_set_ck_error (&error, rv, _("Could not log in"));
-        }
-      else
-        {
-          _tessera_set_ck_error (&error, rv, _("Could not open a session on the token"));
-        }
+  return rv;
+}
 
-      g_mutex_unlock (&self->session_lock);
-      g_task_return_error (task, g_steal_pointer (&error));
+static void
+operation_thread (GTask        *task,
+                  gpointer      source_object,
+                  gpointer      task_data,
+                  GCancellable *cancellable)
+{
+  TesseraToken *self = source_object;
+  OperationData *data = task_data;
+  g_autoptr(GError) error = NULL;
+  CK_FUNCTION_LIST *functions;
+  CK_RV rv;
+
+  /* Runs `ssh -V` once per process, here rather than on the main thread. */
+  tessera_openssh_get_version (NULL, NULL);
+
+  functions = _tessera_module_begin (data->module);
+  if (functions == NULL)
+    {
+      g_task_return_new_error (task, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                               _("The token’s module is not loaded."));
       return;
     }
 
-  /* After a successful login the token clears COUNT_LOW and FINAL_TRY by
-   * definition; operation_done() clears them without asking again. */
-
-  data->objects = _tessera_object_read_all (functions, self->session, &data->token_info,
-                                            cancellable, &error);
-  if (data->objects == NULL &&
-      g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_TOKEN_REMOVED))
+  g_mutex_lock (&self->session_lock);
+  rv = operation_run (self, data, functions, cancellable, &error);
+  if (_tessera_ck_rv_means_removed (rv))
     {
       forget_session (self);
       data->removed = TRUE;
     }
-
   g_mutex_unlock (&self->session_lock);
 
-  if (data->objects == NULL)
+  _tessera_module_end (data->module);
+
+  if (error != NULL)
     g_task_return_error (task, g_steal_pointer (&error));
   else
     g_task_return_boolean (task, TRUE);
@@ -664,6 +695,8 @@ operation_done (GObject      *source_object,
 
   if (data->removed)
     _tessera_token_mark_removed (self);
+  else if (data->session_lost)
+    token_set_logged_in (self, FALSE);
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
@@ -726,6 +759,18 @@ run_operation (TesseraToken        *self,
       operation_data_free (data);
       g_task_return_new_error (outer, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_TOKEN_REMOVED,
                                _("The token was removed."));
+      return;
+    }
+
+  if (operation == OPERATION_LOGIN && !data->protected_path && pin != NULL &&
+      (data->pin_len < self->token_info.ulMinPinLen ||
+       (self->token_info.ulMaxPinLen > 0 && data->pin_len > self->token_info.ulMaxPinLen)))
+    {
+      g_task_return_new_error (outer, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INVALID,
+                               _("The PIN must be %lu to %lu characters long. Nothing was sent to the token."),
+                               (unsigned long) self->token_info.ulMinPinLen,
+                               (unsigned long) self->token_info.ulMaxPinLen);
+      operation_data_free (data);
       return;
     }
 

@@ -1,0 +1,200 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# tessera-cli ssh-keys against ssh-keygen, byte for byte, on SoftHSM and on
+# opencryptoki's software token: RSA 1024/2048/4096 and a non-default
+# exponent, EC P-256/P-384/P-521, labels with spaces, non-ASCII text and
+# none, a certificate-only key with several RDNs; fingerprints against
+# ssh-keygen -l; Ed25519 against pkcs11-tool --read-object.
+
+import base64
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+CLI = os.environ["TESSERA_CLI"]
+SOFTHSM = "/usr/lib/softhsm/libsofthsm2.so"
+OPENCRYPTOKI = "/usr/lib/x86_64-linux-gnu/pkcs11/libopencryptoki.so"
+
+results = []
+
+
+def check(name, condition, detail=""):
+    results.append((name, "ok" if condition else "not ok", detail))
+
+
+def skip(name, why):
+    results.append((name, "skip", why))
+
+
+def run(argv, env, check_ok=True):
+    proc = subprocess.run(argv, env=env, capture_output=True, stdin=subprocess.DEVNULL)
+    if check_ok and proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.decode(errors='replace')}")
+    return proc
+
+
+def make_certificate(tmp, env, name, subject_lines, key_type="rsa"):
+    key = os.path.join(tmp, f"{name}.key")
+    cfg = os.path.join(tmp, f"{name}.cfg")
+    der = os.path.join(tmp, f"{name}.der")
+    with open(cfg, "w") as f:
+        f.write(subject_lines + "serial = 99\nexpiration_days = 30\nsigning_key\n")
+    run(["certtool", "--generate-privkey", "--key-type", key_type, "--outfile", key], env)
+    run(["certtool", "--generate-self-signed", "--load-privkey", key, "--template", cfg,
+         "--outder", "--outfile", der], env)
+    return der
+
+
+def fill_token(tmp, env, module, token_args, pin, ed25519=True, rsa4096=True, ec=True):
+    def tool(*args):
+        run(["pkcs11-tool", "--module", module, *token_args, "--login", "--pin", pin, *args], env)
+
+    tool("--keypairgen", "--key-type", "rsa:1024", "--id", "01", "--label", "rsa 1024")
+    tool("--keypairgen", "--key-type", "rsa:2048", "--id", "02", "--label", "SSH key with spaces")
+    if rsa4096:
+        tool("--keypairgen", "--key-type", "rsa:4096", "--id", "03", "--label", "rsa 4096")
+    if ec:
+        tool("--keypairgen", "--key-type", "EC:prime256v1", "--id", "04", "--label", "Clé née à Zürich")
+        tool("--keypairgen", "--key-type", "EC:secp384r1", "--id", "05", "--label", "")
+        tool("--keypairgen", "--key-type", "EC:secp521r1", "--id", "06", "--label", "p521")
+    else:
+        tool("--keypairgen", "--key-type", "rsa:2048", "--id", "04", "--label", "Clé née à Zürich")
+        tool("--keypairgen", "--key-type", "rsa:2048", "--id", "05", "--label", "")
+    # RSA with public exponent 3, made by openssl and written to the token
+    pem = os.path.join(tmp, "e3.pem")
+    run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+         "-pkeyopt", "rsa_keygen_pubexp:3", "-out", pem], env)
+    run(["openssl", "pkey", "-in", pem, "-pubout", "-outform", "DER", "-out", pem + ".pub.der"], env)
+    tool("--write-object", pem + ".pub.der", "--type", "pubkey", "--id", "07", "--label", "exponent 3")
+    # a certificate-only key whose subject has several RDNs
+    der = make_certificate(tmp, env, "multi", 'country = "US"\norganization = "Acme Inc"\n'
+                           'unit = "Ops, West"\ncn = "SSH key"\n')
+    tool("--write-object", der, "--type", "cert", "--id", "08", "--label", "certificate only")
+    if ed25519:
+        tool("--keypairgen", "--key-type", "EC:edwards25519", "--id", "09", "--label", "ed25519")
+
+
+def compare_with_ssh_keygen(tmp, env, backend, module, uri):
+    ours = run([CLI, "ssh-keys", "--module", module] + ([uri] if uri else []), env).stdout
+    theirs = run(["ssh-keygen", "-D", module], env).stdout
+    their_lines = theirs.splitlines()
+    our_lines = ours.splitlines()
+    check(f"{backend}: ssh-keygen -D printed keys", len(their_lines) >= 7, len(their_lines))
+    # The module lists objects in an order of its own, which differs from
+    # process to process (SoftHSM), so the lines are compared as a set.
+    check(f"{backend}: ssh-keys prints the lines ssh-keygen -D prints, no more, no fewer",
+          sorted(our_lines) == sorted(their_lines),
+          f"ours:\n{ours.decode(errors='replace')}\ntheirs:\n{theirs.decode(errors='replace')}")
+    missing = [l for l in their_lines if l not in our_lines]
+    check(f"{backend}: every ssh-keygen -D line is byte-identical in ours", not missing, missing)
+
+    # fingerprints: each line alone through ssh-keygen -l
+    for hash_name in ("sha256", "md5"):
+        ours_fp = run([CLI, "ssh-keys", "--module", module, "--fingerprints", "-E", hash_name] +
+                      ([uri] if uri else []), env).stdout.splitlines()
+        theirs_fp = []
+        for i, line in enumerate(their_lines):
+            path = os.path.join(tmp, f"line{i}.pub")
+            with open(path, "wb") as f:
+                f.write(line + b"\n")
+            theirs_fp.append(run(["ssh-keygen", "-l", "-E", hash_name, "-f", path], env).stdout.strip())
+        check(f"{backend}: --fingerprints -E {hash_name} equals ssh-keygen -l -E {hash_name}",
+              sorted(ours_fp) == sorted(theirs_fp) and len(ours_fp) == len(our_lines),
+              f"ours={ours_fp}\ntheirs={theirs_fp}")
+    return our_lines
+
+
+def softhsm(tmp):
+    os.makedirs(os.path.join(tmp, "tokens"))
+    conf = os.path.join(tmp, "softhsm2.conf")
+    with open(conf, "w") as f:
+        f.write(f"directories.tokendir = {tmp}/tokens\n")
+    env = dict(os.environ, SOFTHSM2_CONF=conf)
+    run(["softhsm2-util", "--init-token", "--free", "--label", "SSH", "--so-pin", "12345678",
+         "--pin", "123456"], env)
+    fill_token(tmp, env, SOFTHSM, ["--token-label", "SSH"], "123456")
+    compare_with_ssh_keygen(tmp, env, "SoftHSM", SOFTHSM, None)
+
+    # Ed25519: OpenSSH 9.2 skips it; --all prints it, ssh-keygen parses it,
+    # and its key is the one pkcs11-tool reads.
+    all_lines = run([CLI, "ssh-keys", "--module", SOFTHSM, "--all"], env).stdout.splitlines()
+    ed = [l for l in all_lines if l.startswith(b"ssh-ed25519 ")]
+    plain = run([CLI, "ssh-keys", "--module", SOFTHSM], env).stdout.splitlines()
+    check("SoftHSM: Ed25519 listed only with --all", len(ed) == 1 and not any(
+        l.startswith(b"ssh-ed25519") for l in plain), all_lines)
+    if ed:
+        path = os.path.join(tmp, "ed.pub")
+        with open(path, "wb") as f:
+            f.write(ed[0] + b"\n")
+        proc = run(["ssh-keygen", "-l", "-f", path], env, check_ok=False)
+        check("SoftHSM: ssh-keygen -l parses the Ed25519 line",
+              proc.returncode == 0 and proc.stdout.strip().endswith(b"(ED25519)"), proc.stdout + proc.stderr)
+        der = os.path.join(tmp, "ed.der")
+        run(["pkcs11-tool", "--module", SOFTHSM, "--token-label", "SSH", "--read-object",
+             "--type", "pubkey", "--id", "09", "--output-file", der], env)
+        with open(der, "rb") as f:
+            spki = f.read()
+        if spki.startswith(b"-----BEGIN"):  # pkcs11-tool writes public keys as PEM
+            spki = base64.b64decode(b"".join(spki.splitlines()[1:-1]))
+        blob = base64.b64decode(ed[0].split()[1])
+        check("SoftHSM: the Ed25519 key equals pkcs11-tool --read-object's",
+              len(blob) == 51 and spki.endswith(blob[-32:]), (spki.hex(), blob.hex()))
+
+
+def opencryptoki(tmp):
+    if subprocess.run(["pgrep", "-x", "pkcsslotd"], capture_output=True).returncode != 0:
+        subprocess.run(["pkcsslotd"], capture_output=True)
+    if subprocess.run(["pgrep", "-x", "pkcsslotd"], capture_output=True).returncode != 0:
+        skip("opencryptoki: byte equality with ssh-keygen -D", "pkcsslotd cannot run here")
+        return
+    env = dict(os.environ)
+    so_pin, pin = "87654321", "12345678"
+    token = ["--slot", "3"]
+    # re-initialise: the token is machine-global state
+    init = run(["pkcs11-tool", "--module", OPENCRYPTOKI, *token, "--init-token", "--so-pin", so_pin,
+                "--label", "tessera-ssh"], env, check_ok=False)
+    if init.returncode != 0:
+        skip("opencryptoki: byte equality with ssh-keygen -D",
+             "the token's SO PIN is not the default; re-initialise it by hand")
+        return
+    run(["pkcs11-tool", "--module", OPENCRYPTOKI, *token, "--login", "--login-type", "so",
+         "--so-pin", so_pin, "--init-pin", "--pin", pin], env)
+    # opencryptoki 3.8.1's soft token generates neither EC nor Ed25519 keys
+    # (pkcs11-tool: "Generate EC key mechanism 1040 not supported")
+    mechanisms = run(["pkcs11-tool", "--module", OPENCRYPTOKI, *token, "-M"], env).stdout
+    ec = b"ECDSA-KEY-PAIR-GEN" in mechanisms or b"EC-KEY-PAIR-GEN" in mechanisms
+    if not ec:
+        skip("opencryptoki: EC keys", "its soft token has no EC key generation")
+    fill_token(tmp, env, OPENCRYPTOKI, token, pin, ed25519=False, rsa4096=True, ec=ec)
+    compare_with_ssh_keygen(tmp, env, "opencryptoki", OPENCRYPTOKI, None)
+
+
+def main():
+    for backend in (softhsm, opencryptoki):
+        tmp = tempfile.mkdtemp(prefix="tessera-ssh-test-")
+        try:
+            backend(tmp)
+        except Exception as e:  # a backend that breaks is a failure, not a skip
+            check(f"{backend.__name__}: ran without error", False, repr(e))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    print(f"1..{len(results)}")
+    failed = 0
+    for i, (name, status, detail) in enumerate(results, 1):
+        if status == "skip":
+            print(f"ok {i} - {name} # SKIP {detail}")
+        else:
+            print(f"{status} {i} - {name}")
+            if status != "ok":
+                failed += 1
+                for line in str(detail).splitlines():
+                    print(f"# {line}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
