@@ -239,6 +239,19 @@ take_partner (GPtrArray         *pool,
   return NULL;
 }
 
+static int
+compare_keys (gconstpointer a,
+              gconstpointer b)
+{
+  TesseraKey *key_a = *(TesseraKey **) a;
+  TesseraKey *key_b = *(TesseraKey **) b;
+  int order = g_utf8_collate (tessera_key_get_label (key_a), tessera_key_get_label (key_b));
+
+  if (order != 0)
+    return order;
+  return g_strcmp0 (tessera_key_get_id_hex (key_a), tessera_key_get_id_hex (key_b));
+}
+
 /**
  * tessera_key_group_objects:
  * @objects: (element-type TesseraObject): a token's objects
@@ -296,6 +309,10 @@ tessera_key_group_objects (GPtrArray *objects)
           g_ptr_array_add (keys, key);
         }
     }
+
+  /* Modules return objects in an order of their own, which may change from
+   * one run to the next: sort, so the list does not reshuffle. */
+  g_ptr_array_sort (keys, compare_keys);
 
   return keys;
 }

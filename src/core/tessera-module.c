@@ -43,6 +43,7 @@ enum {
   PROP_DESCRIPTION,
   PROP_REGISTERED,
   PROP_LOADED,
+  PROP_ERROR,
   N_PROPS
 };
 
@@ -94,6 +95,9 @@ tessera_module_get_property (GObject    *object,
     case PROP_LOADED:
       g_value_set_boolean (value, tessera_module_get_loaded (self));
       break;
+    case PROP_ERROR:
+      g_value_set_boxed (value, self->error);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -121,7 +125,10 @@ tessera_module_class_init (TesseraModuleClass *klass)
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   properties[PROP_LOADED] =
     g_param_spec_boolean ("loaded", NULL, NULL, FALSE,
-                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_ERROR] =
+    g_param_spec_boxed ("error", NULL, NULL, G_TYPE_ERROR,
+                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -197,13 +204,20 @@ _tessera_module_peek_functions (TesseraModule *self)
   return self->functions;
 }
 
+/* Main context only, once the module is in the registry's list. */
 void
 _tessera_module_set_error (TesseraModule *self,
                            const GError  *error)
 {
+  if (self->error == NULL && error == NULL)
+    return;
+
   g_clear_error (&self->error);
   if (error != NULL)
     self->error = g_error_copy (error);
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ERROR]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOADED]);
 }
 
 void

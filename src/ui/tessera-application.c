@@ -15,8 +15,8 @@
 #include "tessera-preferences-window.h"
 #include "tessera-window.h"
 
-#define TESSERA_WEBSITE   "https://tessera.app"
-#define TESSERA_ISSUE_URL "https://tessera.app/issues"
+#define TESSERA_WEBSITE   "https://tessera.app/"
+#define TESSERA_ISSUE_URL "https://tessera.app/issues/"
 
 struct _TesseraApplication
 {
@@ -163,20 +163,43 @@ on_registry_loaded (GObject      *object,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOADING]);
 }
 
+/* Closes the application's windows of one kind: its main windows, or the
+ * others.  The list changes as windows close, so work on a copy that keeps
+ * each window alive until all of them were asked to close. */
+static void
+close_windows (TesseraApplication *self,
+               gboolean            main_windows)
+{
+  GList *windows = NULL;
+
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (self)); l != NULL; l = l->next)
+    {
+      if (TESSERA_IS_WINDOW (l->data) == main_windows)
+        windows = g_list_prepend (windows, g_object_ref (l->data));
+    }
+
+  for (GList *l = windows; l != NULL; l = l->next)
+    {
+      /* See close_transient_windows() in tessera-window.c */
+      if (!main_windows)
+        gtk_window_set_transient_for (l->data, NULL);
+      gtk_window_close (l->data);
+    }
+
+  g_list_free_full (windows, g_object_unref);
+}
+
 static void
 tessera_application_quit_action (GSimpleAction *action,
                                  GVariant      *parameter,
                                  gpointer       user_data)
 {
   TesseraApplication *self = user_data;
-  GList *windows;
 
-  /* Close the windows so that they save their state and cancel their work */
-  windows = g_list_copy_deep (gtk_application_get_windows (GTK_APPLICATION (self)),
-                              (GCopyFunc) g_object_ref, NULL);
-  for (GList *l = windows; l != NULL; l = l->next)
-    gtk_window_close (l->data);
-  g_list_free_full (windows, g_object_unref);
+  /* Dialogs first, while the windows they belong to still exist; then
+   * the main windows, which save their state and cancel their work */
+  close_windows (self, FALSE);
+  close_windows (self, TRUE);
 
   g_application_quit (G_APPLICATION (self));
 }
@@ -449,6 +472,8 @@ tessera_application_show_preferences (TesseraApplication *self,
       parent = gtk_application_get_active_window (GTK_APPLICATION (self));
       g_set_weak_pointer (&self->preferences,
                           tessera_preferences_window_new (self->registry, self->settings, parent));
+      /* So that the application's shortcuts (Ctrl+Q) work there too */
+      gtk_window_set_application (GTK_WINDOW (self->preferences), GTK_APPLICATION (self));
     }
 
   if (page_name != NULL)

@@ -3,8 +3,9 @@
  * The dialog stays open while the core logs in, shows a failure inline
  * ("Wrong PIN. 2 tries left") and clears the entry after every try.  When
  * the token reports that the next wrong PIN locks it, the dialog says so
- * and asks for a deliberate confirmation; when the PIN is already locked it
- * never tries to log in, and explains that the SO PIN unblocks it.
+ * and only a click on "Use Last Try" logs in, never Enter; when the PIN is
+ * already locked it never tries to log in, and explains that the SO PIN
+ * unblocks it.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -28,7 +29,6 @@ struct _TesseraPinDialog
   /* template widgets */
   GtkLabel         *warning_label;
   GtkWidget        *pin_entry;
-  GtkCheckButton   *final_try_check;
   GtkWidget        *progress_box;
   GtkSpinner       *spinner;
   GtkLabel         *progress_label;
@@ -69,6 +69,11 @@ static void
 dismiss (TesseraPinDialog *self)
 {
   g_cancellable_cancel (self->cancellable);
+
+  /* A login in progress keeps the dialog alive after this.  GTK 4.8 would
+   * then leave it pointing at its parent, which may be gone by the time
+   * the dialog is disposed: let go of the parent now. */
+  gtk_window_set_transient_for (GTK_WINDOW (self), NULL);
   gtk_window_destroy (GTK_WINDOW (self));
 }
 
@@ -78,19 +83,16 @@ update_controls (TesseraPinDialog *self)
   AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (self);
   gboolean has_pin = self->pin_pad
     || gtk_editable_get_text (GTK_EDITABLE (self->pin_entry))[0] != '\0';
-  gboolean confirmed = self->mode != PIN_MODE_FINAL_TRY
-    || gtk_check_button_get_active (self->final_try_check);
 
   gtk_widget_set_visible (self->pin_entry, !self->pin_pad && self->mode != PIN_MODE_LOCKED);
   gtk_widget_set_sensitive (self->pin_entry, !self->busy);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->final_try_check), !self->busy);
   gtk_widget_set_visible (self->progress_box, self->busy);
   gtk_spinner_set_spinning (self->spinner, self->busy);
 
   if (adw_message_dialog_has_response (dialog, "login"))
     adw_message_dialog_set_response_enabled (dialog, "login",
                                              self->mode != PIN_MODE_LOCKED
-                                             && !self->busy && has_pin && confirmed);
+                                             && !self->busy && has_pin);
 }
 
 /* Sets the dialog up for the token's current PIN state */
@@ -108,8 +110,6 @@ configure (TesseraPinDialog *self)
   else if (tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY))
     mode = PIN_MODE_FINAL_TRY;
 
-  if (mode != self->mode)
-    gtk_check_button_set_active (self->final_try_check, FALSE);
   self->mode = mode;
 
   switch (mode)
@@ -125,7 +125,6 @@ configure (TesseraPinDialog *self)
       adw_message_dialog_set_response_label (dialog, "cancel", _("_Close"));
       adw_message_dialog_set_default_response (dialog, "cancel");
       gtk_widget_set_visible (GTK_WIDGET (self->warning_label), FALSE);
-      gtk_widget_set_visible (GTK_WIDGET (self->final_try_check), FALSE);
       break;
 
     case PIN_MODE_FINAL_TRY:
@@ -136,12 +135,15 @@ configure (TesseraPinDialog *self)
                                         name);
       else
         adw_message_dialog_format_body (dialog, _("Enter the user PIN of “%s”."), name);
+      /* Enter must not spend the last try: only a deliberate click on a
+       * button that says what it does */
       if (adw_message_dialog_has_response (dialog, "login"))
-        adw_message_dialog_set_response_appearance (dialog, "login", ADW_RESPONSE_DESTRUCTIVE);
-      /* Enter must not spend the last try: only a click on Log In does */
+        {
+          adw_message_dialog_set_response_label (dialog, "login", _("_Use Last Try"));
+          adw_message_dialog_set_response_appearance (dialog, "login", ADW_RESPONSE_DESTRUCTIVE);
+        }
       adw_message_dialog_set_default_response (dialog, NULL);
       gtk_widget_set_visible (GTK_WIDGET (self->warning_label), TRUE);
-      gtk_widget_set_visible (GTK_WIDGET (self->final_try_check), TRUE);
       break;
 
     case PIN_MODE_NORMAL:
@@ -157,11 +159,11 @@ configure (TesseraPinDialog *self)
                                        "private keys."));
       if (adw_message_dialog_has_response (dialog, "login"))
         {
+          adw_message_dialog_set_response_label (dialog, "login", _("_Log In"));
           adw_message_dialog_set_response_appearance (dialog, "login", ADW_RESPONSE_SUGGESTED);
           adw_message_dialog_set_default_response (dialog, "login");
         }
       gtk_widget_set_visible (GTK_WIDGET (self->warning_label), FALSE);
-      gtk_widget_set_visible (GTK_WIDGET (self->final_try_check), FALSE);
       break;
     }
 
@@ -222,9 +224,6 @@ start_login (TesseraPinDialog *self)
   const char *pin = NULL;
 
   if (self->busy || self->mode == PIN_MODE_LOCKED)
-    return;
-
-  if (self->mode == PIN_MODE_FINAL_TRY && !gtk_check_button_get_active (self->final_try_check))
     return;
 
   if (!self->pin_pad)
@@ -296,12 +295,6 @@ on_pin_entry_changed (TesseraPinDialog *self)
 }
 
 static void
-on_final_try_check_toggled (TesseraPinDialog *self)
-{
-  update_controls (self);
-}
-
-static void
 on_token_state_changed (TesseraToken     *token,
                         GParamSpec       *pspec,
                         TesseraPinDialog *self)
@@ -350,7 +343,7 @@ tessera_pin_dialog_constructed (GObject *object)
   configure (self);
 
   /* With a PIN pad there is nothing to type: start at once, unless the
-   * user must first confirm the last try */
+   * user must first choose to use the last try */
   if (self->pin_pad && self->mode == PIN_MODE_NORMAL)
     start_login (self);
 }
@@ -474,14 +467,12 @@ tessera_pin_dialog_class_init (TesseraPinDialogClass *klass)
                                                RESOURCE_BASE_PATH "/tessera-pin-dialog.ui");
   gtk_widget_class_bind_template_child (widget_class, TesseraPinDialog, warning_label);
   gtk_widget_class_bind_template_child (widget_class, TesseraPinDialog, pin_entry);
-  gtk_widget_class_bind_template_child (widget_class, TesseraPinDialog, final_try_check);
   gtk_widget_class_bind_template_child (widget_class, TesseraPinDialog, progress_box);
   gtk_widget_class_bind_template_child (widget_class, TesseraPinDialog, spinner);
   gtk_widget_class_bind_template_child (widget_class, TesseraPinDialog, progress_label);
   gtk_widget_class_bind_template_child (widget_class, TesseraPinDialog, error_label);
   gtk_widget_class_bind_template_callback (widget_class, on_response);
   gtk_widget_class_bind_template_callback (widget_class, on_pin_entry_changed);
-  gtk_widget_class_bind_template_callback (widget_class, on_final_try_check_toggled);
 }
 
 static void

@@ -33,8 +33,8 @@ update_accessible (TesseraPropertyRow *self)
   const char *subtitle = adw_action_row_get_subtitle (ADW_ACTION_ROW (self));
   g_autofree char *copy_label = NULL;
 
+  /* The row is labelled by its title already */
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, title,
                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, subtitle,
                                   -1);
 

@@ -43,7 +43,6 @@ struct _TesseraTokenPage
   TesseraPropertyRow  *hardware_version_row;
   TesseraPropertyRow  *firmware_version_row;
   TesseraPropertyRow  *pin_length_row;
-  TesseraPropertyRow  *slot_row;
   TesseraPropertyRow  *module_row;
   TesseraPropertyRow  *module_path_row;
   TesseraPropertyRow  *uri_row;
@@ -96,32 +95,52 @@ is_blank (const char *s)
 
 /* Rows for keys and objects */
 
+static void
+on_details_button_clicked (GtkButton *button,
+                           gpointer   user_data)
+{
+  GtkWidget *page = gtk_widget_get_ancestor (GTK_WIDGET (button), TESSERA_TYPE_TOKEN_PAGE);
+  GObject *item = g_object_get_data (G_OBJECT (button), "tessera-item");
+
+  if (page != NULL && item != NULL)
+    g_signal_emit (page, signals[SHOW_DETAILS], 0, item);
+}
+
+/* A row that opens the details of a key or an object.  The arrow is a
+ * real button, the row's activatable widget, so that assistive
+ * technologies get an action to perform, not just a clickable row. */
 static GtkWidget *
 create_item_row (gpointer    item,
                  const char *title,
                  const char *subtitle)
 {
   GtkWidget *row = adw_action_row_new ();
-  GtkWidget *arrow = gtk_image_new_from_icon_name ("go-next-symbolic");
+  GtkWidget *button = gtk_button_new_from_icon_name ("go-next-symbolic");
+  g_autofree char *label = NULL;
 
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
-  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
-
-  gtk_accessible_update_property (GTK_ACCESSIBLE (arrow),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, NULL,
-                                  -1);
-  gtk_widget_set_tooltip_text (row, _("Show details"));
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), arrow);
-
   gtk_accessible_update_property (GTK_ACCESSIBLE (row),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, title,
                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, subtitle,
                                   -1);
 
-  g_object_set_data_full (G_OBJECT (row), "tessera-item",
+  /* Translators: accessible label of a button, %s is a key's or an object's name */
+  label = g_strdup_printf (_("Details of %s"), title);
+  gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+  gtk_widget_set_tooltip_text (button, _("Show Details"));
+  gtk_widget_add_css_class (button, "flat");
+  gtk_accessible_update_property (GTK_ACCESSIBLE (button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, label,
+                                  -1);
+  g_object_set_data_full (G_OBJECT (button), "tessera-item",
                           g_object_ref (item), g_object_unref);
+  g_signal_connect (button, "clicked", G_CALLBACK (on_details_button_clicked), NULL);
+
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), button);
+  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), button);
+  /* The row makes its title label the button too: keep one clear name */
+  gtk_accessible_reset_relation (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_RELATION_LABELLED_BY);
 
   return row;
 }
@@ -248,17 +267,6 @@ create_object_row (gpointer item,
   return create_item_row (item, is_blank (label) ? kind : label, subtitle);
 }
 
-static void
-on_list_row_activated (GtkListBox       *list,
-                       GtkListBoxRow    *row,
-                       TesseraTokenPage *self)
-{
-  GObject *item = g_object_get_data (G_OBJECT (row), "tessera-item");
-
-  if (item != NULL)
-    g_signal_emit (self, signals[SHOW_DETAILS], 0, item);
-}
-
 /* Keeping the page current */
 
 static void
@@ -325,7 +333,6 @@ update_login_row (TesseraTokenPage *self)
       adw_action_row_set_subtitle (ADW_ACTION_ROW (self->login_row), subtitle ? subtitle : "");
       adw_action_row_set_icon_name (self->login_row, icon_name);
       gtk_accessible_update_property (GTK_ACCESSIBLE (self->login_row),
-                                      GTK_ACCESSIBLE_PROPERTY_LABEL, title,
                                       GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, subtitle ? subtitle : "",
                                       -1);
     }
@@ -415,9 +422,6 @@ update_state_rows (TesseraTokenPage *self)
 
       adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), descriptions[i]);
-      gtk_accessible_update_property (GTK_ACCESSIBLE (row),
-                                      GTK_ACCESSIBLE_PROPERTY_LABEL, descriptions[i],
-                                      -1);
       adw_preferences_group_add (self->state_group, row);
       g_ptr_array_add (self->state_rows, row);
     }
@@ -441,7 +445,6 @@ update_info (TesseraTokenPage *self)
   tessera_property_row_set_value (self->firmware_version_row,
                                   tessera_token_get_firmware_version (token));
   tessera_property_row_set_value (self->pin_length_row, pin_length);
-  tessera_property_row_set_value (self->slot_row, tessera_token_get_slot_description (token));
   tessera_property_row_set_value (self->module_row,
                                   module ? tessera_module_get_name (module) : NULL);
   tessera_property_row_set_value (self->module_path_row,
@@ -811,11 +814,9 @@ tessera_token_page_class_init (TesseraTokenPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, hardware_version_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, firmware_version_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, pin_length_row);
-  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, slot_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, module_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, module_path_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, uri_row);
-  gtk_widget_class_bind_template_callback (widget_class, on_list_row_activated);
 
   gtk_widget_class_install_action (widget_class, "token.log-in", NULL, log_in_action);
   gtk_widget_class_install_action (widget_class, "token.log-out", NULL, log_out_action);

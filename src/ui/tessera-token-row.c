@@ -46,8 +46,8 @@ tessera_token_row_update (TesseraTokenRow *self)
   gtk_image_set_from_icon_name (self->icon, tessera_token_get_icon_name (self->token));
   gtk_widget_set_visible (GTK_WIDGET (self->logged_in_icon), logged_in);
 
+  /* The row is labelled by its title; the state describes it */
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, name,
                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, state,
                                   -1);
 }

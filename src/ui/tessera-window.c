@@ -54,6 +54,7 @@ struct _TesseraWindow
 
   guint                 sync_selection_id;
   guint                 sidebar_visible : 1;
+  guint                 disposed : 1;
 };
 
 G_DEFINE_FINAL_TYPE (TesseraWindow, tessera_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -144,7 +145,6 @@ create_sidebar_row (gpointer item,
   else
     {
       const GError *error;
-      g_autofree char *label = NULL;
       GtkWidget *icon;
 
       module = TESSERA_MODULE (item);
@@ -164,10 +164,7 @@ create_sidebar_row (gpointer item,
                                       -1);
       adw_action_row_add_prefix (ADW_ACTION_ROW (row), icon);
 
-      /* Translators: accessible name of a sidebar row, %s is a module name */
-      label = g_strdup_printf (_("Module %s failed to load"), module_display_name (module));
       gtk_accessible_update_property (GTK_ACCESSIBLE (row),
-                                      GTK_ACCESSIBLE_PROPERTY_LABEL, label,
                                       GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
                                       error ? error->message : "",
                                       -1);
@@ -245,12 +242,7 @@ show_details (TesseraTokenPage *page,
 static void
 close_details (TesseraWindow *self)
 {
-  gboolean animate = adw_leaflet_get_mode_transition_duration (self->content_leaflet) > 0;
-
-  /* Without an animation when the token changes under the details */
   adw_leaflet_set_visible_child_name (self->content_leaflet, "token");
-  if (!animate)
-    adw_bin_set_child (self->details_bin, NULL);
 }
 
 static void
@@ -355,11 +347,6 @@ update_content (TesseraWindow *self)
   gtk_spinner_set_spinning (self->loading_spinner, loading);
   gtk_stack_set_visible_child_name (self->content_stack, page);
 
-  if (!token_shown)
-    {
-      adw_window_title_set_title (self->content_title, loading ? _("Tessera") : "");
-      adw_window_title_set_subtitle (self->content_title, NULL);
-    }
 
   gtk_widget_set_visible (self->refresh_button, token_shown);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.refresh", token_shown);
@@ -372,6 +359,13 @@ update_content (TesseraWindow *self)
       adw_leaflet_set_visible_child_name (self->leaflet,
                                           sidebar_visible && adw_leaflet_get_folded (self->leaflet)
                                           ? "sidebar" : "content");
+    }
+
+  /* Without the sidebar, the content's header bar names the app */
+  if (!token_shown)
+    {
+      adw_window_title_set_title (self->content_title, sidebar_visible ? "" : _("Tessera"));
+      adw_window_title_set_subtitle (self->content_title, NULL);
     }
 
   update_chrome (self);
@@ -431,7 +425,7 @@ sync_selection (gpointer user_data)
 static void
 queue_sync_selection (TesseraWindow *self)
 {
-  if (self->sync_selection_id == 0)
+  if (self->sync_selection_id == 0 && !self->disposed)
     self->sync_selection_id = g_idle_add (sync_selection, self);
 }
 
@@ -441,6 +435,9 @@ on_sidebar_row_selected (GtkListBox    *list,
                          TesseraWindow *self)
 {
   GObject *module;
+
+  if (self->disposed)
+    return;
 
   if (row == NULL)
     {
@@ -472,9 +469,14 @@ static void
 on_content_leaflet_visible_child_changed (TesseraWindow *self)
 {
   const char *name = adw_leaflet_get_visible_child_name (self->content_leaflet);
+  gboolean details = g_strcmp0 (name, "details") == 0;
 
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.close-details",
-                                 g_strcmp0 (name, "details") == 0);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.close-details", details);
+
+  /* Drop the details once they are out of sight: they show a snapshot
+   * of the key, which a re-read or a logout makes stale */
+  if (!details && !adw_leaflet_get_child_transition_running (self->content_leaflet))
+    adw_bin_set_child (self->details_bin, NULL);
 }
 
 static void
@@ -484,6 +486,8 @@ on_sidebar_items_changed (GListModel    *model,
                           guint          added,
                           TesseraWindow *self)
 {
+  g_debug ("Sidebar: %u removed, %u added at %u; %u items",
+           removed, added, position, g_list_model_get_n_items (model));
   update_content (self);
   queue_sync_selection (self);
 }
@@ -576,6 +580,34 @@ restore_window_state (TesseraWindow *self)
     gtk_window_maximize (GTK_WINDOW (self));
 }
 
+/* Closes the windows that belong to this one (Preferences, About), as
+ * destroy-with-parent would.  That property is not used: in GTK 4.8 a
+ * window destroyed with its parent keeps pointing at it, and crashes if it
+ * outlives it. */
+static void
+close_transient_windows (TesseraWindow *self)
+{
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+  GList *windows = NULL;
+
+  if (app == NULL)
+    return;
+
+  for (GList *l = gtk_application_get_windows (app); l != NULL; l = l->next)
+    {
+      if (gtk_window_get_transient_for (l->data) == GTK_WINDOW (self))
+        windows = g_list_prepend (windows, g_object_ref (l->data));
+    }
+
+  for (GList *l = windows; l != NULL; l = l->next)
+    {
+      gtk_window_set_transient_for (l->data, NULL);
+      gtk_window_close (l->data);
+    }
+
+  g_list_free_full (windows, g_object_unref);
+}
+
 static gboolean
 tessera_window_close_request (GtkWindow *window)
 {
@@ -583,25 +615,24 @@ tessera_window_close_request (GtkWindow *window)
 
   save_window_state (self);
   g_cancellable_cancel (self->cancellable);
+  close_transient_windows (self);
 
   return GTK_WINDOW_CLASS (tessera_window_parent_class)->close_request (window);
 }
 
 /* GObject */
 
+/* GtkWindow:application is set after constructed(), so the window is set
+ * up once it has its application */
 static void
-tessera_window_constructed (GObject *object)
+tessera_window_setup (TesseraWindow *self)
 {
-  TesseraWindow *self = TESSERA_WINDOW (object);
-  TesseraApplication *app;
+  TesseraApplication *app = get_application (self);
   GListModel *modules;
   GListStore *sources;
   GtkFilterListModel *failed_modules;
   GtkFlattenListModel *flat;
 
-  G_OBJECT_CLASS (tessera_window_parent_class)->constructed (object);
-
-  app = get_application (self);
   g_assert (TESSERA_IS_APPLICATION (app));
 
   self->registry = g_object_ref (tessera_application_get_registry (app));
@@ -637,6 +668,7 @@ tessera_window_constructed (GObject *object)
                            G_CALLBACK (on_application_loading_changed), self, 0);
 
   on_content_leaflet_visible_child_changed (self);
+  self->sidebar_visible = TRUE;
   update_content (self);
   queue_sync_selection (self);
 }
@@ -647,11 +679,14 @@ tessera_window_dispose (GObject *object)
   TesseraWindow *self = TESSERA_WINDOW (object);
 
   g_cancellable_cancel (self->cancellable);
-  g_clear_handle_id (&self->sync_selection_id, g_source_remove);
-  g_clear_pointer (&self->title_binding, g_binding_unbind);
+  self->disposed = TRUE;
 
+  /* Unbinding removes the rows, which unselects the selected one */
   if (self->sidebar_list != NULL)
     gtk_list_box_bind_model (self->sidebar_list, NULL, NULL, NULL, NULL);
+
+  g_clear_handle_id (&self->sync_selection_id, g_source_remove);
+  g_clear_pointer (&self->title_binding, g_binding_unbind);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), TESSERA_TYPE_WINDOW);
 
@@ -683,7 +718,6 @@ tessera_window_class_init (TesseraWindowClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
 
-  object_class->constructed = tessera_window_constructed;
   object_class->dispose = tessera_window_dispose;
   object_class->finalize = tessera_window_finalize;
 
@@ -741,11 +775,16 @@ tessera_window_init (TesseraWindow *self)
 TesseraWindow *
 tessera_window_new (TesseraApplication *application)
 {
+  TesseraWindow *self;
+
   g_return_val_if_fail (TESSERA_IS_APPLICATION (application), NULL);
 
-  return g_object_new (TESSERA_TYPE_WINDOW,
+  self = g_object_new (TESSERA_TYPE_WINDOW,
                        "application", application,
                        NULL);
+  tessera_window_setup (self);
+
+  return self;
 }
 
 GCancellable *
@@ -760,7 +799,8 @@ void
 tessera_window_add_toast (TesseraWindow *self,
                           AdwToast      *toast)
 {
-  g_return_val_if_fail (TESSERA_IS_WINDOW (self), NULL);
+  g_return_if_fail (TESSERA_IS_WINDOW (self));
+  g_return_if_fail (ADW_IS_TOAST (toast));
 
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
