@@ -28,6 +28,8 @@ typedef struct
   gboolean   login;
   char      *pin_file;
   gboolean   final_try;
+  int        lifetime;
+  gboolean   confirm;
   gboolean   all;
   gboolean   fingerprints;
   char      *hash;
@@ -794,6 +796,202 @@ run_ssh_keys (Options    *options,
   return status;
 }
 
+/* agent --------------------------------------------------------------------- */
+
+/* Exit statuses of `agent`, one per cause a script may want to tell apart. */
+enum {
+  EXIT_NO_AGENT = 3,
+  EXIT_AGENT_TIMEOUT = 4,
+  EXIT_WRONG_PIN = 5,
+  EXIT_PIN_LOCKED = 6,
+  EXIT_PROVIDER_NOT_ALLOWED = 7,
+  EXIT_NO_USABLE_KEY = 8,
+  EXIT_AGENT_REFUSED = 9,
+  EXIT_AGENT_NOT_SUPPORTED = 10,
+};
+
+static int
+agent_fail (const GError *error)
+{
+  g_printerr ("tessera-cli: %s\n", error->message);
+
+  if (error->domain == TESSERA_AGENT_ERROR)
+    switch (error->code)
+      {
+      case TESSERA_AGENT_ERROR_NO_AGENT:
+        return EXIT_NO_AGENT;
+      case TESSERA_AGENT_ERROR_TIMEOUT:
+        return EXIT_AGENT_TIMEOUT;
+      case TESSERA_AGENT_ERROR_PROVIDER_NOT_ALLOWED:
+        return EXIT_PROVIDER_NOT_ALLOWED;
+      case TESSERA_AGENT_ERROR_NO_USABLE_KEY:
+        return EXIT_NO_USABLE_KEY;
+      case TESSERA_AGENT_ERROR_NOT_SUPPORTED:
+        return EXIT_AGENT_NOT_SUPPORTED;
+      default:
+        return EXIT_AGENT_REFUSED;
+      }
+
+  if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT) ||
+      g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INVALID))
+    return EXIT_WRONG_PIN;
+  if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED))
+    return EXIT_PIN_LOCKED;
+  return EXIT_FAILURE;
+}
+
+static GPtrArray *
+agent_identities (TesseraAgent  *agent,
+                  GError       **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  tessera_agent_list_identities_async (agent, NULL, on_async_ready, &result);
+  return tessera_agent_list_identities_finish (agent, wait_for (&result), error);
+}
+
+static void
+print_agent_state (TesseraToken *token,
+                   TesseraAgent *agent,
+                   GPtrArray    *identities)
+{
+  static const char *words[] = { "none", "some", "all" };
+  TesseraAgentState state = tessera_agent_state_for_token (identities, token);
+
+  g_print ("%s\n", words[state]);
+  switch (state)
+    {
+    case TESSERA_AGENT_STATE_ALL:
+      g_printerr (_("All SSH keys of “%s” are in the agent at %s.\n"),
+                  tessera_token_get_display_name (token), tessera_agent_get_socket_path (agent));
+      break;
+    case TESSERA_AGENT_STATE_SOME:
+      g_printerr (_("Some SSH keys of “%s” are in the agent at %s.\n"),
+                  tessera_token_get_display_name (token), tessera_agent_get_socket_path (agent));
+      break;
+    case TESSERA_AGENT_STATE_NONE:
+    default:
+      g_printerr (_("No SSH key of “%s” is in the agent at %s.\n"),
+                  tessera_token_get_display_name (token), tessera_agent_get_socket_path (agent));
+      break;
+    }
+}
+
+static int
+run_agent (Options    *options,
+           const char *verb,
+           const char *uri)
+{
+  g_autoptr(TesseraRegistry) registry = NULL;
+  g_autoptr(TesseraAgent) agent = tessera_agent_new (NULL);
+  g_autoptr(GPtrArray) identities = NULL;
+  g_autoptr(GError) error = NULL;
+  TesseraToken *token;
+
+  if (!g_str_equal (verb, "status") && !g_str_equal (verb, "add") && !g_str_equal (verb, "remove"))
+    {
+      g_printerr ("tessera-cli: %s\n", _("Use agent status, agent add or agent remove."));
+      return EXIT_USAGE;
+    }
+  if (options->lifetime < 0)
+    {
+      g_printerr ("tessera-cli: %s\n", _("The lifetime is a number of seconds."));
+      return EXIT_USAGE;
+    }
+
+  registry = load_registry (options, &error);
+  if (registry == NULL)
+    return fail (error);
+
+  token = tessera_registry_lookup_token (registry, uri);
+  if (token == NULL)
+    {
+      g_printerr ("tessera-cli: %s\n", _("No token matches this URI."));
+      return EXIT_FAILURE;
+    }
+
+  /* The token's public keys, to know them again in the agent. */
+  if (!read_token (token, &error))
+    return fail (error);
+
+  if (g_str_equal (verb, "status"))
+    {
+      identities = agent_identities (agent, &error);
+      if (identities == NULL)
+        return agent_fail (error);
+      print_agent_state (token, agent, identities);
+      return EXIT_SUCCESS;
+    }
+
+  if (g_str_equal (verb, "remove"))
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+      const char *provider = tessera_module_get_path (tessera_token_get_module (token));
+
+      identities = agent_identities (agent, &error);
+      if (identities == NULL)
+        return agent_fail (error);
+
+      tessera_agent_remove_provider_async (agent, provider, NULL, on_async_ready, &result);
+      if (!tessera_agent_remove_provider_finish (agent, wait_for (&result), &error) &&
+          tessera_agent_state_for_token (identities, token) != TESSERA_AGENT_STATE_NONE)
+        return agent_fail (error);
+
+      g_clear_pointer (&identities, g_ptr_array_unref);
+      identities = agent_identities (agent, &error);
+      if (identities == NULL)
+        return agent_fail (error);
+      print_agent_state (token, agent, identities);
+      return tessera_agent_state_for_token (identities, token) == TESSERA_AGENT_STATE_NONE
+             ? EXIT_SUCCESS : EXIT_AGENT_REFUSED;
+    }
+
+  /* add */
+  {
+    g_autoptr(TesseraPinText) pin = NULL;
+    g_autoptr(GAsyncResult) result = NULL;
+
+    if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_LOCKED))
+      {
+        g_printerr ("tessera-cli: %s\n", _("The PIN is locked. It must be unblocked with the SO PIN."));
+        return EXIT_PIN_LOCKED;
+      }
+    if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY) && !options->final_try)
+      {
+        g_printerr ("tessera-cli: %s\n",
+                    _("One PIN try is left before the PIN locks. Check the PIN, then run again with --final-try."));
+        return EXIT_PIN_LOCKED;
+      }
+
+    if (!tessera_token_has_state (token, TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH))
+      {
+        if (options->pin_file != NULL)
+          {
+            pin = read_pin_file (options->pin_file, &error);
+          }
+        else
+          {
+            g_autofree char *prompt = g_strdup_printf (_("PIN for %s: "), tessera_token_get_display_name (token));
+            pin = prompt_pin (prompt, &error);
+          }
+        if (pin == NULL)
+          return fail (error);
+      }
+
+    tessera_agent_add_token_async (agent, token, pin, options->lifetime, options->confirm,
+                                   NULL, on_async_ready, &result);
+    if (tessera_agent_add_token_finish (agent, wait_for (&result), &error) < 0)
+      return agent_fail (error);
+
+    g_clear_pointer (&identities, g_ptr_array_unref);
+    identities = agent_identities (agent, &error);
+    if (identities == NULL)
+      return agent_fail (error);
+    print_agent_state (token, agent, identities);
+    return EXIT_SUCCESS;
+  }
+}
+
 /* main ---------------------------------------------------------------------- */
 
 static const char *summary_text =
@@ -804,7 +1002,13 @@ static const char *summary_text =
      "      List the objects and keys on the token that URI names.\n"
      "  ssh-keys [--module PATH | URI] [--all] [--fingerprints [--hash md5]]\n"
      "      Print each key's OpenSSH public key line, as ssh-keygen -D does.\n"
-     "      --all adds the keys the installed OpenSSH cannot use.");
+     "      --all adds the keys the installed OpenSSH cannot use.\n"
+     "  agent status|add|remove [--module PATH] URI [--lifetime SECONDS] [--confirm]\n"
+     "        [--pin-file FILE] [--final-try]\n"
+     "      The token's keys in the running ssh-agent ($SSH_AUTH_SOCK). status prints\n"
+     "      all, some or none. Exit status: 0 done, 3 no agent, 4 agent did not answer,\n"
+     "      5 wrong PIN, 6 PIN locked or final try, 7 module not allowed by ssh-agent,\n"
+     "      8 no key SSH can use, 9 agent refused, 10 agent takes no tokens.");
 
 static int
 run (int      argc,
@@ -846,6 +1050,10 @@ run (int      argc,
       N_("Read the PIN from the first line of FILE"), N_("FILE") },
     { "final-try", 0, 0, G_OPTION_ARG_NONE, &options_out->final_try,
       N_("Log in even though one PIN try is left"), NULL },
+    { "lifetime", 't', 0, G_OPTION_ARG_INT, &options_out->lifetime,
+      N_("agent add: remove the keys from the agent after SECONDS"), N_("SECONDS") },
+    { "confirm", 'c', 0, G_OPTION_ARG_NONE, &options_out->confirm,
+      N_("agent add: the agent asks before each use of a key"), NULL },
     { "all", 'a', 0, G_OPTION_ARG_NONE, &options_out->all,
       N_("ssh-keys: also list keys the installed OpenSSH cannot use"), NULL },
     { "fingerprints", 'f', 0, G_OPTION_ARG_NONE, &options_out->fingerprints,
@@ -887,6 +1095,9 @@ run (int      argc,
 
   if (g_str_equal (command, "objects") && argc == 3)
     return run_objects (options_out, argv[2]);
+
+  if (g_str_equal (command, "agent") && argc == 4)
+    return run_agent (options_out, argv[2], argv[3]);
 
   if (g_str_equal (command, "ssh-keys") && argc <= 3)
     return run_ssh_keys (options_out, argc == 3 ? argv[2] : NULL);

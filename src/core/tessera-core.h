@@ -5,6 +5,7 @@
 
 #pragma once
 
+#include "tessera-agent.h"
 #include "tessera-error.h"
 #include "tessera-key.h"
 #include "tessera-module.h"
