@@ -17,6 +17,8 @@
 
 #include <glib/gi18n.h>
 
+#include <libsecret/secret.h>
+
 #include "tessera-core.h"
 
 #define EXIT_USAGE 2
@@ -30,6 +32,7 @@ typedef struct
   gboolean   final_try;
   int        lifetime;
   gboolean   confirm;
+  gboolean   remember_pin;
   gboolean   all;
   gboolean   fingerprints;
   char      *hash;
@@ -963,6 +966,26 @@ run_agent (Options    *options,
         return EXIT_PIN_LOCKED;
       }
 
+    /* A remembered PIN first, when no PIN file is given: at most once. */
+    if (options->pin_file == NULL &&
+        !tessera_token_has_state (token, TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH))
+      {
+        tessera_agent_add_token_remembered_async (agent, token, options->lifetime, options->confirm,
+                                                  NULL, on_async_ready, &result);
+        if (tessera_agent_add_token_remembered_finish (agent, wait_for (&result), &error) >= 0)
+          {
+            g_printerr ("%s\n", _("Used the PIN remembered in the keyring."));
+            goto added;
+          }
+        if (g_error_matches (error, TESSERA_PIN_STORE_ERROR, TESSERA_PIN_STORE_ERROR_WRONG_AND_FORGOTTEN))
+          g_printerr ("tessera-cli: %s\n", error->message);
+        else if (error->domain != TESSERA_PIN_STORE_ERROR && error->domain != G_DBUS_ERROR &&
+                 error->domain != G_IO_ERROR && error->domain != SECRET_ERROR)
+          return agent_fail (error);
+        g_clear_error (&error);
+        g_clear_object (&result);
+      }
+
     if (!tessera_token_has_state (token, TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH))
       {
         if (options->pin_file != NULL)
@@ -983,6 +1006,18 @@ run_agent (Options    *options,
     if (tessera_agent_add_token_finish (agent, wait_for (&result), &error) < 0)
       return agent_fail (error);
 
+    if (options->remember_pin && pin != NULL)
+      {
+        g_clear_object (&result);
+        tessera_pin_store_save_async (token, pin, NULL, on_async_ready, &result);
+        if (!tessera_pin_store_save_finish (wait_for (&result), &error))
+          {
+            g_printerr ("tessera-cli: %s: %s\n", _("The PIN could not be remembered"), error->message);
+            g_clear_error (&error);
+          }
+      }
+
+  added:
     g_clear_pointer (&identities, g_ptr_array_unref);
     identities = agent_identities (agent, &error);
     if (identities == NULL)
@@ -1004,7 +1039,8 @@ static const char *summary_text =
      "      Print each key's OpenSSH public key line, as ssh-keygen -D does.\n"
      "      --all adds the keys the installed OpenSSH cannot use.\n"
      "  agent status|add|remove [--module PATH] URI [--lifetime SECONDS] [--confirm]\n"
-     "        [--pin-file FILE] [--final-try]\n"
+     "        [--pin-file FILE] [--remember-pin] [--final-try]\n"
+     "      add uses a PIN remembered in the keyring first, once; a wrong one is forgotten.\n"
      "      The token's keys in the running ssh-agent ($SSH_AUTH_SOCK). status prints\n"
      "      all, some or none. Exit status: 0 done, 3 no agent, 4 agent did not answer,\n"
      "      5 wrong PIN, 6 PIN locked or final try, 7 module not allowed by ssh-agent,\n"
@@ -1054,6 +1090,8 @@ run (int      argc,
       N_("agent add: remove the keys from the agent after SECONDS"), N_("SECONDS") },
     { "confirm", 'c', 0, G_OPTION_ARG_NONE, &options_out->confirm,
       N_("agent add: the agent asks before each use of a key"), NULL },
+    { "remember-pin", 0, 0, G_OPTION_ARG_NONE, &options_out->remember_pin,
+      N_("agent add: remember the PIN in the keyring once it worked"), NULL },
     { "all", 'a', 0, G_OPTION_ARG_NONE, &options_out->all,
       N_("ssh-keys: also list keys the installed OpenSSH cannot use"), NULL },
     { "fingerprints", 'f', 0, G_OPTION_ARG_NONE, &options_out->fingerprints,

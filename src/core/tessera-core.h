@@ -10,6 +10,7 @@
 #include "tessera-key.h"
 #include "tessera-module.h"
 #include "tessera-object.h"
+#include "tessera-pin-store.h"
 #include "tessera-registry.h"
 #include "tessera-ssh.h"
 #include "tessera-token.h"
