@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 CLI = os.environ["TESSERA_CLI"]
 SOFTHSM = "/usr/lib/softhsm/libsofthsm2.so"
@@ -34,11 +35,14 @@ def run(argv, env, check_ok=True, input=None):
 
 def inner(tmp):
     env = dict(os.environ)
-    out = run(["gnome-keyring-daemon", "--unlock", "--components=secrets"], env, input="testpass").stdout
-    for line in out.splitlines():
-        if "=" in line:
-            key, value = line.split("=", 1)
-            env[key] = value
+    # In the foreground, so that it is ours to stop. The password must not
+    # be empty, or the keyring asks through a prompter that cannot run here.
+    keyring = subprocess.Popen(["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+                               env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    keyring.stdin.write(b"testpass")
+    keyring.stdin.close()
+    time.sleep(0.5)
 
     os.makedirs(os.path.join(tmp, "tokens"))
     conf = os.path.join(tmp, "softhsm2.conf")
@@ -63,7 +67,6 @@ def inner(tmp):
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     env["SSH_AUTH_SOCK"] = agent_sock
     try:
-        import time
         for _ in range(100):
             if os.path.exists(agent_sock):
                 break
@@ -105,8 +108,8 @@ def inner(tmp):
     finally:
         agent.terminate()
         agent.wait()
-        subprocess.run(["pkill", "-u", str(os.getuid()), "-f", "gnome-keyring-daemon --unlock"],
-                       capture_output=True)
+        keyring.terminate()
+        keyring.wait()
 
 
 def main():

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "tessera-agent.h"
+#include "tessera-agent-sync.h"
 #include "tessera-error.h"
 #include "tessera-key.h"
 #include "tessera-module.h"
