@@ -15,4 +15,5 @@
 #include "tessera-registry.h"
 #include "tessera-ssh.h"
 #include "tessera-token.h"
+#include "tessera-token-lifecycle.h"
 #include "tessera-types.h"

@@ -52,6 +52,9 @@ gboolean        _tessera_token_update_info       (TesseraToken    *self,
                                                   CK_SLOT_ID       slot_id,
                                                   const CK_TOKEN_INFO *token_info);
 void            _tessera_token_mark_removed      (TesseraToken    *self);
+void            _tessera_token_close_session     (TesseraToken    *self,
+                                                  CK_FUNCTION_LIST *functions);
+void            _tessera_token_set_logged_out    (TesseraToken    *self);
 
 /* tessera-object.c */
 GPtrArray      *_tessera_object_read_all         (CK_FUNCTION_LIST    *functions,

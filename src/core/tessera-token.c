@@ -232,6 +232,7 @@ guess_kind (TesseraToken *self)
     { "SoftHSM", TESSERA_TOKEN_KIND_SOFTWARE },
     { "opencryptoki", TESSERA_TOKEN_KIND_SOFTWARE },
     { "Soft Token", TESSERA_TOKEN_KIND_SOFTWARE },
+    { "SoftTok", TESSERA_TOKEN_KIND_SOFTWARE },
     { "tpm", TESSERA_TOKEN_KIND_TPM },
     { "YubiKey", TESSERA_TOKEN_KIND_USB_KEY },
     { "Nitrokey", TESSERA_TOKEN_KIND_USB_KEY },
@@ -450,6 +451,31 @@ _tessera_token_mark_removed (TesseraToken *self)
       self->state |= TESSERA_TOKEN_STATE_REMOVED;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
     }
+}
+
+/*
+ * _tessera_token_close_session:
+ *
+ * Worker thread, inside _tessera_module_begin(): closes the token's
+ * shared session, for operations that need none open (C_InitToken).
+ * The login goes with it; operation results tell the main context.
+ */
+void
+_tessera_token_close_session (TesseraToken     *self,
+                              CK_FUNCTION_LIST *functions)
+{
+  g_mutex_lock (&self->session_lock);
+  if (self->session != CK_INVALID_HANDLE)
+    functions->C_CloseSession (self->session);
+  self->session = CK_INVALID_HANDLE;
+  g_mutex_unlock (&self->session_lock);
+}
+
+/* Main context: after an operation that ended the login. */
+void
+_tessera_token_set_logged_out (TesseraToken *self)
+{
+  token_set_logged_in (self, FALSE);
 }
 
 /* Worker-thread operations ------------------------------------------------- */
