@@ -33,6 +33,11 @@ typedef struct
   int        lifetime;
   gboolean   confirm;
   gboolean   remember_pin;
+  char      *label;
+  char      *so_pin_file;
+  char      *new_pin_file;
+  gboolean   so;
+  gboolean   yes;
   gboolean   all;
   gboolean   fingerprints;
   char      *hash;
@@ -44,6 +49,9 @@ options_clear (Options *options)
   g_clear_pointer (&options->modules, g_strfreev);
   g_clear_pointer (&options->pin_file, g_free);
   g_clear_pointer (&options->hash, g_free);
+  g_clear_pointer (&options->label, g_free);
+  g_clear_pointer (&options->so_pin_file, g_free);
+  g_clear_pointer (&options->new_pin_file, g_free);
 }
 
 static int
@@ -1027,6 +1035,204 @@ run_agent (Options    *options,
   }
 }
 
+/* init, set-pin, unblock ------------------------------------------------------- */
+
+/* A PIN from its file, or asked for; a new one is asked for twice. */
+static char *
+get_pin (const char  *file,
+         const char  *prompt,
+         gboolean     twice,
+         GError     **error)
+{
+  char *pin;
+  g_autoptr(TesseraPinText) again = NULL;
+  g_autofree char *again_prompt = NULL;
+
+  if (file != NULL)
+    return read_pin_file (file, error);
+
+  pin = prompt_pin (prompt, error);
+  if (pin == NULL || !twice)
+    return pin;
+
+  again_prompt = g_strdup_printf (_("%s (again): "), prompt);
+  again = prompt_pin (again_prompt, error);
+  if (again == NULL)
+    {
+      wipe_pin (pin);
+      return NULL;
+    }
+  if (!g_str_equal (pin, again))
+    {
+      wipe_pin (pin);
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("The two PINs differ."));
+      return NULL;
+    }
+  return pin;
+}
+
+/* Destroying keys needs a yes: the label typed at the terminal, or --yes. */
+static gboolean
+confirm_initialize (TesseraToken  *token,
+                    gboolean       yes,
+                    GError       **error)
+{
+  GListModel *objects = tessera_token_get_objects (token);
+  guint n = g_list_model_get_n_items (objects);
+  g_autoptr(GError) read_error = NULL;
+  char answer[128];
+  FILE *tty;
+
+  if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_NOT_INITIALIZED))
+    return TRUE;
+
+  if (!read_token (token, &read_error))
+    g_printerr ("tessera-cli: %s\n", read_error->message);
+  n = g_list_model_get_n_items (objects);
+
+  g_printerr (_("Initializing “%s” destroys every key and certificate on it."), tessera_token_get_display_name (token));
+  g_printerr ("\n");
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TesseraObject) object = g_list_model_get_item (objects, i);
+      g_printerr ("  %s “%s” (ID %s)\n", tessera_object_get_kind_name (object),
+                  tessera_object_get_label (object), tessera_object_get_id_hex (object));
+    }
+  if (!tessera_token_get_logged_in (token))
+    g_printerr ("%s\n", _("Private objects, hidden without login, are destroyed too."));
+
+  if (yes)
+    return TRUE;
+
+  tty = fopen ("/dev/tty", "r+");
+  if (tty == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                           _("Nothing was changed. Confirm at a terminal, or give --yes."));
+      return FALSE;
+    }
+  fprintf (tty, _("Type the token’s label, “%s”, to go on: "), tessera_token_get_label (token));
+  fflush (tty);
+  if (fgets (answer, sizeof answer, tty) == NULL)
+    answer[0] = '\0';
+  fclose (tty);
+  answer[strcspn (answer, "\r\n")] = '\0';
+
+  if (!g_str_equal (answer, tessera_token_get_label (token)))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Nothing was changed."));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+run_lifecycle (Options    *options,
+               const char *command,
+               const char *uri)
+{
+  g_autoptr(TesseraRegistry) registry = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TesseraPinText) old_pin = NULL;
+  g_autoptr(TesseraPinText) new_pin = NULL;
+  TesseraToken *token;
+  gboolean pin_pad;
+
+  registry = load_registry (options, &error);
+  if (registry == NULL)
+    return fail (error);
+
+  token = tessera_registry_lookup_token (registry, uri);
+  if (token == NULL)
+    {
+      g_printerr ("tessera-cli: %s\n", _("No token matches this URI."));
+      return EXIT_FAILURE;
+    }
+  pin_pad = tessera_token_has_state (token, TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH);
+  if (pin_pad)
+    g_printerr ("%s\n", _("Enter the PINs on the reader’s PIN pad when it asks."));
+
+  if (g_str_equal (command, "init"))
+    {
+      g_autofree char *new_uri = NULL;
+      gboolean blank = tessera_token_has_state (token, TESSERA_TOKEN_STATE_NOT_INITIALIZED);
+
+      if (options->label == NULL)
+        {
+          g_printerr ("tessera-cli: %s\n", _("Give the new label with --label."));
+          return EXIT_USAGE;
+        }
+      if (!confirm_initialize (token, options->yes, &error))
+        return fail (error);
+
+      if (!pin_pad)
+        {
+          old_pin = get_pin (options->so_pin_file, blank ? _("New SO PIN") : _("SO PIN"), blank, &error);
+          if (old_pin == NULL)
+            return fail (error);
+          new_pin = get_pin (options->new_pin_file, _("New user PIN"), TRUE, &error);
+          if (new_pin == NULL)
+            return fail (error);
+        }
+
+      tessera_token_initialize_async (token, old_pin, options->label, new_pin, NULL, on_async_ready, &result);
+      if (!tessera_token_initialize_finish (token, wait_for (&result), &error))
+        return fail (error);
+
+      g_clear_object (&result);
+      tessera_registry_refresh_async (registry, NULL, on_async_ready, &result);
+      tessera_registry_refresh_finish (registry, wait_for (&result), NULL);
+      {
+        g_autofree char *escaped = g_uri_escape_string (options->label, NULL, FALSE);
+        g_autofree char *query = g_strdup_printf ("pkcs11:token=%s", escaped);
+        TesseraToken *initialized = tessera_registry_lookup_token (registry, query);
+
+        g_print ("%s\n", initialized ? tessera_token_get_uri (initialized) : query);
+      }
+      return EXIT_SUCCESS;
+    }
+
+  if (g_str_equal (command, "set-pin"))
+    {
+      TesseraPinKind kind = options->so ? TESSERA_PIN_SO : TESSERA_PIN_USER;
+
+      if (!pin_pad)
+        {
+          old_pin = get_pin (options->so ? options->so_pin_file : options->pin_file,
+                             options->so ? _("Current SO PIN") : _("Current PIN"), FALSE, &error);
+          if (old_pin == NULL)
+            return fail (error);
+          new_pin = get_pin (options->new_pin_file, options->so ? _("New SO PIN") : _("New PIN"), TRUE, &error);
+          if (new_pin == NULL)
+            return fail (error);
+        }
+
+      tessera_token_change_pin_async (token, kind, old_pin, new_pin, NULL, on_async_ready, &result);
+      if (!tessera_token_change_pin_finish (token, wait_for (&result), &error))
+        return agent_fail (error);
+      g_printerr ("%s\n", options->so ? _("The SO PIN was changed.") : _("The PIN was changed."));
+      return EXIT_SUCCESS;
+    }
+
+  /* unblock */
+  if (!pin_pad)
+    {
+      old_pin = get_pin (options->so_pin_file, _("SO PIN"), FALSE, &error);
+      if (old_pin == NULL)
+        return fail (error);
+      new_pin = get_pin (options->new_pin_file, _("New user PIN"), TRUE, &error);
+      if (new_pin == NULL)
+        return fail (error);
+    }
+
+  tessera_token_unblock_pin_async (token, old_pin, new_pin, NULL, on_async_ready, &result);
+  if (!tessera_token_unblock_pin_finish (token, wait_for (&result), &error))
+    return agent_fail (error);
+  g_printerr ("%s\n", _("The user PIN was set; the PIN is unblocked."));
+  return EXIT_SUCCESS;
+}
+
 /* main ---------------------------------------------------------------------- */
 
 static const char *summary_text =
@@ -1044,7 +1250,14 @@ static const char *summary_text =
      "      The token's keys in the running ssh-agent ($SSH_AUTH_SOCK). status prints\n"
      "      all, some or none. Exit status: 0 done, 3 no agent, 4 agent did not answer,\n"
      "      5 wrong PIN, 6 PIN locked or final try, 7 module not allowed by ssh-agent,\n"
-     "      8 no key SSH can use, 9 agent refused, 10 agent takes no tokens.");
+     "      8 no key SSH can use, 9 agent refused, 10 agent takes no tokens.\n"
+     "  init [--module PATH] URI --label LABEL [--so-pin-file F] [--new-pin-file F] [--yes]\n"
+     "      Erase the token, give it a label and a user PIN. Lists what is destroyed;\n"
+     "      asks for the label to be typed, unless --yes.\n"
+     "  set-pin [--module PATH] URI [--so] [--pin-file F | --so-pin-file F] [--new-pin-file F]\n"
+     "      Change the user PIN, or the SO PIN.\n"
+     "  unblock [--module PATH] URI [--so-pin-file F] [--new-pin-file F]\n"
+     "      Set a new user PIN with the SO PIN: unblocks a locked PIN.");
 
 static int
 run (int      argc,
@@ -1090,6 +1303,16 @@ run (int      argc,
       N_("agent add: remove the keys from the agent after SECONDS"), N_("SECONDS") },
     { "confirm", 'c', 0, G_OPTION_ARG_NONE, &options_out->confirm,
       N_("agent add: the agent asks before each use of a key"), NULL },
+    { "label", 0, 0, G_OPTION_ARG_STRING, &options_out->label,
+      N_("init: the token's new label"), N_("LABEL") },
+    { "so-pin-file", 0, 0, G_OPTION_ARG_FILENAME, &options_out->so_pin_file,
+      N_("Read the SO PIN from the first line of FILE"), N_("FILE") },
+    { "new-pin-file", 0, 0, G_OPTION_ARG_FILENAME, &options_out->new_pin_file,
+      N_("Read the new PIN from the first line of FILE"), N_("FILE") },
+    { "so", 0, 0, G_OPTION_ARG_NONE, &options_out->so,
+      N_("set-pin: change the SO PIN"), NULL },
+    { "yes", 'y', 0, G_OPTION_ARG_NONE, &options_out->yes,
+      N_("init: destroy the token's objects without asking"), NULL },
     { "remember-pin", 0, 0, G_OPTION_ARG_NONE, &options_out->remember_pin,
       N_("agent add: remember the PIN in the keyring once it worked"), NULL },
     { "all", 'a', 0, G_OPTION_ARG_NONE, &options_out->all,
@@ -1133,6 +1356,10 @@ run (int      argc,
 
   if (g_str_equal (command, "objects") && argc == 3)
     return run_objects (options_out, argv[2]);
+
+  if ((g_str_equal (command, "init") || g_str_equal (command, "set-pin") ||
+       g_str_equal (command, "unblock")) && argc == 3)
+    return run_lifecycle (options_out, command, argv[2]);
 
   if (g_str_equal (command, "agent") && argc == 4)
     return run_agent (options_out, argv[2], argv[3]);
