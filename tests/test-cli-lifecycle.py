@@ -119,6 +119,41 @@ def main():
         check("init --yes erases the token's keys",
               proc.returncode == 0 and objects.returncode == 0 and "precious" not in objects.stdout,
               proc.stderr + objects.stdout)
+        # Create Software Token, with a private HOME and no SOFTHSM2_CONF
+        home = os.path.join(tmp, "home")
+        os.makedirs(home)
+        henv = dict(os.environ, HOME=home)
+        for var in ("SOFTHSM2_CONF", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
+            henv.pop(var, None)
+        config = os.path.join(home, ".config", "softhsm2", "softhsm2.conf")
+        proc = run([CLI, "create-software-token", "--label", "Mine", "--so-pin-file", so,
+                    "--new-pin-file", user], henv, check_ok=False)
+        check("create-software-token writes the user's SoftHSM config when it is missing",
+              proc.returncode == 0 and "token=Mine" in proc.stdout and os.path.exists(config),
+              proc.stdout + proc.stderr)
+        with open(config) as f:
+            first = f.read()
+        check("its tokens live in the user's data directory",
+              os.path.join(home, ".local", "share", "softhsm2", "tokens") in first, first)
+        stat = os.stat(config)
+        slots = run(["softhsm2-util", "--show-slots"], henv).stdout
+        check("softhsm2-util --show-slots shows the token", re.search(r"Label:\s+Mine", slots), slots)
+
+        with open(config, "a") as f:
+            f.write("# a line of the user's own\n")
+        proc = run([CLI, "create-software-token", "--label", "Second", "--so-pin-file", so,
+                    "--new-pin-file", user], henv, check_ok=False)
+        with open(config) as f:
+            second = f.read()
+        slots = run(["softhsm2-util", "--show-slots"], henv).stdout
+        check("a second run keeps the existing config as it is",
+              proc.returncode == 0 and second == first + "# a line of the user's own\n" and
+              os.stat(config).st_ino == stat.st_ino, second)
+        check("... and both tokens are there",
+              re.search(r"Label:\s+Mine", slots) and re.search(r"Label:\s+Second", slots), slots)
+        check("the new token takes its user PIN",
+              run(["pkcs11-tool", "--module", SOFTHSM, "--token-label", "Second", "--login", "--pin", "1234",
+                   "-O"], henv, check_ok=False).returncode == 0)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

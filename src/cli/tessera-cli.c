@@ -1233,6 +1233,46 @@ run_lifecycle (Options    *options,
   return EXIT_SUCCESS;
 }
 
+static int
+run_create_software_token (Options *options)
+{
+  g_autoptr(TesseraRegistry) registry = NULL;
+  g_autoptr(TesseraToken) token = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TesseraPinText) so_pin = NULL;
+  g_autoptr(TesseraPinText) user_pin = NULL;
+  g_autofree char *config = tessera_software_token_config_path ();
+
+  if (options->label == NULL)
+    {
+      g_printerr ("tessera-cli: %s\n", _("Give the new token's label with --label."));
+      return EXIT_USAGE;
+    }
+
+  so_pin = get_pin (options->so_pin_file, _("New SO PIN"), TRUE, &error);
+  if (so_pin == NULL)
+    return fail (error);
+  user_pin = get_pin (options->new_pin_file, _("New user PIN"), TRUE, &error);
+  if (user_pin == NULL)
+    return fail (error);
+
+  registry = load_registry (options, &error);
+  if (registry == NULL)
+    return fail (error);
+
+  tessera_software_token_create_async (registry, options->label, so_pin, user_pin, NULL,
+                                       on_async_ready, &result);
+  token = tessera_software_token_create_finish (registry, wait_for (&result), &error);
+  if (token == NULL)
+    return fail (error);
+
+  g_printerr (_("Software token “%s” created; SoftHSM config: %s\n"),
+              tessera_token_get_label (token), config);
+  g_print ("%s\n", tessera_token_get_uri (token));
+  return EXIT_SUCCESS;
+}
+
 /* main ---------------------------------------------------------------------- */
 
 static const char *summary_text =
@@ -1257,7 +1297,9 @@ static const char *summary_text =
      "  set-pin [--module PATH] URI [--so] [--pin-file F | --so-pin-file F] [--new-pin-file F]\n"
      "      Change the user PIN, or the SO PIN.\n"
      "  unblock [--module PATH] URI [--so-pin-file F] [--new-pin-file F]\n"
-     "      Set a new user PIN with the SO PIN: unblocks a locked PIN.");
+     "      Set a new user PIN with the SO PIN: unblocks a locked PIN.\n"
+     "  create-software-token --label LABEL [--so-pin-file F] [--new-pin-file F]\n"
+     "      A new SoftHSM token; writes ~/.config/softhsm2/softhsm2.conf only if missing.");
 
 static int
 run (int      argc,
@@ -1356,6 +1398,9 @@ run (int      argc,
 
   if (g_str_equal (command, "objects") && argc == 3)
     return run_objects (options_out, argv[2]);
+
+  if (g_str_equal (command, "create-software-token") && argc == 2)
+    return run_create_software_token (options_out);
 
   if ((g_str_equal (command, "init") || g_str_equal (command, "set-pin") ||
        g_str_equal (command, "unblock")) && argc == 3)

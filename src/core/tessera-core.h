@@ -13,6 +13,7 @@
 #include "tessera-object.h"
 #include "tessera-pin-store.h"
 #include "tessera-registry.h"
+#include "tessera-software-token.h"
 #include "tessera-ssh.h"
 #include "tessera-token.h"
 #include "tessera-token-lifecycle.h"

@@ -763,6 +763,123 @@ tessera_registry_add_module_finish (TesseraRegistry  *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+static void
+stop_monitor_for (TesseraRegistry *self,
+                  TesseraModule   *module)
+{
+  for (guint i = 0; i < self->monitors->len; i++)
+    {
+      Monitor *monitor = g_ptr_array_index (self->monitors, i);
+
+      if (*(TesseraModule **) monitor == module)
+        {
+          monitor_stop (monitor);
+          g_ptr_array_remove_index (self->monitors, i);
+          return;
+        }
+    }
+}
+
+/* Reloading a module ----------------------------------------------------------- */
+
+static void
+reload_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  TesseraModule *module = task_data;
+  GPtrArray *scans = g_ptr_array_new_with_free_func ((GDestroyNotify) scan_free);
+  GError *error = NULL;
+
+  _tessera_module_finalize (module);
+  if (!_tessera_module_initialize (module, &error))
+    {
+      g_ptr_array_unref (scans);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  g_ptr_array_add (scans, scan_module (module));
+  g_task_return_pointer (task, scans, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+reload_done (GObject      *source_object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  TesseraRegistry *self = TESSERA_REGISTRY (source_object);
+  g_autoptr(GTask) outer = user_data;
+  TesseraModule *module = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GPtrArray) scans = NULL;
+  GError *error = NULL;
+
+  scans = g_task_propagate_pointer (G_TASK (result), &error);
+  if (scans == NULL)
+    {
+      g_task_return_error (outer, error);
+      return;
+    }
+
+  /* Every token of the module is new: sessions and handles died with the
+   * old initialisation. */
+  for (guint i = g_list_model_get_n_items (G_LIST_MODEL (self->tokens)); i > 0; i--)
+    {
+      g_autoptr(TesseraToken) token = g_list_model_get_item (G_LIST_MODEL (self->tokens), i - 1);
+
+      if (tessera_token_get_module (token) == module)
+        {
+          _tessera_token_mark_removed (token);
+          g_list_store_remove (self->tokens, i - 1);
+        }
+    }
+  reconcile (self, g_ptr_array_index (scans, 0));
+
+  if (self->monitoring)
+    monitor_start (self, module);
+  g_task_return_boolean (outer, TRUE);
+}
+
+/**
+ * tessera_registry_reload_module_async:
+ *
+ * Finalises and initialises a module again, for a module that reads its
+ * configuration only then (SoftHSM), and lists its tokens anew.
+ */
+void
+tessera_registry_reload_module_async (TesseraRegistry     *self,
+                                      TesseraModule       *module,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_autoptr(GTask) outer = NULL;
+  g_autoptr(GTask) inner = NULL;
+
+  g_return_if_fail (TESSERA_IS_REGISTRY (self));
+  g_return_if_fail (TESSERA_IS_MODULE (module));
+
+  outer = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (outer, tessera_registry_reload_module_async);
+
+  stop_monitor_for (self, module);
+
+  inner = g_task_new (self, cancellable, reload_done, g_steal_pointer (&outer));
+  g_task_set_source_tag (inner, tessera_registry_reload_module_async);
+  g_task_set_task_data (inner, g_object_ref (module), g_object_unref);
+  g_task_run_in_thread (inner, reload_thread);
+}
+
+gboolean
+tessera_registry_reload_module_finish (TesseraRegistry  *self,
+                                       GAsyncResult     *result,
+                                       GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 /**
  * tessera_registry_remove_module:
  *
@@ -787,18 +904,7 @@ tessera_registry_remove_module (TesseraRegistry *self,
   reconcile (self, &empty);
   g_array_unref (empty.slots);
 
-  for (guint i = 0; i < self->monitors->len; i++)
-    {
-      Monitor *monitor = g_ptr_array_index (self->monitors, i);
-
-      if (*(TesseraModule **) monitor == module)
-        {
-          monitor_stop (monitor);
-          g_ptr_array_remove_index (self->monitors, i);
-          break;
-        }
-    }
-
+  stop_monitor_for (self, module);
   g_list_store_remove (self->modules, position);
 }
 

@@ -37,6 +37,15 @@ TesseraModule   *tessera_registry_add_module_finish     (TesseraRegistry     *se
 void             tessera_registry_remove_module         (TesseraRegistry     *self,
                                                          TesseraModule       *module);
 
+void             tessera_registry_reload_module_async   (TesseraRegistry     *self,
+                                                         TesseraModule       *module,
+                                                         GCancellable        *cancellable,
+                                                         GAsyncReadyCallback  callback,
+                                                         gpointer             user_data);
+gboolean         tessera_registry_reload_module_finish  (TesseraRegistry     *self,
+                                                         GAsyncResult        *result,
+                                                         GError             **error);
+
 void             tessera_registry_refresh_async         (TesseraRegistry     *self,
                                                          GCancellable        *cancellable,
                                                          GAsyncReadyCallback  callback,
