@@ -25,6 +25,12 @@ struct _TesseraKeyDetails
   TesseraPropertyRow  *key_type_row;
   TesseraPropertyRow  *key_parts_row;
   TesseraPropertyRow  *key_id_row;
+  AdwPreferencesGroup *ssh_group;
+  TesseraPropertyRow  *ssh_verdict_row;
+  GtkWidget           *ssh_line_row;
+  GtkLabel            *ssh_line_label;
+  GtkWidget           *ssh_line_copy_button;
+  TesseraPropertyRow  *ssh_fingerprint_row;
 
   /* owned references */
   GObject             *item;
@@ -182,6 +188,63 @@ add_object_group (TesseraKeyDetails *self,
 }
 
 static void
+on_ssh_line_copy_clicked (TesseraKeyDetails *self)
+{
+  const char *line = gtk_label_get_text (self->ssh_line_label);
+  GtkWidget *overlay;
+  g_autofree char *text = NULL;
+
+  if (line == NULL || line[0] == '\0')
+    return;
+
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (self)), line);
+
+  overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
+  if (overlay != NULL)
+    {
+      /* Translators: a notification, %s is a key's name */
+      text = g_strdup_printf (_("SSH key “%s” copied"), self->title);
+      adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), adw_toast_new (text));
+    }
+}
+
+static void
+build_ssh_group (TesseraKeyDetails *self,
+                 TesseraKey        *key)
+{
+  g_autofree char *sentence = tessera_key_describe_ssh_verdict (key);
+  g_autofree char *line = tessera_key_get_ssh_line (key);
+  g_autofree char *fingerprint = tessera_key_get_ssh_fingerprint (key);
+  TesseraSshVerdict verdict = tessera_key_get_ssh_verdict (key);
+
+  tessera_property_row_set_value (self->ssh_verdict_row, sentence);
+  if (verdict == TESSERA_SSH_VERDICT_READY)
+    {
+      adw_action_row_set_icon_name (ADW_ACTION_ROW (self->ssh_verdict_row), "emblem-ok-symbolic");
+      gtk_widget_add_css_class (GTK_WIDGET (self->ssh_verdict_row), "ssh-ready");
+    }
+  else if (verdict == TESSERA_SSH_VERDICT_LOGIN_NEEDED)
+    {
+      adw_action_row_set_icon_name (ADW_ACTION_ROW (self->ssh_verdict_row), "system-lock-screen-symbolic");
+    }
+  else
+    {
+      adw_action_row_set_icon_name (ADW_ACTION_ROW (self->ssh_verdict_row), "dialog-warning-symbolic");
+      gtk_widget_add_css_class (GTK_WIDGET (self->ssh_verdict_row), "ssh-problem");
+    }
+
+  gtk_widget_set_visible (self->ssh_line_row, line != NULL);
+  gtk_label_set_text (self->ssh_line_label, line ? line : "");
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->ssh_line_row),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("OpenSSH public key"),
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, line ? line : "",
+                                  -1);
+
+  tessera_property_row_set_value (self->ssh_fingerprint_row, fingerprint);
+  tessera_property_row_set_copyable (self->ssh_fingerprint_row, fingerprint != NULL);
+}
+
+static void
 build_for_key (TesseraKeyDetails *self,
                TesseraKey        *key)
 {
@@ -197,6 +260,7 @@ build_for_key (TesseraKeyDetails *self,
   tessera_property_row_set_value (self->key_type_row, type);
   tessera_property_row_set_value (self->key_parts_row, parts);
   tessera_property_row_set_value (self->key_id_row, tessera_key_get_id_hex (key));
+  build_ssh_group (self, key);
 
   if ((object = tessera_key_get_private_key (key)) != NULL)
     add_object_group (self, object, _("Private Key"));
@@ -214,6 +278,7 @@ build_for_object (TesseraKeyDetails *self,
   const char *kind = tessera_object_get_kind_name (object);
 
   gtk_widget_set_visible (GTK_WIDGET (self->key_group), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->ssh_group), FALSE);
 
   if (!is_blank (label))
     self->title = g_strdup (label);
@@ -335,12 +400,26 @@ tessera_key_details_class_init (TesseraKeyDetailsClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyDetails, key_type_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyDetails, key_parts_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyDetails, key_id_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraKeyDetails, ssh_group);
+  gtk_widget_class_bind_template_child (widget_class, TesseraKeyDetails, ssh_verdict_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraKeyDetails, ssh_line_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraKeyDetails, ssh_line_label);
+  gtk_widget_class_bind_template_child (widget_class, TesseraKeyDetails, ssh_line_copy_button);
+  gtk_widget_class_bind_template_child (widget_class, TesseraKeyDetails, ssh_fingerprint_row);
+  gtk_widget_class_bind_template_callback (widget_class, on_ssh_line_copy_clicked);
 }
 
 static void
 tessera_key_details_init (TesseraKeyDetails *self)
 {
+  PangoAttrList *attributes = pango_attr_list_new ();
+
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  /* A hyphen where the line wraps would read as part of the key */
+  pango_attr_list_insert (attributes, pango_attr_insert_hyphens_new (FALSE));
+  gtk_label_set_attributes (self->ssh_line_label, attributes);
+  pango_attr_list_unref (attributes);
 }
 
 /**

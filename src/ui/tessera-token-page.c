@@ -13,6 +13,7 @@
 
 #include <glib/gi18n.h>
 
+#include "tessera-key-row.h"
 #include "tessera-pin-dialog.h"
 #include "tessera-property-row.h"
 #include "tessera-token-page.h"
@@ -103,7 +104,7 @@ on_details_button_clicked (GtkButton *button,
   GObject *item = g_object_get_data (G_OBJECT (button), "tessera-item");
 
   if (page != NULL && item != NULL)
-    g_signal_emit (page, signals[SHOW_DETAILS], 0, item);
+    tessera_token_page_show_details (TESSERA_TOKEN_PAGE (page), item);
 }
 
 /* A row that opens the details of a key or an object.  The arrow is a
@@ -149,25 +150,20 @@ static GtkWidget *
 create_key_row (gpointer item,
                 gpointer user_data)
 {
-  TesseraKey *key = TESSERA_KEY (item);
-  const char *label = tessera_key_get_label (key);
-  const char *id = tessera_key_get_id_hex (key);
-  g_autofree char *type = tessera_key_describe_type (key);
-  g_autofree char *parts = tessera_key_describe_parts (key);
-  g_autofree char *subtitle = NULL;
+  TesseraTokenPage *self = user_data;
 
-  if (is_blank (label))
-    label = C_("key", "Unnamed key");
+  return tessera_key_row_new (TESSERA_KEY (item), self->token);
+}
 
-  if (!is_blank (id))
-    /* Translators: a key's type, parts and ID, e.g.
-     * "RSA 2048 · Private key, public key and certificate · ID 01" */
-    subtitle = g_strdup_printf (_("%s · %s · ID %s"), type, parts, id);
-  else
-    /* Translators: a key's type and parts, e.g. "ECDSA P-256 · Public key" */
-    subtitle = g_strdup_printf (_("%s · %s"), type, parts);
-
-  return create_item_row (item, label, subtitle);
+/* A key row is activatable as a whole, like an AdwActionRow with an
+ * activatable widget: activating it opens the key's details */
+static void
+on_keys_list_row_activated (GtkListBox       *list,
+                            GtkListBoxRow    *row,
+                            TesseraTokenPage *self)
+{
+  if (TESSERA_IS_KEY_ROW (row))
+    gtk_widget_activate_action (GTK_WIDGET (row), "key.show-details", NULL);
 }
 
 static char *
@@ -648,7 +644,9 @@ tessera_token_page_constructed (GObject *object)
   others = tessera_token_get_other_objects (self->token);
 
   gtk_list_box_bind_model (self->keys_list, tessera_token_get_keys (self->token),
-                           create_key_row, NULL, NULL);
+                           create_key_row, self, NULL);
+  g_signal_connect_object (self->keys_list, "row-activated",
+                           G_CALLBACK (on_keys_list_row_activated), self, 0);
   gtk_list_box_bind_model (self->certificates_list, certificates,
                            create_certificate_row, NULL, NULL);
   gtk_list_box_bind_model (self->other_list, others,
@@ -864,4 +862,21 @@ tessera_token_page_get_token (TesseraTokenPage *self)
   g_return_val_if_fail (TESSERA_IS_TOKEN_PAGE (self), NULL);
 
   return self->token;
+}
+
+/**
+ * tessera_token_page_show_details:
+ * @self: a #TesseraTokenPage
+ * @item: a #TesseraKey or #TesseraObject of the page's token
+ *
+ * Asks the window to show the details of a key or an object.
+ */
+void
+tessera_token_page_show_details (TesseraTokenPage *self,
+                                 GObject          *item)
+{
+  g_return_if_fail (TESSERA_IS_TOKEN_PAGE (self));
+  g_return_if_fail (TESSERA_IS_KEY (item) || TESSERA_IS_OBJECT (item));
+
+  g_signal_emit (self, signals[SHOW_DETAILS], 0, item);
 }

@@ -20,5 +20,7 @@ GtkWidget    *tessera_token_page_new       (TesseraToken     *token,
 TesseraToken *tessera_token_page_get_token (TesseraTokenPage *self);
 void          tessera_token_page_reload    (TesseraTokenPage *self);
 void          tessera_token_page_log_in    (TesseraTokenPage *self);
+void          tessera_token_page_show_details (TesseraTokenPage *self,
+                                               GObject          *item);
 
 G_END_DECLS

@@ -51,6 +51,7 @@ struct _TesseraWindow
   TesseraToken         *token;
   TesseraModule        *module;
   GBinding             *title_binding;
+  GHashTable           *public_key_files;
 
   guint                 sync_selection_id;
   guint                 sidebar_visible : 1;
@@ -707,6 +708,7 @@ tessera_window_finalize (GObject *object)
   g_clear_object (&self->registry);
   g_clear_object (&self->settings);
   g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->public_key_files, g_hash_table_unref);
 
   G_OBJECT_CLASS (tessera_window_parent_class)->finalize (object);
 }
@@ -764,6 +766,7 @@ static void
 tessera_window_init (TesseraWindow *self)
 {
   self->cancellable = g_cancellable_new ();
+  self->public_key_files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
@@ -803,4 +806,43 @@ tessera_window_add_toast (TesseraWindow *self,
   g_return_if_fail (ADW_IS_TOAST (toast));
 
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+/**
+ * tessera_window_remember_public_key_file:
+ * @self: a #TesseraWindow
+ * @key_identity: names a key on a token, as the key row makes it
+ * @file: where the user saved the key's .pub file
+ *
+ * Remembers, for this session, where a key's public key was saved, so that
+ * Copy SSH Config can name it as the IdentityFile.
+ */
+void
+tessera_window_remember_public_key_file (TesseraWindow *self,
+                                         const char    *key_identity,
+                                         GFile         *file)
+{
+  g_return_if_fail (TESSERA_IS_WINDOW (self));
+  g_return_if_fail (key_identity != NULL);
+  g_return_if_fail (G_IS_FILE (file));
+
+  g_hash_table_replace (self->public_key_files, g_strdup (key_identity), g_object_ref (file));
+}
+
+/**
+ * tessera_window_lookup_public_key_file:
+ * @self: a #TesseraWindow
+ * @key_identity: names a key on a token
+ *
+ * Returns: (transfer none) (nullable): where the key's .pub file was saved
+ *   in this session
+ */
+GFile *
+tessera_window_lookup_public_key_file (TesseraWindow *self,
+                                       const char    *key_identity)
+{
+  g_return_val_if_fail (TESSERA_IS_WINDOW (self), NULL);
+  g_return_val_if_fail (key_identity != NULL, NULL);
+
+  return g_hash_table_lookup (self->public_key_files, key_identity);
 }

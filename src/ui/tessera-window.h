@@ -20,4 +20,10 @@ GCancellable  *tessera_window_get_cancellable (TesseraWindow      *self);
 void           tessera_window_add_toast       (TesseraWindow      *self,
                                                AdwToast           *toast);
 
+void           tessera_window_remember_public_key_file (TesseraWindow *self,
+                                                        const char    *key_identity,
+                                                        GFile         *file);
+GFile         *tessera_window_lookup_public_key_file   (TesseraWindow *self,
+                                                        const char    *key_identity);
+
 G_END_DECLS

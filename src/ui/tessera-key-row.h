@@ -1,0 +1,23 @@
+/* tessera-key-row.h: a key on the token page
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <adwaita.h>
+
+#include "tessera-core.h"
+
+G_BEGIN_DECLS
+
+#define TESSERA_TYPE_KEY_ROW (tessera_key_row_get_type ())
+
+G_DECLARE_FINAL_TYPE (TesseraKeyRow, tessera_key_row, TESSERA, KEY_ROW, GtkListBoxRow)
+
+GtkWidget    *tessera_key_row_new       (TesseraKey    *key,
+                                         TesseraToken  *token);
+TesseraKey   *tessera_key_row_get_key   (TesseraKeyRow *self);
+TesseraToken *tessera_key_row_get_token (TesseraKeyRow *self);
+
+G_END_DECLS
