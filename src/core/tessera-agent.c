@@ -662,11 +662,7 @@ add_token_free (AddToken *add)
 {
   g_clear_object (&add->token);
   g_clear_pointer (&add->provider, g_free);
-  if (add->pin != NULL)
-    {
-      explicit_bzero (add->pin, strlen (add->pin));
-      g_free (add->pin);
-    }
+  _tessera_pin_wipe (&add->pin);
   g_free (add);
 }
 

@@ -201,3 +201,40 @@ _tessera_ck_string (const CK_UTF8CHAR *chars,
 
   return g_strndup ((const char *) chars, end);
 }
+
+/*
+ * _tessera_set_pin_error:
+ * @flags: the token's flags read after the failure, 0 when unknown
+ * @so: whether this was the SO PIN
+ *
+ * A wrong or locked PIN in words.  PKCS#11 has no retry counter, only
+ * these flags: say exactly what they say, and never make up a number.
+ */
+void
+_tessera_set_pin_error (GError   **error,
+                        CK_RV      rv,
+                        CK_FLAGS   flags,
+                        gboolean   so)
+{
+  CK_FLAGS locked = so ? CKF_SO_PIN_LOCKED : CKF_USER_PIN_LOCKED;
+  CK_FLAGS final_try = so ? CKF_SO_PIN_FINAL_TRY : CKF_USER_PIN_FINAL_TRY;
+  CK_FLAGS count_low = so ? CKF_SO_PIN_COUNT_LOW : CKF_USER_PIN_COUNT_LOW;
+
+  if (rv == CKR_PIN_LOCKED || (flags & locked))
+    g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED,
+                         so ? _("The SO PIN is locked. Only the token’s maker can reset it.")
+                            : rv == CKR_PIN_LOCKED
+                              ? _("The PIN is locked. It must be unblocked with the SO PIN.")
+                              : _("Wrong PIN. The PIN is now locked; it must be unblocked with the SO PIN."));
+  else if (flags & final_try)
+    g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT,
+                         so ? _("Wrong SO PIN. 1 try left before the SO PIN is locked.")
+                            : _("Wrong PIN. 1 try left before the PIN is locked."));
+  else if (flags & count_low)
+    g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT,
+                         so ? _("Wrong SO PIN. Only a few tries left before the SO PIN is locked.")
+                            : _("Wrong PIN. Only a few tries left before the PIN is locked."));
+  else
+    g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT,
+                         so ? _("Wrong SO PIN.") : _("Wrong PIN."));
+}

@@ -5,6 +5,8 @@
 
 #pragma once
 
+#include <string.h>
+
 #include <p11-kit/p11-kit.h>
 #include <p11-kit/pkcs11.h>
 #include <p11-kit/uri.h>
@@ -19,6 +21,22 @@ void            _tessera_set_ck_error            (GError         **error,
                                                   const char      *what);
 const char     *_tessera_ck_rv_name              (CK_RV            rv);
 gboolean        _tessera_ck_rv_means_removed     (CK_RV            rv);
+void            _tessera_set_pin_error           (GError         **error,
+                                                  CK_RV            rv,
+                                                  CK_FLAGS         flags,
+                                                  gboolean         so);
+
+/* Wipes a PIN copy and frees it. */
+static inline void
+_tessera_pin_wipe (char **pin)
+{
+  if (*pin != NULL)
+    {
+      explicit_bzero (*pin, strlen (*pin));
+      g_free (*pin);
+      *pin = NULL;
+    }
+}
 
 /* tessera-key.c */
 void            _tessera_key_assess_all          (GPtrArray       *keys,

@@ -78,21 +78,11 @@ typedef struct
 } Create;
 
 static void
-wipe (char **pin)
-{
-  if (*pin != NULL)
-    {
-      explicit_bzero (*pin, strlen (*pin));
-      g_clear_pointer (pin, g_free);
-    }
-}
-
-static void
 create_free (Create *create)
 {
   g_free (create->label);
-  wipe (&create->so_pin);
-  wipe (&create->user_pin);
+  _tessera_pin_wipe (&create->so_pin);
+  _tessera_pin_wipe (&create->user_pin);
   g_clear_object (&create->module);
   g_free (create);
 }

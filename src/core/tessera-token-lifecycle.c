@@ -38,23 +38,13 @@ typedef struct
 } Lifecycle;
 
 static void
-wipe (char **pin)
-{
-  if (*pin != NULL)
-    {
-      explicit_bzero (*pin, strlen (*pin));
-      g_clear_pointer (pin, g_free);
-    }
-}
-
-static void
 lifecycle_free (Lifecycle *lifecycle)
 {
   g_clear_object (&lifecycle->module);
   g_free (lifecycle->label);
-  wipe (&lifecycle->so_pin);
-  wipe (&lifecycle->old_pin);
-  wipe (&lifecycle->new_pin);
+  _tessera_pin_wipe (&lifecycle->so_pin);
+  _tessera_pin_wipe (&lifecycle->old_pin);
+  _tessera_pin_wipe (&lifecycle->new_pin);
   g_free (lifecycle);
 }
 
@@ -100,37 +90,25 @@ pin_len (Lifecycle  *lifecycle,
   return lifecycle->pin_pad || pin == NULL ? 0 : strlen (pin);
 }
 
-/* An SO login's failure in words, with what the token says of its tries. */
+/* A PIN's failure in words, with what the token says of its tries. */
 static void
-set_so_login_error (GError           **error,
-                    CK_RV              rv,
-                    CK_FUNCTION_LIST  *functions,
-                    CK_SLOT_ID         slot_id)
+set_pin_error (GError           **error,
+               CK_RV              rv,
+               CK_FUNCTION_LIST  *functions,
+               CK_SLOT_ID         slot_id,
+               gboolean           so)
 {
   CK_TOKEN_INFO info;
-  CK_FLAGS flags = 0;
 
   if (rv != CKR_PIN_INCORRECT && rv != CKR_PIN_LOCKED)
     {
-      _tessera_set_ck_error (error, rv, _("Could not log in as Security Officer"));
+      _tessera_set_ck_error (error, rv, so ? _("Could not log in as Security Officer")
+                                           : _("Could not change the PIN"));
       return;
     }
 
-  if (functions->C_GetTokenInfo (slot_id, &info) == CKR_OK)
-    flags = info.flags;
-
-  if (rv == CKR_PIN_LOCKED || (flags & CKF_SO_PIN_LOCKED))
-    g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED,
-                         _("The SO PIN is locked. Only the token’s maker can reset it."));
-  else if (flags & CKF_SO_PIN_FINAL_TRY)
-    g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT,
-                         _("Wrong SO PIN. 1 try left before the SO PIN is locked."));
-  else if (flags & CKF_SO_PIN_COUNT_LOW)
-    g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT,
-                         _("Wrong SO PIN. Only a few tries left before the SO PIN is locked."));
-  else
-    g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT,
-                         _("Wrong SO PIN."));
+  _tessera_set_pin_error (error, rv,
+                          functions->C_GetTokenInfo (slot_id, &info) == CKR_OK ? info.flags : 0, so);
 }
 
 /* Logs in as SO on a fresh read-write session and sets the user PIN. */
@@ -155,7 +133,7 @@ set_user_pin_as_so (Lifecycle         *lifecycle,
   rv = functions->C_Login (session, CKU_SO, pin_arg (lifecycle, so_pin), pin_len (lifecycle, so_pin));
   if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
     {
-      set_so_login_error (error, rv, functions, slot_id);
+      set_pin_error (error, rv, functions, slot_id, TRUE);
       functions->C_CloseSession (session);
       return FALSE;
     }
@@ -244,7 +222,7 @@ run_initialize (Lifecycle         *lifecycle,
                                pin_len (lifecycle, lifecycle->so_pin), label);
   if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED)
     {
-      set_so_login_error (error, rv, functions, lifecycle->slot_id);
+      set_pin_error (error, rv, functions, lifecycle->slot_id, TRUE);
       return FALSE;
     }
   if (rv != CKR_OK)
@@ -285,7 +263,7 @@ run_change_pin (Lifecycle         *lifecycle,
                                pin_len (lifecycle, lifecycle->old_pin));
       if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
         {
-          set_so_login_error (error, rv, functions, lifecycle->slot_id);
+          set_pin_error (error, rv, functions, lifecycle->slot_id, TRUE);
           functions->C_CloseSession (session);
           return FALSE;
         }
@@ -301,33 +279,7 @@ run_change_pin (Lifecycle         *lifecycle,
   if (rv == CKR_OK)
     return TRUE;
 
-  if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED)
-    {
-      CK_TOKEN_INFO info;
-
-      if (lifecycle->kind == TESSERA_PIN_SO)
-        set_so_login_error (error, rv, functions, lifecycle->slot_id);
-      else
-        {
-          gboolean have_info = functions->C_GetTokenInfo (lifecycle->slot_id, &info) == CKR_OK;
-
-          if (rv == CKR_PIN_LOCKED || (have_info && (info.flags & CKF_USER_PIN_LOCKED)))
-            g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED,
-                                 _("The PIN is locked. It must be unblocked with the SO PIN."));
-          else if (have_info && (info.flags & CKF_USER_PIN_FINAL_TRY))
-            g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT,
-                                 _("Wrong PIN. 1 try left before the PIN is locked."));
-          else if (have_info && (info.flags & CKF_USER_PIN_COUNT_LOW))
-            g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT,
-                                 _("Wrong PIN. Only a few tries left before the PIN is locked."));
-          else
-            g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT,
-                                 _("Wrong PIN."));
-        }
-      return FALSE;
-    }
-
-  _tessera_set_ck_error (error, rv, _("Could not change the PIN"));
+  set_pin_error (error, rv, functions, lifecycle->slot_id, lifecycle->kind == TESSERA_PIN_SO);
   return FALSE;
 }
 

@@ -542,30 +542,10 @@ set_login_error (GError             **error,
                  const CK_TOKEN_INFO *token_info,
                  gboolean             have_info)
 {
-  CK_FLAGS flags = have_info ? token_info->flags : 0;
-
   if (rv != CKR_PIN_INCORRECT && rv != CKR_PIN_LOCKED)
-    {
-      _tessera_set_ck_error (error, rv, _("Could not log in"));
-      return;
-    }
-
-  /* PKCS#11 has no retry counter, only these flags: say exactly what they
-   * say, and never make up a number. */
-  if (rv == CKR_PIN_LOCKED || (flags & CKF_USER_PIN_LOCKED))
-    g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED,
-                         rv == CKR_PIN_LOCKED
-                         ? _("The PIN is locked. It must be unblocked with the SO PIN.")
-                         : _("Wrong PIN. The PIN is now locked; it must be unblocked with the SO PIN."));
-  else if (flags & CKF_USER_PIN_FINAL_TRY)
-    g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT,
-                         _("Wrong PIN. 1 try left before the PIN is locked."));
-  else if (flags & CKF_USER_PIN_COUNT_LOW)
-    g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT,
-                         _("Wrong PIN. Only a few tries left before the PIN is locked."));
+    _tessera_set_ck_error (error, rv, _("Could not log in"));
   else
-    g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT,
-                         _("Wrong PIN."));
+    _tessera_set_pin_error (error, rv, have_info ? token_info->flags : 0, FALSE);
 }
 
 static gboolean
