@@ -305,7 +305,8 @@ exchange_run (Exchange      *exchange,
   if (exchange->socket_path == NULL)
     {
       g_set_error_literal (error, TESSERA_AGENT_ERROR, TESSERA_AGENT_ERROR_NO_AGENT,
-                           _("No SSH agent is running: SSH_AUTH_SOCK is not set."));
+                           _("No SSH agent is running: SSH_AUTH_SOCK is not set. Start one with "
+                             "“eval $(ssh-agent)”, or log in to a desktop session that runs one."));
       return NULL;
     }
 
@@ -318,7 +319,9 @@ exchange_run (Exchange      *exchange,
   if (!g_socket_connect (socket, address, cancellable, &local_error))
     {
       g_set_error (error, TESSERA_AGENT_ERROR, TESSERA_AGENT_ERROR_NO_AGENT,
-                   _("No SSH agent answers at %s: %s"), exchange->socket_path, local_error->message);
+                   _("No SSH agent answers at %s: %s. The agent may have stopped; start one with "
+                     "“eval $(ssh-agent)” and point SSH_AUTH_SOCK at it."),
+                   exchange->socket_path, local_error->message);
       return NULL;
     }
 

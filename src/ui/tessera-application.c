@@ -11,8 +11,10 @@
 
 #include <glib/gi18n.h>
 
+#include "tessera-agent-dialog.h"
 #include "tessera-application.h"
 #include "tessera-preferences-window.h"
+#include "tessera-token-page-lifecycle.h"
 #include "tessera-window.h"
 
 #define TESSERA_WEBSITE   "https://tessera.app/"
@@ -25,6 +27,8 @@ struct _TesseraApplication
   /* owned references */
   GSettings       *settings;
   TesseraRegistry *registry;
+  TesseraAgent    *agent;
+  TesseraAgentSync *agent_sync;
   GCancellable    *cancellable;
   GError          *load_error;
 
@@ -261,12 +265,37 @@ tessera_application_help_action (GSimpleAction *action,
   gtk_show_uri (window, "help:tessera", GDK_CURRENT_TIME);
 }
 
+static void
+tessera_application_create_software_token_action (GSimpleAction *action,
+                                                  GVariant      *parameter,
+                                                  gpointer       user_data)
+{
+  TesseraApplication *self = user_data;
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  /* The active window may be a dialog: the token joins a main window */
+  if (!TESSERA_IS_WINDOW (window))
+    {
+      window = NULL;
+      for (GList *l = gtk_application_get_windows (GTK_APPLICATION (self)); l; l = l->next)
+        if (TESSERA_IS_WINDOW (l->data))
+          {
+            window = l->data;
+            break;
+          }
+    }
+
+  if (window != NULL)
+    tessera_show_create_software_token (window);
+}
+
 static const GActionEntry app_actions[] = {
   { "quit", tessera_application_quit_action },
   { "about", tessera_application_about_action },
   { "preferences", tessera_application_preferences_action },
   { "add-module", tessera_application_add_module_action },
   { "help", tessera_application_help_action },
+  { "create-software-token", tessera_application_create_software_token_action },
 };
 
 static const struct {
@@ -299,6 +328,9 @@ tessera_application_startup (GApplication *application)
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
                                    G_N_ELEMENTS (app_actions), self);
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self),
+                                                                            "create-software-token")),
+                               tessera_software_token_available ());
   for (guint i = 0; i < G_N_ELEMENTS (app_accels); i++)
     gtk_application_set_accels_for_action (GTK_APPLICATION (self),
                                            app_accels[i].action,
@@ -307,6 +339,12 @@ tessera_application_startup (GApplication *application)
   self->registry = create_registry (&private_modules);
   self->private_modules = private_modules;
   self->loading = TRUE;
+
+  /* One agent and one sync for all windows: a pulled card leaves the
+   * agent once, and its toast shows once */
+  self->agent = tessera_agent_new (NULL);
+  self->agent_sync = tessera_agent_sync_new (self->registry, self->agent);
+  tessera_agent_dialog_connect_sync (self->agent_sync);
   tessera_registry_load_async (self->registry, self->cancellable,
                                on_registry_loaded, g_object_ref (self));
 }
@@ -350,6 +388,8 @@ tessera_application_finalize (GObject *object)
   TesseraApplication *self = TESSERA_APPLICATION (object);
 
   g_clear_object (&self->settings);
+  g_clear_object (&self->agent_sync);
+  g_clear_object (&self->agent);
   g_clear_object (&self->registry);
   g_clear_object (&self->cancellable);
   g_clear_error (&self->load_error);
@@ -424,6 +464,22 @@ tessera_application_get_settings (TesseraApplication *self)
   g_return_val_if_fail (TESSERA_IS_APPLICATION (self), NULL);
 
   return self->settings;
+}
+
+TesseraAgent *
+tessera_application_get_agent (TesseraApplication *self)
+{
+  g_return_val_if_fail (TESSERA_IS_APPLICATION (self), NULL);
+
+  return self->agent;
+}
+
+TesseraAgentSync *
+tessera_application_get_agent_sync (TesseraApplication *self)
+{
+  g_return_val_if_fail (TESSERA_IS_APPLICATION (self), NULL);
+
+  return self->agent_sync;
 }
 
 gboolean

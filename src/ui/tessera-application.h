@@ -20,6 +20,8 @@ G_DECLARE_FINAL_TYPE (TesseraApplication, tessera_application, TESSERA, APPLICAT
 TesseraApplication *tessera_application_new              (void);
 TesseraRegistry    *tessera_application_get_registry     (TesseraApplication *self);
 GSettings          *tessera_application_get_settings     (TesseraApplication *self);
+TesseraAgent       *tessera_application_get_agent        (TesseraApplication *self);
+TesseraAgentSync   *tessera_application_get_agent_sync   (TesseraApplication *self);
 gboolean            tessera_application_get_loading      (TesseraApplication *self);
 const GError       *tessera_application_get_load_error   (TesseraApplication *self);
 gboolean            tessera_application_get_private_modules (TesseraApplication *self);

@@ -72,7 +72,10 @@ dismiss (TesseraPinDialog *self)
 
   /* A login in progress keeps the dialog alive after this.  GTK 4.8 would
    * then leave it pointing at its parent, which may be gone by the time
-   * the dialog is disposed: let go of the parent now. */
+   * the dialog is disposed: let go of the parent now.  Its password
+   * entry, destroyed with the focus, would leave a caps-lock handler on
+   * the keyboard that crashes on the next key: take the focus first. */
+  gtk_window_set_focus (GTK_WINDOW (self), NULL);
   gtk_window_set_transient_for (GTK_WINDOW (self), NULL);
   gtk_window_destroy (GTK_WINDOW (self));
 }

@@ -11,6 +11,7 @@
 
 #include <glib/gi18n.h>
 
+#include "tessera-forget-pins-row.h"
 #include "tessera-preferences-window.h"
 
 struct _TesseraPreferencesWindow
@@ -648,6 +649,8 @@ tessera_preferences_window_class_init (TesseraPreferencesWindowClass *klass)
                          (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (TESSERA_TYPE_FORGET_PINS_ROW);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                RESOURCE_BASE_PATH "/tessera-preferences-window.ui");

@@ -13,10 +13,13 @@
 
 #include <glib/gi18n.h>
 
+#include "tessera-agent-group.h"
 #include "tessera-key-row.h"
+#include "tessera-lifecycle-group.h"
 #include "tessera-pin-dialog.h"
 #include "tessera-property-row.h"
 #include "tessera-token-page.h"
+#include "tessera-token-page-lifecycle.h"
 
 struct _TesseraTokenPage
 {
@@ -27,10 +30,12 @@ struct _TesseraTokenPage
   AdwActionRow        *login_row;
   GtkWidget           *login_button;
   GtkWidget           *logout_button;
+  GtkWidget           *initialize_button;
   AdwActionRow        *reading_row;
   AdwActionRow        *error_row;
   AdwPreferencesGroup *keys_group;
   GtkListBox          *keys_list;
+  TesseraAgentGroup   *agent_group;
   AdwPreferencesGroup *certificates_group;
   GtkListBox          *certificates_list;
   AdwPreferencesGroup *other_group;
@@ -335,6 +340,8 @@ update_login_row (TesseraTokenPage *self)
 
   gtk_widget_set_visible (self->login_button, can_log_in);
   gtk_widget_set_visible (self->logout_button, can_log_out);
+  gtk_widget_set_visible (self->initialize_button,
+                          tessera_token_has_state (token, TESSERA_TOKEN_STATE_NOT_INITIALIZED));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "token.log-in", can_log_in);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "token.log-out", can_log_out);
 }
@@ -666,6 +673,8 @@ tessera_token_page_constructed (GObject *object)
   g_signal_connect_object (self->token, "notify::objects-loaded",
                            G_CALLBACK (on_token_notify), self, 0);
 
+  tessera_agent_group_set_token (self->agent_group, self->token);
+
   update_all (self);
 
   if (!tessera_token_get_objects_loaded (self->token))
@@ -788,6 +797,8 @@ tessera_token_page_class_init (TesseraTokenPageClass *klass)
                   G_TYPE_NONE, 1, G_TYPE_OBJECT);
 
   g_type_ensure (TESSERA_TYPE_PROPERTY_ROW);
+  g_type_ensure (TESSERA_TYPE_LIFECYCLE_GROUP);
+  g_type_ensure (TESSERA_TYPE_AGENT_GROUP);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                RESOURCE_BASE_PATH "/tessera-token-page.ui");
@@ -795,10 +806,12 @@ tessera_token_page_class_init (TesseraTokenPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, login_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, login_button);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, logout_button);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, initialize_button);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, reading_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, error_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, keys_group);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, keys_list);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, agent_group);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, certificates_group);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, certificates_list);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, other_group);
@@ -819,6 +832,7 @@ tessera_token_page_class_init (TesseraTokenPageClass *klass)
   gtk_widget_class_install_action (widget_class, "token.log-in", NULL, log_in_action);
   gtk_widget_class_install_action (widget_class, "token.log-out", NULL, log_out_action);
   gtk_widget_class_install_action (widget_class, "token.reload", NULL, reload_action);
+  tessera_token_page_install_lifecycle_actions (widget_class);
 }
 
 static void

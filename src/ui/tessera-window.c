@@ -809,6 +809,27 @@ tessera_window_add_toast (TesseraWindow *self,
 }
 
 /**
+ * tessera_window_select_token:
+ * @self: a #TesseraWindow
+ * @token: a token of the window's registry
+ *
+ * Shows the token and selects it in the sidebar, for example a token that
+ * was just created or initialized.
+ */
+void
+tessera_window_select_token (TesseraWindow *self,
+                             TesseraToken  *token)
+{
+  g_return_if_fail (TESSERA_IS_WINDOW (self));
+  g_return_if_fail (TESSERA_IS_TOKEN (token));
+
+  show_token (self, token);
+  if (adw_leaflet_get_folded (self->leaflet))
+    adw_leaflet_set_visible_child_name (self->leaflet, "content");
+  queue_sync_selection (self);
+}
+
+/**
  * tessera_window_remember_public_key_file:
  * @self: a #TesseraWindow
  * @key_identity: names a key on a token, as the key row makes it

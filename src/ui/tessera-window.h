@@ -19,6 +19,8 @@ TesseraWindow *tessera_window_new             (TesseraApplication *application);
 GCancellable  *tessera_window_get_cancellable (TesseraWindow      *self);
 void           tessera_window_add_toast       (TesseraWindow      *self,
                                                AdwToast           *toast);
+void           tessera_window_select_token    (TesseraWindow      *self,
+                                               TesseraToken       *token);
 
 void           tessera_window_remember_public_key_file (TesseraWindow *self,
                                                         const char    *key_identity,

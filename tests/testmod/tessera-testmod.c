@@ -24,6 +24,9 @@
  *   pin_locked=0|1     report CKF_USER_PIN_LOCKED, refuse user logins (0)
  *   pin_final_try=0|1  report CKF_USER_PIN_FINAL_TRY (0)
  *   pin_count_low=0|1  report CKF_USER_PIN_COUNT_LOW (0)
+ *   pins_to_be_changed=0|1  report CKF_SO_PIN_TO_BE_CHANGED and
+ *                      CKF_USER_PIN_TO_BE_CHANGED, as opencryptoki's
+ *                      fresh token does (0)
  *   tries=N            emulate a user PIN retry counter starting at N,
  *                      kept in "<control>.state" (off)
  *
@@ -62,6 +65,7 @@ typedef struct
   bool          pin_locked;
   bool          pin_final_try;
   bool          pin_count_low;
+  bool          pins_to_be_changed;
   long          tries;          /* -1: no emulated retry counter */
 } Control;
 
@@ -234,13 +238,15 @@ control_set (Control    *control,
     control->pin_final_try = parse_bool (value, control->pin_final_try);
   else if (strcmp (key, "pin_count_low") == 0)
     control->pin_count_low = parse_bool (value, control->pin_count_low);
+  else if (strcmp (key, "pins_to_be_changed") == 0)
+    control->pins_to_be_changed = parse_bool (value, control->pins_to_be_changed);
   else if (strcmp (key, "tries") == 0)
     control->tries = parse_long (value, control->tries);
 }
 
 static const char * const control_keys[] = {
   "present", "wait", "latency_ms", "fail_after", "fail_rv",
-  "pin_locked", "pin_final_try", "pin_count_low", "tries",
+  "pin_locked", "pin_final_try", "pin_count_low", "tries", "pins_to_be_changed",
 };
 
 static void
@@ -409,6 +415,8 @@ token_flags (const Control *control,
     flags |= CKF_USER_PIN_FINAL_TRY;
   if (control->pin_count_low)
     flags |= CKF_USER_PIN_COUNT_LOW;
+  if (control->pins_to_be_changed)
+    flags |= CKF_SO_PIN_TO_BE_CHANGED | CKF_USER_PIN_TO_BE_CHANGED;
 
   return flags;
 }

@@ -1,0 +1,820 @@
+/* tessera-agent-dialog.c: add a token to the SSH agent, asking for the PIN
+ *
+ * tessera_agent_dialog_add_token_async() is the whole "Add to SSH Agent"
+ * flow: it first tries a PIN remembered in the keyring (when the user
+ * allows that), and otherwise asks for the PIN and the agent's
+ * constraints in a dialog.  The dialog stays open while the agent works,
+ * shows a wrong PIN inline with the tries left, and wipes the entry after
+ * every try.  It shares the PIN dialog's guard: on the final try only a
+ * click on "Use Last Try" adds, never Enter, and a locked PIN is never
+ * tried.  Other failures end the flow with the core's error, which
+ * tessera_agent_dialog_show_error() explains with its fix.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+#include <glib/gi18n.h>
+
+#include "tessera-agent-dialog.h"
+#include "tessera-application.h"
+#include "tessera-pin-store.h"
+#include "tessera-window.h"
+
+typedef enum {
+  PIN_MODE_NORMAL,
+  PIN_MODE_FINAL_TRY,
+  PIN_MODE_LOCKED,
+} PinMode;
+
+enum {
+  LIFETIME_NONE,
+  LIFETIME_HOUR,
+  LIFETIME_8_HOURS,
+  LIFETIME_CUSTOM,
+};
+
+struct _TesseraAgentDialog
+{
+  AdwMessageDialog  parent_instance;
+
+  /* template widgets */
+  GtkLabel         *warning_label;
+  GtkWidget        *pin_entry;
+  GtkLabel         *error_label;
+  AdwComboRow      *lifetime_row;
+  GtkWidget        *minutes_row;
+  GtkSpinButton    *minutes_spin;
+  GtkSwitch        *confirm_switch;
+  GtkWidget        *remember_row;
+  GtkCheckButton   *remember_check;
+  GtkWidget        *progress_box;
+  GtkSpinner       *spinner;
+  GtkLabel         *progress_label;
+
+  /* owned references */
+  TesseraToken     *token;
+  GTask            *task;
+  GCancellable     *cancellable;
+  char             *pin_to_remember;
+
+  PinMode           mode;
+  guint             close_idle_id;
+  guint             busy : 1;
+  guint             pin_pad : 1;
+  guint             close_requested : 1;
+};
+
+G_DEFINE_FINAL_TYPE (TesseraAgentDialog, tessera_agent_dialog, ADW_TYPE_MESSAGE_DIALOG)
+
+static TesseraApplication *
+get_application (void)
+{
+  return TESSERA_APPLICATION (g_application_get_default ());
+}
+
+static void
+wipe_pin (char **pin)
+{
+  if (*pin != NULL)
+    {
+      explicit_bzero (*pin, strlen (*pin));
+      g_clear_pointer (pin, g_free);
+    }
+}
+
+/* The end of the flow: remember the token, and the PIN if asked to */
+
+static void
+on_pin_saved (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!tessera_pin_store_save_finish (result, &error))
+    g_warning ("Could not remember the PIN: %s", error->message);
+}
+
+static void
+finish_added (GTask        *task,
+              TesseraToken *token,
+              int           state,
+              guint         lifetime,
+              gboolean      confirm)
+{
+  TesseraAgentSync *sync = tessera_application_get_agent_sync (get_application ());
+
+  tessera_agent_sync_track (sync, token, lifetime, confirm);
+  g_task_return_int (task, state);
+}
+
+/* The dialog */
+
+static void
+dismiss (TesseraAgentDialog *self)
+{
+  g_cancellable_cancel (self->cancellable);
+
+  if (self->task != NULL)
+    {
+      g_task_return_new_error (self->task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               "%s", _("The keys were not added"));
+      g_clear_object (&self->task);
+    }
+
+  /* GTK 4.8's password entry leaves a caps-lock handler on the keyboard
+   * when it is destroyed with the focus, which then crashes on the next
+   * key: take the focus away first */
+  gtk_window_set_focus (GTK_WINDOW (self), NULL);
+  gtk_window_set_transient_for (GTK_WINDOW (self), NULL);
+  gtk_window_destroy (GTK_WINDOW (self));
+}
+
+static guint
+get_lifetime (TesseraAgentDialog *self)
+{
+  switch (adw_combo_row_get_selected (self->lifetime_row))
+    {
+    case LIFETIME_HOUR:
+      return 60 * 60;
+    case LIFETIME_8_HOURS:
+      return 8 * 60 * 60;
+    case LIFETIME_CUSTOM:
+      return (guint) gtk_spin_button_get_value_as_int (self->minutes_spin) * 60;
+    case LIFETIME_NONE:
+    default:
+      return 0;
+    }
+}
+
+static void
+set_lifetime (TesseraAgentDialog *self,
+              guint               seconds)
+{
+  if (seconds == 0)
+    adw_combo_row_set_selected (self->lifetime_row, LIFETIME_NONE);
+  else if (seconds == 60 * 60)
+    adw_combo_row_set_selected (self->lifetime_row, LIFETIME_HOUR);
+  else if (seconds == 8 * 60 * 60)
+    adw_combo_row_set_selected (self->lifetime_row, LIFETIME_8_HOURS);
+  else
+    {
+      gtk_spin_button_set_value (self->minutes_spin, MAX (1, seconds / 60));
+      adw_combo_row_set_selected (self->lifetime_row, LIFETIME_CUSTOM);
+    }
+}
+
+static void
+on_lifetime_selected (TesseraAgentDialog *self)
+{
+  gtk_widget_set_visible (self->minutes_row,
+                          adw_combo_row_get_selected (self->lifetime_row) == LIFETIME_CUSTOM);
+}
+
+static void
+update_controls (TesseraAgentDialog *self)
+{
+  AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (self);
+  gboolean has_pin = self->pin_pad
+    || gtk_editable_get_text (GTK_EDITABLE (self->pin_entry))[0] != '\0';
+
+  gtk_widget_set_visible (self->pin_entry, !self->pin_pad && self->mode != PIN_MODE_LOCKED);
+  gtk_widget_set_sensitive (self->pin_entry, !self->busy);
+  gtk_widget_set_visible (self->progress_box, self->busy);
+  gtk_spinner_set_spinning (self->spinner, self->busy);
+
+  if (adw_message_dialog_has_response (dialog, "add"))
+    adw_message_dialog_set_response_enabled (dialog, "add",
+                                             self->mode != PIN_MODE_LOCKED
+                                             && !self->busy && has_pin);
+}
+
+/* The same guard as TesseraPinDialog: set up for the token's PIN state */
+static void
+configure (TesseraAgentDialog *self)
+{
+  AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (self);
+  const char *name = tessera_token_get_display_name (self->token);
+  PinMode mode = PIN_MODE_NORMAL;
+
+  if (self->mode == PIN_MODE_LOCKED
+      || tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_USER_PIN_LOCKED))
+    mode = PIN_MODE_LOCKED;
+  else if (tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY))
+    mode = PIN_MODE_FINAL_TRY;
+
+  self->mode = mode;
+
+  switch (mode)
+    {
+    case PIN_MODE_LOCKED:
+      adw_message_dialog_set_heading (dialog, _("PIN Locked"));
+      adw_message_dialog_format_body (dialog,
+                                      _("The user PIN of “%s” is locked because a wrong PIN "
+                                        "was entered too many times. Its keys cannot be added "
+                                        "to the SSH agent until the PIN is unblocked with the "
+                                        "SO PIN, the Security Officer PIN of the token."),
+                                      name);
+      adw_message_dialog_set_response_label (dialog, "cancel", _("_Close"));
+      adw_message_dialog_set_default_response (dialog, "cancel");
+      gtk_widget_set_visible (GTK_WIDGET (self->warning_label), FALSE);
+      gtk_widget_set_visible (gtk_widget_get_parent (self->remember_row), FALSE);
+      break;
+
+    case PIN_MODE_FINAL_TRY:
+      adw_message_dialog_set_heading (dialog, _("Last PIN Try"));
+      if (self->pin_pad)
+        adw_message_dialog_format_body (dialog,
+                                        _("Add the keys of “%s” to the SSH agent with the PIN "
+                                          "pad of the reader."), name);
+      else
+        adw_message_dialog_format_body (dialog,
+                                        _("Enter the user PIN of “%s” to add its keys to the "
+                                          "SSH agent."), name);
+      /* Enter must not spend the last try */
+      if (adw_message_dialog_has_response (dialog, "add"))
+        {
+          adw_message_dialog_set_response_label (dialog, "add", _("_Use Last Try"));
+          adw_message_dialog_set_response_appearance (dialog, "add", ADW_RESPONSE_DESTRUCTIVE);
+        }
+      adw_message_dialog_set_default_response (dialog, NULL);
+      gtk_widget_set_visible (GTK_WIDGET (self->warning_label), TRUE);
+      break;
+
+    case PIN_MODE_NORMAL:
+    default:
+      adw_message_dialog_format_heading (dialog, _("Add “%s” to the SSH Agent"), name);
+      if (self->pin_pad)
+        adw_message_dialog_set_body (dialog,
+                                     _("The agent signs with the token’s keys for you. "
+                                       "Enter the PIN on the reader when it asks for it."));
+      else
+        adw_message_dialog_set_body (dialog,
+                                     _("The agent signs with the token’s keys for you. "
+                                       "Enter the user PIN of the token."));
+      if (adw_message_dialog_has_response (dialog, "add"))
+        {
+          adw_message_dialog_set_response_label (dialog, "add", _("_Add"));
+          adw_message_dialog_set_response_appearance (dialog, "add", ADW_RESPONSE_SUGGESTED);
+          adw_message_dialog_set_default_response (dialog, "add");
+        }
+      gtk_widget_set_visible (GTK_WIDGET (self->warning_label), FALSE);
+      break;
+    }
+
+  update_controls (self);
+}
+
+static void
+show_error (TesseraAgentDialog *self,
+            const char         *message)
+{
+  gtk_label_set_text (self->error_label, message ? message : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->error_label), message != NULL);
+}
+
+static gboolean
+is_pin_error (const GError *error)
+{
+  return g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT)
+      || g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INVALID)
+      || g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED);
+}
+
+static void
+on_add_finished (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(TesseraAgentDialog) self = user_data;
+  g_autoptr(GError) error = NULL;
+  int state;
+
+  state = tessera_agent_add_token_finish (TESSERA_AGENT (object), result, &error);
+
+  if (g_cancellable_is_cancelled (self->cancellable) || self->task == NULL)
+    {
+      wipe_pin (&self->pin_to_remember);
+      return;
+    }
+
+  self->busy = FALSE;
+
+  if (state >= 0)
+    {
+      g_autoptr(GTask) task = g_steal_pointer (&self->task);
+
+      if (self->pin_to_remember != NULL)
+        tessera_pin_store_save_async (self->token, self->pin_to_remember, NULL,
+                                      on_pin_saved, NULL);
+      wipe_pin (&self->pin_to_remember);
+
+      finish_added (task, self->token, state, get_lifetime (self),
+                    gtk_switch_get_active (self->confirm_switch));
+      dismiss (self);
+      return;
+    }
+
+  wipe_pin (&self->pin_to_remember);
+  g_debug ("Adding to the agent failed: %s", error->message);
+
+  if (is_pin_error (error))
+    {
+      show_error (self, error->message);
+      if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED))
+        self->mode = PIN_MODE_LOCKED;
+      configure (self);
+      if (gtk_widget_get_visible (self->pin_entry))
+        gtk_widget_grab_focus (self->pin_entry);
+      return;
+    }
+
+  /* Anything else is for the caller to explain, with its fix */
+  g_task_return_error (self->task, g_steal_pointer (&error));
+  g_clear_object (&self->task);
+  dismiss (self);
+}
+
+static void
+start_add (TesseraAgentDialog *self)
+{
+  TesseraAgent *agent = tessera_application_get_agent (get_application ());
+  const char *pin = NULL;
+
+  if (self->busy || self->mode == PIN_MODE_LOCKED)
+    return;
+
+  if (!self->pin_pad)
+    {
+      pin = gtk_editable_get_text (GTK_EDITABLE (self->pin_entry));
+      if (pin[0] == '\0')
+        return;
+    }
+
+  self->busy = TRUE;
+  show_error (self, NULL);
+  gtk_label_set_text (self->progress_label,
+                      self->pin_pad ? _("Enter the PIN on the reader") : _("Adding the keys…"));
+
+  wipe_pin (&self->pin_to_remember);
+  if (pin != NULL && gtk_check_button_get_active (self->remember_check))
+    self->pin_to_remember = g_strdup (pin);
+
+  /* The core copies the PIN; then the entry forgets it */
+  tessera_agent_add_token_async (agent, self->token, pin, get_lifetime (self),
+                                 gtk_switch_get_active (self->confirm_switch),
+                                 self->cancellable, on_add_finished, g_object_ref (self));
+  if (!self->pin_pad)
+    gtk_editable_set_text (GTK_EDITABLE (self->pin_entry), "");
+
+  update_controls (self);
+}
+
+static void
+on_response (TesseraAgentDialog *self,
+             const char         *response)
+{
+  self->close_requested = FALSE;
+
+  if (g_strcmp0 (response, "add") == 0)
+    start_add (self);
+  else
+    dismiss (self);
+}
+
+static gboolean
+on_close_requested_idle (gpointer user_data)
+{
+  TesseraAgentDialog *self = user_data;
+
+  self->close_idle_id = 0;
+  if (self->close_requested)
+    dismiss (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+tessera_agent_dialog_close_request (GtkWindow *window)
+{
+  TesseraAgentDialog *self = TESSERA_AGENT_DIALOG (window);
+
+  /* As in TesseraPinDialog: stay open while on_response() decides */
+  self->close_requested = TRUE;
+  if (self->close_idle_id == 0)
+    self->close_idle_id = g_idle_add (on_close_requested_idle, self);
+
+  return TRUE;
+}
+
+static void
+on_pin_entry_changed (TesseraAgentDialog *self)
+{
+  update_controls (self);
+}
+
+static void
+on_token_state_changed (TesseraToken       *token,
+                        GParamSpec         *pspec,
+                        TesseraAgentDialog *self)
+{
+  if (!self->busy)
+    configure (self);
+}
+
+static void
+tessera_agent_dialog_dispose (GObject *object)
+{
+  TesseraAgentDialog *self = TESSERA_AGENT_DIALOG (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->close_idle_id, g_source_remove);
+  if (self->task != NULL)
+    {
+      g_task_return_new_error (self->task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               "%s", _("The keys were not added"));
+      g_clear_object (&self->task);
+    }
+
+  /* The children emit ::changed and ::notify as they go: not to us */
+  if (self->pin_entry != NULL)
+    g_signal_handlers_disconnect_by_data (self->pin_entry, self);
+  if (self->lifetime_row != NULL)
+    g_signal_handlers_disconnect_by_data (self->lifetime_row, self);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), TESSERA_TYPE_AGENT_DIALOG);
+
+  G_OBJECT_CLASS (tessera_agent_dialog_parent_class)->dispose (object);
+}
+
+static void
+tessera_agent_dialog_finalize (GObject *object)
+{
+  TesseraAgentDialog *self = TESSERA_AGENT_DIALOG (object);
+
+  wipe_pin (&self->pin_to_remember);
+  g_clear_object (&self->token);
+  g_clear_object (&self->cancellable);
+
+  G_OBJECT_CLASS (tessera_agent_dialog_parent_class)->finalize (object);
+}
+
+static void
+tessera_agent_dialog_class_init (TesseraAgentDialogClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->dispose = tessera_agent_dialog_dispose;
+  object_class->finalize = tessera_agent_dialog_finalize;
+  window_class->close_request = tessera_agent_dialog_close_request;
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               RESOURCE_BASE_PATH "/tessera-agent-dialog.ui");
+  gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, warning_label);
+  gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, pin_entry);
+  gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, error_label);
+  gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, lifetime_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, minutes_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, minutes_spin);
+  gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, confirm_switch);
+  gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, remember_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, remember_check);
+  gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, progress_box);
+  gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, spinner);
+  gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, progress_label);
+  gtk_widget_class_bind_template_callback (widget_class, on_response);
+  gtk_widget_class_bind_template_callback (widget_class, on_pin_entry_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_lifetime_selected);
+}
+
+static void
+tessera_agent_dialog_init (TesseraAgentDialog *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->cancellable = g_cancellable_new ();
+}
+
+/* Opens the dialog; it completes @task */
+static void
+open_dialog (GtkWindow    *parent,
+             TesseraToken *token,
+             GTask        *task,
+             const char   *message)
+{
+  GSettings *settings = tessera_application_get_settings (get_application ());
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  TesseraAgentDialog *self;
+
+  self = g_object_new (TESSERA_TYPE_AGENT_DIALOG, "transient-for", parent, NULL);
+  self->token = g_object_ref (token);
+  self->task = g_object_ref (task);
+  self->pin_pad = tessera_token_has_state (token, TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH);
+
+  set_lifetime (self, g_settings_get_uint (settings, "agent-lifetime"));
+  on_lifetime_selected (self);
+  gtk_switch_set_active (self->confirm_switch, g_settings_get_boolean (settings, "agent-confirm"));
+  gtk_check_button_set_active (self->remember_check,
+                               g_settings_get_boolean (settings, "remember-pins"));
+  /* There is nothing to remember when the reader takes the PIN */
+  gtk_widget_set_visible (self->remember_row, !self->pin_pad);
+
+  /* A locked PIN is never tried: there is nothing to add then */
+  if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_LOCKED))
+    adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (self), "cancel", _("_Close"));
+  else
+    adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (self),
+                                      "cancel", _("_Cancel"),
+                                      "add", _("_Add"),
+                                      NULL);
+
+  if (cancellable != NULL)
+    g_signal_connect_object (cancellable, "cancelled",
+                             G_CALLBACK (dismiss), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (token, "notify::state",
+                           G_CALLBACK (on_token_state_changed), self, 0);
+
+  configure (self);
+  show_error (self, message);
+
+  gtk_window_present (GTK_WINDOW (self));
+}
+
+/* The flow */
+
+typedef struct
+{
+  GtkWindow    *parent;
+  TesseraToken *token;
+  guint         lifetime;
+  gboolean      confirm;
+} AddData;
+
+static void
+add_data_free (AddData *data)
+{
+  g_clear_object (&data->parent);
+  g_clear_object (&data->token);
+  g_free (data);
+}
+
+static void
+on_remembered_add_finished (GObject      *object,
+                            GAsyncResult *result,
+                            gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  AddData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  int state;
+
+  state = tessera_agent_add_token_remembered_finish (TESSERA_AGENT (object), result, &error);
+
+  if (state >= 0)
+    {
+      finish_added (task, data->token, state, data->lifetime, data->confirm);
+      return;
+    }
+
+  if (g_error_matches (error, TESSERA_PIN_STORE_ERROR, TESSERA_PIN_STORE_ERROR_NOT_STORED))
+    open_dialog (data->parent, data->token, task, NULL);
+  else if (g_error_matches (error, TESSERA_PIN_STORE_ERROR,
+                            TESSERA_PIN_STORE_ERROR_WRONG_AND_FORGOTTEN))
+    open_dialog (data->parent, data->token, task, error->message);
+  else
+    g_task_return_error (task, g_steal_pointer (&error));
+}
+
+/**
+ * tessera_agent_dialog_add_token_async:
+ * @parent: (nullable): the window the dialog belongs to
+ * @token: the token to add
+ * @cancellable: (nullable): cancelling it (the window closes) closes the dialog
+ *
+ * Adds @token's keys to the SSH agent: with the remembered PIN when the
+ * user allows remembering and one is there, otherwise with a PIN the user
+ * types.  On success the app's #TesseraAgentSync tracks the token.  The
+ * user closing the dialog ends it with %G_IO_ERROR_CANCELLED.
+ */
+void
+tessera_agent_dialog_add_token_async (GtkWindow           *parent,
+                                      TesseraToken        *token,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  TesseraApplication *app = get_application ();
+  GSettings *settings = tessera_application_get_settings (app);
+  g_autoptr(GTask) task = NULL;
+  AddData *data;
+
+  g_return_if_fail (!parent || GTK_IS_WINDOW (parent));
+  g_return_if_fail (TESSERA_IS_TOKEN (token));
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tessera_agent_dialog_add_token_async);
+
+  data = g_new0 (AddData, 1);
+  data->parent = parent ? g_object_ref (parent) : NULL;
+  data->token = g_object_ref (token);
+  data->lifetime = g_settings_get_uint (settings, "agent-lifetime");
+  data->confirm = g_settings_get_boolean (settings, "agent-confirm");
+  g_task_set_task_data (task, data, (GDestroyNotify) add_data_free);
+
+  if (g_settings_get_boolean (settings, "remember-pins")
+      && !tessera_token_has_state (token, TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH))
+    tessera_agent_add_token_remembered_async (tessera_application_get_agent (app), token,
+                                              data->lifetime, data->confirm, cancellable,
+                                              on_remembered_add_finished, g_object_ref (task));
+  else
+    open_dialog (parent, token, task, NULL);
+}
+
+/**
+ * tessera_agent_dialog_add_token_finish:
+ *
+ * Returns: the #TesseraAgentState of the token's keys, or -1 with @error set
+ */
+int
+tessera_agent_dialog_add_token_finish (GAsyncResult  *result,
+                                       GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), -1);
+
+  return (int) g_task_propagate_int (G_TASK (result), error);
+}
+
+static const char *
+error_heading (const GError *error)
+{
+  if (error->domain == TESSERA_AGENT_ERROR)
+    {
+      switch (error->code)
+        {
+        case TESSERA_AGENT_ERROR_NO_AGENT:
+          return _("No SSH Agent");
+        case TESSERA_AGENT_ERROR_TIMEOUT:
+          return _("The SSH Agent Did Not Answer");
+        case TESSERA_AGENT_ERROR_NOT_SUPPORTED:
+          return _("This SSH Agent Cannot Use Smart Cards");
+        case TESSERA_AGENT_ERROR_PROVIDER_NOT_ALLOWED:
+          return _("Module Not Allowed by ssh-agent");
+        case TESSERA_AGENT_ERROR_NO_USABLE_KEY:
+          return _("No Key SSH Can Use");
+        case TESSERA_AGENT_ERROR_REFUSED:
+          return _("The SSH Agent Refused");
+        case TESSERA_AGENT_ERROR_KEYS_MISSING:
+          return _("The Keys Did Not Reach the Agent");
+        default:
+          break;
+        }
+    }
+  else if (error->domain == TESSERA_PKCS11_ERROR)
+    {
+      switch (error->code)
+        {
+        case TESSERA_PKCS11_ERROR_PIN_INCORRECT:
+          return _("Wrong PIN");
+        case TESSERA_PKCS11_ERROR_PIN_LOCKED:
+          return _("PIN Locked");
+        case TESSERA_PKCS11_ERROR_PIN_INVALID:
+          return _("PIN Not Accepted");
+        case TESSERA_PKCS11_ERROR_TOKEN_REMOVED:
+          return _("The Token Was Removed");
+        default:
+          break;
+        }
+    }
+
+  return _("Could Not Add to the SSH Agent");
+}
+
+/**
+ * tessera_agent_dialog_show_error:
+ * @parent: (nullable): the window
+ * @token: (nullable): the token that was being added
+ * @error: why adding failed
+ *
+ * Explains a failure to add a token to the agent, with its fix.
+ */
+void
+tessera_agent_dialog_show_error (GtkWindow    *parent,
+                                 TesseraToken *token,
+                                 const GError *error)
+{
+  GtkWidget *dialog;
+
+  g_return_if_fail (error != NULL);
+
+  /* The core's messages say the cause and the fix. */
+  dialog = adw_message_dialog_new (parent, error_heading (error), error->message);
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "close");
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* The app's one sync: toasts when a card leaves and comes back */
+
+static void
+add_toast (AdwToast *toast)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (get_application ()));
+
+  if (TESSERA_IS_WINDOW (window))
+    tessera_window_add_toast (TESSERA_WINDOW (window), toast);
+  else
+    g_object_unref (g_object_ref_sink (toast));
+}
+
+static void
+on_sync_card_removed (TesseraAgentSync *sync,
+                      const char       *label,
+                      GError           *error)
+{
+  g_autofree char *text = NULL;
+
+  if (error != NULL)
+    /* Translators: %s is a token's name */
+    text = g_strdup_printf (_("“%s” was removed; its keys could not leave the SSH agent"), label);
+  else
+    text = g_strdup_printf (_("“%s” was removed; its keys left the SSH agent"), label);
+
+  add_toast (adw_toast_new (text));
+}
+
+static void
+on_readded (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(TesseraToken) token = user_data;
+  g_autoptr(GError) error = NULL;
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (get_application ()));
+
+  if (tessera_agent_dialog_add_token_finish (result, &error) >= 0)
+    {
+      g_autofree char *text =
+        g_strdup_printf (_("Keys of “%s” added to the SSH agent"),
+                         tessera_token_get_display_name (token));
+      add_toast (adw_toast_new (text));
+    }
+  else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    tessera_agent_dialog_show_error (window, token, error);
+}
+
+static void
+on_returned_toast_button_clicked (AdwToast     *toast,
+                                  TesseraToken *token)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (get_application ()));
+  GCancellable *cancellable = TESSERA_IS_WINDOW (window)
+    ? tessera_window_get_cancellable (TESSERA_WINDOW (window)) : NULL;
+
+  tessera_agent_dialog_add_token_async (window, token, cancellable,
+                                        on_readded, g_object_ref (token));
+}
+
+static void
+on_sync_card_returned (TesseraAgentSync *sync,
+                       TesseraToken     *token,
+                       gboolean          readded,
+                       GError           *error)
+{
+  const char *name = tessera_token_get_display_name (token);
+  g_autofree char *text = NULL;
+  AdwToast *toast;
+
+  if (readded)
+    {
+      text = g_strdup_printf (_("“%s” is back; its keys are back in the SSH agent"), name);
+      add_toast (adw_toast_new (text));
+      return;
+    }
+
+  text = g_strdup_printf (_("“%s” is back; add its keys to the SSH agent again?"), name);
+  toast = adw_toast_new (text);
+  adw_toast_set_button_label (toast, _("_Add"));
+  adw_toast_set_timeout (toast, 0);
+  g_signal_connect_data (toast, "button-clicked",
+                         G_CALLBACK (on_returned_toast_button_clicked),
+                         g_object_ref (token), (GClosureNotify) (void (*) (void)) g_object_unref, 0);
+  add_toast (toast);
+}
+
+/**
+ * tessera_agent_dialog_connect_sync:
+ * @sync: the application's #TesseraAgentSync
+ *
+ * Shows what @sync does as toasts in the active window.
+ */
+void
+tessera_agent_dialog_connect_sync (TesseraAgentSync *sync)
+{
+  g_signal_connect (sync, "card-removed", G_CALLBACK (on_sync_card_removed), NULL);
+  g_signal_connect (sync, "card-returned", G_CALLBACK (on_sync_card_returned), NULL);
+}
