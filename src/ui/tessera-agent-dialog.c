@@ -95,7 +95,7 @@ on_pin_saved (GObject      *object,
   g_autoptr(GError) error = NULL;
 
   if (!tessera_pin_store_save_finish (result, &error))
-    g_warning ("Could not remember the PIN: %s", error->message);
+    g_warning ("The keyring did not keep the secret: %s", error->message);
 }
 
 static void

@@ -271,7 +271,7 @@ on_finished (GObject      *object,
       return;
     }
 
-  g_debug ("PIN operation failed: %s", error->message);
+  g_debug ("The token refused the change: %s", error->message);
   show_error (self, error->message);
   if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED))
     self->locked = TRUE;

@@ -2,7 +2,7 @@
  *
  * The dialog asks for the new label, the SO PIN (a new one twice for a
  * blank token, the current one for a token that was initialized before:
- * C_InitToken checks it) and the new user PIN twice, and checks them all
+ * the token checks it) and the new user PIN twice, and checks them all
  * before anything reaches the token.  Then a second dialog names what will
  * be destroyed; when the token holds objects, the person types the token's
  * label to enable the button that erases it.
