@@ -34,6 +34,7 @@ typedef struct
   gboolean   confirm;
   gboolean   remember_pin;
   char      *label;
+  char      *key_type;
   char      *so_pin_file;
   char      *new_pin_file;
   gboolean   so;
@@ -50,6 +51,7 @@ options_clear (Options *options)
   g_clear_pointer (&options->pin_file, g_free);
   g_clear_pointer (&options->hash, g_free);
   g_clear_pointer (&options->label, g_free);
+  g_clear_pointer (&options->key_type, g_free);
   g_clear_pointer (&options->so_pin_file, g_free);
   g_clear_pointer (&options->new_pin_file, g_free);
 }
@@ -1233,6 +1235,115 @@ run_lifecycle (Options    *options,
   return EXIT_SUCCESS;
 }
 
+static gboolean
+parse_key_spec (const char     *text,
+                TesseraKeySpec *spec)
+{
+  static const struct { const char *name; TesseraKeyType type; guint bits; } names[] = {
+    { "rsa:2048", TESSERA_KEY_TYPE_RSA, 2048 },
+    { "rsa:3072", TESSERA_KEY_TYPE_RSA, 3072 },
+    { "rsa:4096", TESSERA_KEY_TYPE_RSA, 4096 },
+    { "ec:p256", TESSERA_KEY_TYPE_EC, 256 },
+    { "ec:p384", TESSERA_KEY_TYPE_EC, 384 },
+    { "ec:p521", TESSERA_KEY_TYPE_EC, 521 },
+    { "ed25519", TESSERA_KEY_TYPE_ED25519, 255 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (g_ascii_strcasecmp (text, names[i].name) == 0)
+      {
+        spec->type = names[i].type;
+        spec->bits = names[i].bits;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* generate: a key pair on the token, after a login. */
+static int
+run_generate (Options    *options,
+              const char *uri)
+{
+  g_autoptr(TesseraRegistry) registry = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) specs = NULL;
+  g_autoptr(TesseraPinText) pin = NULL;
+  g_autoptr(GBytes) id = NULL;
+  g_autofree char *id_hex = NULL;
+  TesseraKeySpec spec;
+  gboolean supported = FALSE;
+  TesseraToken *token;
+
+  if (options->key_type == NULL || !parse_key_spec (options->key_type, &spec))
+    {
+      g_printerr ("tessera-cli: %s\n",
+                  _("Give --type rsa:2048, rsa:3072, rsa:4096, ec:p256, ec:p384, ec:p521 or ed25519."));
+      return EXIT_USAGE;
+    }
+
+  registry = load_registry (options, &error);
+  if (registry == NULL)
+    return fail (error);
+  token = tessera_registry_lookup_token (registry, uri);
+  if (token == NULL)
+    {
+      g_printerr ("tessera-cli: %s\n", _("No token matches this URI."));
+      return EXIT_FAILURE;
+    }
+
+  tessera_token_list_key_specs_async (token, NULL, on_async_ready, &result);
+  specs = tessera_token_list_key_specs_finish (token, wait_for (&result), &error);
+  if (specs == NULL)
+    return fail (error);
+  for (guint i = 0; i < specs->len; i++)
+    {
+      TesseraKeySpec *offered = &g_array_index (specs, TesseraKeySpec, i);
+      supported |= offered->type == spec.type && offered->bits == spec.bits;
+    }
+  if (!supported)
+    {
+      g_autofree char *name = tessera_key_spec_describe (&spec);
+      g_printerr ("tessera-cli: ");
+      g_printerr (_("The token cannot make %s keys."), name);
+      g_printerr ("\n");
+      return EXIT_FAILURE;
+    }
+  if (!tessera_openssh_supports (spec.type))
+    g_printerr ("%s\n", _("Note: the installed OpenSSH cannot use this key type from a token (Ed25519 needs OpenSSH 10.1)."));
+
+  if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY) && !options->final_try)
+    {
+      g_printerr ("tessera-cli: %s\n",
+                  _("One PIN try is left before the PIN locks. Check the PIN, then run again with --final-try."));
+      return EXIT_FAILURE;
+    }
+  if (!tessera_token_has_state (token, TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH))
+    {
+      g_autofree char *prompt = g_strdup_printf (_("PIN for %s: "), tessera_token_get_display_name (token));
+
+      pin = get_pin (options->pin_file, prompt, FALSE, &error);
+      if (pin == NULL)
+        return fail (error);
+    }
+
+  g_clear_object (&result);
+  tessera_token_login_async (token, pin, NULL, on_async_ready, &result);
+  if (!tessera_token_login_finish (token, wait_for (&result), &error))
+    return fail (error);
+
+  g_clear_object (&result);
+  tessera_token_generate_key_async (token, &spec, options->label ? options->label : "", NULL,
+                                    on_async_ready, &result);
+  id = tessera_token_generate_key_finish (token, wait_for (&result), &error);
+  if (id == NULL)
+    return fail (error);
+
+  id_hex = tessera_bytes_to_hex (id, 0);
+  g_print ("%s\n", id_hex);
+  return EXIT_SUCCESS;
+}
+
 static int
 run_create_software_token (Options *options)
 {
@@ -1298,6 +1409,8 @@ static const char *summary_text =
      "      Change the user PIN, or the SO PIN.\n"
      "  unblock [--module PATH] URI [--so-pin-file F] [--new-pin-file F]\n"
      "      Set a new user PIN with the SO PIN: unblocks a locked PIN.\n"
+     "  generate [--module PATH] URI --type TYPE --label LABEL [--pin-file F]\n"
+     "      Make a key pair on the token; prints its ID (the GnuTLS key ID).\n"
      "  create-software-token --label LABEL [--so-pin-file F] [--new-pin-file F]\n"
      "      A new SoftHSM token; writes ~/.config/softhsm2/softhsm2.conf only if missing.");
 
@@ -1351,6 +1464,8 @@ run (int      argc,
       N_("Read the SO PIN from the first line of FILE"), N_("FILE") },
     { "new-pin-file", 0, 0, G_OPTION_ARG_FILENAME, &options_out->new_pin_file,
       N_("Read the new PIN from the first line of FILE"), N_("FILE") },
+    { "type", 0, 0, G_OPTION_ARG_STRING, &options_out->key_type,
+      N_("generate: rsa:2048, rsa:3072, rsa:4096, ec:p256, ec:p384, ec:p521 or ed25519"), N_("TYPE") },
     { "so", 0, 0, G_OPTION_ARG_NONE, &options_out->so,
       N_("set-pin: change the SO PIN"), NULL },
     { "yes", 'y', 0, G_OPTION_ARG_NONE, &options_out->yes,
@@ -1398,6 +1513,9 @@ run (int      argc,
 
   if (g_str_equal (command, "objects") && argc == 3)
     return run_objects (options_out, argv[2]);
+
+  if (g_str_equal (command, "generate") && argc == 3)
+    return run_generate (options_out, argv[2]);
 
   if (g_str_equal (command, "create-software-token") && argc == 2)
     return run_create_software_token (options_out);

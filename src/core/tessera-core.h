@@ -9,6 +9,7 @@
 #include "tessera-agent-sync.h"
 #include "tessera-error.h"
 #include "tessera-key.h"
+#include "tessera-key-generation.h"
 #include "tessera-module.h"
 #include "tessera-object.h"
 #include "tessera-pin-store.h"

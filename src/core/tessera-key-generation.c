@@ -1,0 +1,442 @@
+/* tessera-key-generation.c: key pairs made on the token
+ *
+ * The private key never leaves the token: sensitive, not extractable,
+ * able to sign.  The public-key object is always stored, since OpenSSH
+ * finds keys only through it.  Both get the user's label and one CKA_ID,
+ * the SHA-1 of the public key as GnuTLS computes it (20 bytes), so that
+ * GnuTLS tools, pkcs11-tool and OpenSSH all pair them.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "Tessera-Core"
+
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+
+#include "tessera-key-generation.h"
+#include "tessera-private.h"
+#include "tessera-ssh.h"
+
+#ifndef CKM_EC_EDWARDS_KEY_PAIR_GEN
+# define CKM_EC_EDWARDS_KEY_PAIR_GEN 0x1055UL
+#endif
+#ifndef CKK_EC_EDWARDS
+# define CKK_EC_EDWARDS 0x40UL
+#endif
+
+static const struct {
+  guint         bits;
+  const guint8 *der;
+  gsize         len;
+} ec_curves[] = {
+  { 256, (const guint8 *) "\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07", 10 },
+  { 384, (const guint8 *) "\x06\x05\x2b\x81\x04\x00\x22", 7 },
+  { 521, (const guint8 *) "\x06\x05\x2b\x81\x04\x00\x23", 7 },
+};
+
+/* SoftHSM and pkcs11-tool name the Ed25519 curve by its printable name. */
+static const guint8 ed25519_params[] = "\x13\x0c" "edwards25519";
+
+/**
+ * tessera_key_spec_describe:
+ *
+ * Returns: (transfer full): "RSA 2048", "ECDSA P-256", "Ed25519"
+ */
+char *
+tessera_key_spec_describe (const TesseraKeySpec *spec)
+{
+  switch (spec->type)
+    {
+    case TESSERA_KEY_TYPE_RSA:
+      return g_strdup_printf ("RSA %u", spec->bits);
+    case TESSERA_KEY_TYPE_EC:
+      return g_strdup_printf ("ECDSA P-%u", spec->bits);
+    case TESSERA_KEY_TYPE_ED25519:
+      return g_strdup ("Ed25519");
+    default:
+      return g_strdup (_("Unknown key type"));
+    }
+}
+
+/* Which kinds the mechanism list allows ---------------------------------------- */
+
+static void
+list_specs_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  TesseraToken *token = source_object;
+  TesseraModule *module = task_data;
+  g_autoptr(GArray) specs = g_array_new (FALSE, FALSE, sizeof (TesseraKeySpec));
+  CK_SLOT_ID slot = tessera_token_get_slot_id (token);
+  CK_FUNCTION_LIST *functions;
+  CK_MECHANISM_INFO info;
+  CK_RV rv;
+
+  functions = _tessera_module_begin (module);
+  if (functions == NULL)
+    {
+      g_task_return_new_error (task, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                               _("The token’s module is not loaded."));
+      return;
+    }
+
+  rv = functions->C_GetMechanismInfo (slot, CKM_RSA_PKCS_KEY_PAIR_GEN, &info);
+  if (rv == CKR_OK && (info.flags & CKF_GENERATE_KEY_PAIR))
+    {
+      static const guint sizes[] = { 2048, 3072, 4096 };
+
+      for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+        if (sizes[i] >= info.ulMinKeySize && sizes[i] <= info.ulMaxKeySize)
+          g_array_append_val (specs, ((TesseraKeySpec) { TESSERA_KEY_TYPE_RSA, sizes[i] }));
+    }
+
+  rv = functions->C_GetMechanismInfo (slot, CKM_EC_KEY_PAIR_GEN, &info);
+  if (rv == CKR_OK && (info.flags & CKF_GENERATE_KEY_PAIR))
+    for (guint i = 0; i < G_N_ELEMENTS (ec_curves); i++)
+      if (ec_curves[i].bits >= info.ulMinKeySize && ec_curves[i].bits <= info.ulMaxKeySize)
+        g_array_append_val (specs, ((TesseraKeySpec) { TESSERA_KEY_TYPE_EC, ec_curves[i].bits }));
+
+  rv = functions->C_GetMechanismInfo (slot, CKM_EC_EDWARDS_KEY_PAIR_GEN, &info);
+  if (rv == CKR_OK && (info.flags & CKF_GENERATE_KEY_PAIR))
+    g_array_append_val (specs, ((TesseraKeySpec) { TESSERA_KEY_TYPE_ED25519, 255 }));
+
+  _tessera_module_end (module);
+  g_task_return_pointer (task, g_steal_pointer (&specs), (GDestroyNotify) g_array_unref);
+}
+
+/**
+ * tessera_token_list_key_specs_async:
+ *
+ * Finds which of RSA 2048/3072/4096, ECDSA P-256/384/521 and Ed25519 the
+ * token can generate, from its mechanism information.
+ */
+void
+tessera_token_list_key_specs_async (TesseraToken        *token,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (token, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, tessera_token_list_key_specs_async);
+  g_task_set_task_data (task, g_object_ref (tessera_token_get_module (token)), g_object_unref);
+  g_task_run_in_thread (task, list_specs_thread);
+}
+
+/**
+ * tessera_token_list_key_specs_finish:
+ *
+ * Returns: (transfer full) (element-type TesseraKeySpec): the kinds
+ */
+GArray *
+tessera_token_list_key_specs_finish (TesseraToken  *token,
+                                     GAsyncResult  *result,
+                                     GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* The key ID ---------------------------------------------------------------------- */
+
+static gboolean
+blob_string (const guint8 **data,
+             gsize         *len,
+             gnutls_datum_t *value)
+{
+  guint32 n;
+
+  if (*len < 4)
+    return FALSE;
+  n = ((guint32) (*data)[0] << 24) | ((*data)[1] << 16) | ((*data)[2] << 8) | (*data)[3];
+  if (*len - 4 < n)
+    return FALSE;
+  value->data = (unsigned char *) *data + 4;
+  value->size = n;
+  *data += 4 + n;
+  *len -= 4 + n;
+  return TRUE;
+}
+
+/**
+ * tessera_key_id_for_ssh_blob:
+ *
+ * Returns: (transfer full) (nullable): the SHA-1 of the public key's
+ *   SubjectPublicKeyInfo, the ID GnuTLS gives keys
+ */
+GBytes *
+tessera_key_id_for_ssh_blob (GBytes *blob)
+{
+  const char *type = tessera_ssh_blob_get_type (blob);
+  const guint8 *data;
+  gsize len;
+  gnutls_datum_t field, a, b;
+  gnutls_pubkey_t pubkey = NULL;
+  guint8 id[20];
+  size_t id_size = sizeof id;
+  int ret = -1;
+
+  if (type == NULL)
+    return NULL;
+
+  data = g_bytes_get_data (blob, &len);
+  blob_string (&data, &len, &field);   /* the type */
+  gnutls_pubkey_init (&pubkey);
+
+  if (g_str_equal (type, "ssh-rsa"))
+    {
+      if (blob_string (&data, &len, &a) && blob_string (&data, &len, &b))
+        ret = gnutls_pubkey_import_rsa_raw (pubkey, &b, &a);
+    }
+  else if (g_str_equal (type, "ssh-ed25519"))
+    {
+      if (blob_string (&data, &len, &a))
+        ret = gnutls_pubkey_import_ecc_raw (pubkey, GNUTLS_ECC_CURVE_ED25519, &a, NULL);
+    }
+  else
+    {
+      gnutls_ecc_curve_t curve = g_str_equal (type, "ecdsa-sha2-nistp256") ? GNUTLS_ECC_CURVE_SECP256R1
+                               : g_str_equal (type, "ecdsa-sha2-nistp384") ? GNUTLS_ECC_CURVE_SECP384R1
+                               : GNUTLS_ECC_CURVE_SECP521R1;
+      gnutls_datum_t point;
+
+      if (blob_string (&data, &len, &field) && blob_string (&data, &len, &point) &&
+          point.size > 1 && point.data[0] == 0x04)
+        {
+          gsize half = (point.size - 1) / 2;
+
+          a.data = point.data + 1;
+          a.size = half;
+          b.data = point.data + 1 + half;
+          b.size = half;
+          ret = gnutls_pubkey_import_ecc_raw (pubkey, curve, &a, &b);
+        }
+    }
+
+  if (ret >= 0)
+    ret = gnutls_pubkey_get_key_id (pubkey, GNUTLS_KEYID_USE_SHA1, id, &id_size);
+  gnutls_pubkey_deinit (pubkey);
+
+  return ret >= 0 ? g_bytes_new (id, id_size) : NULL;
+}
+
+/* Generating ----------------------------------------------------------------------- */
+
+typedef struct
+{
+  TesseraModule  *module;
+  CK_SLOT_ID      slot;
+  TesseraKeySpec  spec;
+  char           *label;
+  CK_TOKEN_INFO   token_info;
+} Generate;
+
+static void
+generate_free (Generate *generate)
+{
+  g_clear_object (&generate->module);
+  g_free (generate->label);
+  g_free (generate);
+}
+
+static GBytes *
+read_public_blob (CK_FUNCTION_LIST    *functions,
+                  CK_SESSION_HANDLE    session,
+                  CK_OBJECT_HANDLE     public_key,
+                  const CK_TOKEN_INFO *token_info)
+{
+  g_autoptr(GPtrArray) objects = NULL;
+  CK_RV rv;
+
+  /* The public key is the one object of the pair with public attributes
+   * to read: find it among everything the session sees. */
+  objects = _tessera_object_read_all (functions, session, token_info, NULL, &rv, NULL);
+  if (objects == NULL)
+    return NULL;
+
+  for (guint i = 0; i < objects->len; i++)
+    {
+      TesseraObject *object = g_ptr_array_index (objects, i);
+
+      if (tessera_object_get_handle (object) == public_key)
+        return tessera_ssh_blob_from_object (object, NULL);
+    }
+  return NULL;
+}
+
+static void
+generate_thread (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  Generate *generate = task_data;
+  CK_FUNCTION_LIST *functions;
+  CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
+  CK_OBJECT_HANDLE public_key, private_key;
+  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+  CK_ULONG modulus_bits = generate->spec.bits;
+  CK_BYTE exponent[] = { 0x01, 0x00, 0x01 };
+  guint8 temporary_id[20];
+  CK_MECHANISM mechanism = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
+  CK_ATTRIBUTE public_template[8];
+  CK_ATTRIBUTE private_template[8];
+  CK_ULONG n_public = 0, n_private = 0;
+  g_autoptr(GBytes) blob = NULL;
+  g_autoptr(GBytes) id = NULL;
+  GError *error = NULL;
+  CK_RV rv;
+
+  /* A random ID until the public key, and so its real ID, exists. */
+  for (guint i = 0; i < sizeof temporary_id; i++)
+    temporary_id[i] = g_random_int_range (0, 256);
+
+  public_template[n_public++] = (CK_ATTRIBUTE) { CKA_TOKEN, &yes, sizeof yes };
+  public_template[n_public++] = (CK_ATTRIBUTE) { CKA_PRIVATE, &no, sizeof no };
+  public_template[n_public++] = (CK_ATTRIBUTE) { CKA_VERIFY, &yes, sizeof yes };
+  public_template[n_public++] = (CK_ATTRIBUTE) { CKA_LABEL, generate->label, strlen (generate->label) };
+  public_template[n_public++] = (CK_ATTRIBUTE) { CKA_ID, temporary_id, sizeof temporary_id };
+
+  private_template[n_private++] = (CK_ATTRIBUTE) { CKA_TOKEN, &yes, sizeof yes };
+  private_template[n_private++] = (CK_ATTRIBUTE) { CKA_PRIVATE, &yes, sizeof yes };
+  private_template[n_private++] = (CK_ATTRIBUTE) { CKA_SENSITIVE, &yes, sizeof yes };
+  private_template[n_private++] = (CK_ATTRIBUTE) { CKA_EXTRACTABLE, &no, sizeof no };
+  private_template[n_private++] = (CK_ATTRIBUTE) { CKA_SIGN, &yes, sizeof yes };
+  private_template[n_private++] = (CK_ATTRIBUTE) { CKA_LABEL, generate->label, strlen (generate->label) };
+  private_template[n_private++] = (CK_ATTRIBUTE) { CKA_ID, temporary_id, sizeof temporary_id };
+
+  switch (generate->spec.type)
+    {
+    case TESSERA_KEY_TYPE_RSA:
+      public_template[n_public++] = (CK_ATTRIBUTE) { CKA_MODULUS_BITS, &modulus_bits, sizeof modulus_bits };
+      public_template[n_public++] = (CK_ATTRIBUTE) { CKA_PUBLIC_EXPONENT, exponent, sizeof exponent };
+      break;
+    case TESSERA_KEY_TYPE_EC:
+      mechanism.mechanism = CKM_EC_KEY_PAIR_GEN;
+      for (guint i = 0; i < G_N_ELEMENTS (ec_curves); i++)
+        if (ec_curves[i].bits == generate->spec.bits)
+          public_template[n_public++] = (CK_ATTRIBUTE) { CKA_EC_PARAMS, (void *) ec_curves[i].der, ec_curves[i].len };
+      break;
+    case TESSERA_KEY_TYPE_ED25519:
+      mechanism.mechanism = CKM_EC_EDWARDS_KEY_PAIR_GEN;
+      public_template[n_public++] = (CK_ATTRIBUTE) { CKA_EC_PARAMS, (void *) ed25519_params, sizeof ed25519_params - 1 };
+      break;
+    default:
+      g_task_return_new_error (task, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_NOT_SUPPORTED,
+                               _("Tessera cannot make keys of this type."));
+      return;
+    }
+
+  functions = _tessera_module_begin (generate->module);
+  if (functions == NULL)
+    {
+      g_task_return_new_error (task, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                               _("The token’s module is not loaded."));
+      return;
+    }
+
+  /* A read-write session of its own: the login is the application's, so
+   * it is logged in if the token is. */
+  rv = functions->C_OpenSession (generate->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &session);
+  if (rv != CKR_OK)
+    {
+      _tessera_set_ck_error (&error, rv, _("Could not open a session on the token"));
+      goto out;
+    }
+
+  rv = functions->C_GenerateKeyPair (session, &mechanism, public_template, n_public,
+                                     private_template, n_private, &public_key, &private_key);
+  if (rv != CKR_OK)
+    {
+      _tessera_set_ck_error (&error, rv, rv == CKR_USER_NOT_LOGGED_IN
+                                         ? _("Log in to the token to make a key")
+                                         : _("The token could not make the key"));
+      goto out;
+    }
+
+  /* Now that the public key exists, give both objects its ID. */
+  blob = read_public_blob (functions, session, public_key, &generate->token_info);
+  id = blob != NULL ? tessera_key_id_for_ssh_blob (blob) : NULL;
+  if (id != NULL)
+    {
+      CK_ATTRIBUTE id_attribute = { CKA_ID, (void *) g_bytes_get_data (id, NULL), g_bytes_get_size (id) };
+
+      rv = functions->C_SetAttributeValue (session, public_key, &id_attribute, 1);
+      if (rv == CKR_OK)
+        rv = functions->C_SetAttributeValue (session, private_key, &id_attribute, 1);
+      if (rv != CKR_OK)
+        {
+          /* Both keep the random ID they were made with: still one ID. */
+          g_debug ("The token kept the generated key's first ID: %s", _tessera_ck_rv_name (rv));
+          g_clear_pointer (&id, g_bytes_unref);
+        }
+    }
+  if (id == NULL)
+    id = g_bytes_new (temporary_id, sizeof temporary_id);
+
+out:
+  if (session != CK_INVALID_HANDLE)
+    functions->C_CloseSession (session);
+  _tessera_module_end (generate->module);
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, g_steal_pointer (&id), (GDestroyNotify) g_bytes_unref);
+}
+
+/**
+ * tessera_token_generate_key_async:
+ * @spec: the kind of key
+ * @label: the label of both objects
+ *
+ * Makes a key pair on the token, logged in: a sensitive, non-extractable
+ * private key that may sign, and its public-key object, sharing the label
+ * and the GnuTLS key ID.  Read the token's objects afterwards.
+ */
+void
+tessera_token_generate_key_async (TesseraToken         *token,
+                                  const TesseraKeySpec *spec,
+                                  const char           *label,
+                                  GCancellable         *cancellable,
+                                  GAsyncReadyCallback   callback,
+                                  gpointer              user_data)
+{
+  g_autoptr(GTask) task = g_task_new (token, cancellable, callback, user_data);
+  Generate *generate = g_new0 (Generate, 1);
+  g_autofree char *uri = NULL;
+  P11KitUri *parsed = p11_kit_uri_new ();
+
+  g_task_set_source_tag (task, tessera_token_generate_key_async);
+
+  generate->module = g_object_ref (tessera_token_get_module (token));
+  generate->slot = tessera_token_get_slot_id (token);
+  generate->spec = *spec;
+  generate->label = g_strdup (label != NULL ? label : "");
+  if (p11_kit_uri_parse (tessera_token_get_uri (token), P11_KIT_URI_FOR_ANY, parsed) == P11_KIT_URI_OK)
+    generate->token_info = *p11_kit_uri_get_token_info (parsed);
+  p11_kit_uri_free (parsed);
+
+  g_task_set_task_data (task, generate, (GDestroyNotify) generate_free);
+  g_task_run_in_thread (task, generate_thread);
+}
+
+/**
+ * tessera_token_generate_key_finish:
+ *
+ * Returns: (transfer full): the new key's CKA_ID
+ */
+GBytes *
+tessera_token_generate_key_finish (TesseraToken  *token,
+                                   GAsyncResult  *result,
+                                   GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
