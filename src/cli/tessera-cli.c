@@ -640,6 +640,61 @@ print_objects (TesseraToken *token,
   return EXIT_SUCCESS;
 }
 
+/* The token a URI names, or NULL after saying that none does. */
+static TesseraToken *
+find_token (TesseraRegistry *registry,
+            const char      *uri)
+{
+  TesseraToken *token = tessera_registry_lookup_token (registry, uri);
+
+  if (token == NULL)
+    g_printerr ("tessera-cli: %s\n", _("No token matches this URI."));
+  return token;
+}
+
+/*
+ * The user PIN for a login, from --pin-file or the terminal; none with a
+ * PIN pad.  A locked PIN is never tried, and the last try only with
+ * --final-try: both fail with TESSERA_PKCS11_ERROR_PIN_LOCKED.
+ */
+static gboolean
+get_user_pin (Options       *options,
+              TesseraToken  *token,
+              char         **pin_out,
+              GError       **error)
+{
+  g_autofree char *prompt = NULL;
+
+  *pin_out = NULL;
+
+  if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_LOCKED))
+    {
+      g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED,
+                           _("The PIN is locked. It must be unblocked with the SO PIN."));
+      return FALSE;
+    }
+  if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY) && !options->final_try)
+    {
+      g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED,
+                           _("One PIN try is left before the PIN locks. Check the PIN, then run again with --final-try."));
+      return FALSE;
+    }
+  if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH))
+    {
+      g_printerr ("%s\n", _("Enter the PIN on the reader’s PIN pad."));
+      return TRUE;
+    }
+
+  if (options->pin_file != NULL)
+    *pin_out = read_pin_file (options->pin_file, error);
+  else
+    {
+      prompt = g_strdup_printf (_("PIN for %s: "), tessera_token_get_display_name (token));
+      *pin_out = prompt_pin (prompt, error);
+    }
+  return *pin_out != NULL;
+}
+
 static int
 run_objects (Options    *options,
              const char *uri)
@@ -653,49 +708,16 @@ run_objects (Options    *options,
   if (registry == NULL)
     return fail (error);
 
-  token = tessera_registry_lookup_token (registry, uri);
+  token = find_token (registry, uri);
   if (token == NULL)
-    {
-      g_printerr ("tessera-cli: %s\n", _("No token matches this URI."));
-      return EXIT_FAILURE;
-    }
+    return EXIT_FAILURE;
 
   if (options->login)
     {
       g_autoptr(TesseraPinText) pin = NULL;
 
-      if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_LOCKED))
-        {
-          g_printerr ("tessera-cli: %s\n", _("The PIN is locked. It must be unblocked with the SO PIN."));
-          return EXIT_FAILURE;
-        }
-
-      /* The last try is spent only when the user said so. */
-      if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY) && !options->final_try)
-        {
-          g_printerr ("tessera-cli: %s\n",
-                      _("One PIN try is left before the PIN locks. Check the PIN, then run again with --final-try."));
-          return EXIT_FAILURE;
-        }
-
-      if (!tessera_token_has_state (token, TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH))
-        {
-          if (options->pin_file != NULL)
-            {
-              pin = read_pin_file (options->pin_file, &error);
-            }
-          else
-            {
-              g_autofree char *prompt = g_strdup_printf (_("PIN for %s: "), tessera_token_get_display_name (token));
-              pin = prompt_pin (prompt, &error);
-            }
-          if (pin == NULL)
-            return fail (error);
-        }
-      else
-        {
-          g_printerr ("%s\n", _("Enter the PIN on the reader’s PIN pad."));
-        }
+      if (!get_user_pin (options, token, &pin, &error))
+        return fail (error);
 
       tessera_token_login_async (token, pin, NULL, on_async_ready, &result);
       if (!tessera_token_login_finish (token, wait_for (&result), &error))
@@ -916,12 +938,9 @@ run_agent (Options    *options,
   if (registry == NULL)
     return fail (error);
 
-  token = tessera_registry_lookup_token (registry, uri);
+  token = find_token (registry, uri);
   if (token == NULL)
-    {
-      g_printerr ("tessera-cli: %s\n", _("No token matches this URI."));
-      return EXIT_FAILURE;
-    }
+    return EXIT_FAILURE;
 
   /* The token's public keys, to know them again in the agent. */
   if (!read_token (token, &error))
@@ -964,19 +983,8 @@ run_agent (Options    *options,
     g_autoptr(TesseraPinText) pin = NULL;
     g_autoptr(GAsyncResult) result = NULL;
 
-    if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_LOCKED))
-      {
-        g_printerr ("tessera-cli: %s\n", _("The PIN is locked. It must be unblocked with the SO PIN."));
-        return EXIT_PIN_LOCKED;
-      }
-    if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY) && !options->final_try)
-      {
-        g_printerr ("tessera-cli: %s\n",
-                    _("One PIN try is left before the PIN locks. Check the PIN, then run again with --final-try."));
-        return EXIT_PIN_LOCKED;
-      }
-
-    /* A remembered PIN first, when no PIN file is given: at most once. */
+    /* A remembered PIN first, when no PIN file is given: at most once,
+     * and never on the last try or a locked PIN. */
     if (options->pin_file == NULL &&
         !tessera_token_has_state (token, TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH))
       {
@@ -996,20 +1004,8 @@ run_agent (Options    *options,
         g_clear_object (&result);
       }
 
-    if (!tessera_token_has_state (token, TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH))
-      {
-        if (options->pin_file != NULL)
-          {
-            pin = read_pin_file (options->pin_file, &error);
-          }
-        else
-          {
-            g_autofree char *prompt = g_strdup_printf (_("PIN for %s: "), tessera_token_get_display_name (token));
-            pin = prompt_pin (prompt, &error);
-          }
-        if (pin == NULL)
-          return fail (error);
-      }
+    if (!get_user_pin (options, token, &pin, &error))
+      return agent_fail (error);
 
     tessera_agent_add_token_async (agent, token, pin, options->lifetime, options->confirm,
                                    NULL, on_async_ready, &result);
@@ -1145,12 +1141,9 @@ run_lifecycle (Options    *options,
   if (registry == NULL)
     return fail (error);
 
-  token = tessera_registry_lookup_token (registry, uri);
+  token = find_token (registry, uri);
   if (token == NULL)
-    {
-      g_printerr ("tessera-cli: %s\n", _("No token matches this URI."));
-      return EXIT_FAILURE;
-    }
+    return EXIT_FAILURE;
   pin_pad = tessera_token_has_state (token, TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH);
   if (pin_pad)
     g_printerr ("%s\n", _("Enter the PINs on the reader’s PIN pad when it asks."));
@@ -1285,12 +1278,9 @@ run_generate (Options    *options,
   registry = load_registry (options, &error);
   if (registry == NULL)
     return fail (error);
-  token = tessera_registry_lookup_token (registry, uri);
+  token = find_token (registry, uri);
   if (token == NULL)
-    {
-      g_printerr ("tessera-cli: %s\n", _("No token matches this URI."));
-      return EXIT_FAILURE;
-    }
+    return EXIT_FAILURE;
 
   tessera_token_list_key_specs_async (token, NULL, on_async_ready, &result);
   specs = tessera_token_list_key_specs_finish (token, wait_for (&result), &error);
@@ -1312,20 +1302,8 @@ run_generate (Options    *options,
   if (!tessera_openssh_supports (spec.type))
     g_printerr ("%s\n", _("Note: the installed OpenSSH cannot use this key type from a token (Ed25519 needs OpenSSH 10.1)."));
 
-  if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY) && !options->final_try)
-    {
-      g_printerr ("tessera-cli: %s\n",
-                  _("One PIN try is left before the PIN locks. Check the PIN, then run again with --final-try."));
-      return EXIT_FAILURE;
-    }
-  if (!tessera_token_has_state (token, TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH))
-    {
-      g_autofree char *prompt = g_strdup_printf (_("PIN for %s: "), tessera_token_get_display_name (token));
-
-      pin = get_pin (options->pin_file, prompt, FALSE, &error);
-      if (pin == NULL)
-        return fail (error);
-    }
+  if (!get_user_pin (options, token, &pin, &error))
+    return fail (error);
 
   g_clear_object (&result);
   tessera_token_login_async (token, pin, NULL, on_async_ready, &result);
