@@ -21,28 +21,7 @@
 
 #include "tessera-core.h"
 
-#define EXIT_USAGE 2
-
-typedef struct
-{
-  char     **modules;
-  gboolean   json;
-  gboolean   login;
-  char      *pin_file;
-  gboolean   final_try;
-  int        lifetime;
-  gboolean   confirm;
-  gboolean   remember_pin;
-  char      *label;
-  char      *key_type;
-  char      *so_pin_file;
-  char      *new_pin_file;
-  gboolean   so;
-  gboolean   yes;
-  gboolean   all;
-  gboolean   fingerprints;
-  char      *hash;
-} Options;
+#include "tessera-cli.h"
 
 static void
 options_clear (Options *options)
@@ -54,9 +33,13 @@ options_clear (Options *options)
   g_clear_pointer (&options->key_type, g_free);
   g_clear_pointer (&options->so_pin_file, g_free);
   g_clear_pointer (&options->new_pin_file, g_free);
+  g_clear_pointer (&options->id, g_free);
+  g_clear_pointer (&options->kind, g_free);
+  g_clear_pointer (&options->subject, g_free);
+  g_clear_pointer (&options->output, g_free);
 }
 
-static int
+int
 fail (const GError *error)
 {
   g_printerr ("tessera-cli: %s\n", error->message);
@@ -65,7 +48,7 @@ fail (const GError *error)
 
 /* Running the core's async calls to completion ----------------------------- */
 
-static void
+void
 on_async_ready (GObject      *source_object,
                 GAsyncResult *result,
                 gpointer      user_data)
@@ -75,7 +58,7 @@ on_async_ready (GObject      *source_object,
   *out = g_object_ref (result);
 }
 
-static GAsyncResult *
+GAsyncResult *
 wait_for (GAsyncResult **slot)
 {
   while (*slot == NULL)
@@ -83,7 +66,7 @@ wait_for (GAsyncResult **slot)
   return *slot;
 }
 
-static TesseraRegistry *
+TesseraRegistry *
 load_registry (Options  *options,
                GError  **error)
 {
@@ -424,7 +407,7 @@ prompt_pin (const char  *prompt,
   return pin;
 }
 
-static void
+void
 wipe_pin (char *pin)
 {
   if (pin != NULL)
@@ -433,9 +416,6 @@ wipe_pin (char *pin)
       g_free (pin);
     }
 }
-
-typedef char TesseraPinText;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (TesseraPinText, wipe_pin)
 
 /* objects ------------------------------------------------------------------- */
 
@@ -641,7 +621,7 @@ print_objects (TesseraToken *token,
 }
 
 /* The token a URI names, or NULL after saying that none does. */
-static TesseraToken *
+TesseraToken *
 find_token (TesseraRegistry *registry,
             const char      *uri)
 {
@@ -657,7 +637,7 @@ find_token (TesseraRegistry *registry,
  * PIN pad.  A locked PIN is never tried, and the last try only with
  * --final-try: both fail with TESSERA_PKCS11_ERROR_PIN_LOCKED.
  */
-static gboolean
+gboolean
 get_user_pin (Options       *options,
               TesseraToken  *token,
               char         **pin_out,
@@ -735,7 +715,7 @@ run_objects (Options    *options,
 
 /* ssh-keys ------------------------------------------------------------------ */
 
-static gboolean
+gboolean
 read_token (TesseraToken  *token,
             GError       **error)
 {
@@ -1228,100 +1208,6 @@ run_lifecycle (Options    *options,
   return EXIT_SUCCESS;
 }
 
-static gboolean
-parse_key_spec (const char     *text,
-                TesseraKeySpec *spec)
-{
-  static const struct { const char *name; TesseraKeyType type; guint bits; } names[] = {
-    { "rsa:2048", TESSERA_KEY_TYPE_RSA, 2048 },
-    { "rsa:3072", TESSERA_KEY_TYPE_RSA, 3072 },
-    { "rsa:4096", TESSERA_KEY_TYPE_RSA, 4096 },
-    { "ec:p256", TESSERA_KEY_TYPE_EC, 256 },
-    { "ec:p384", TESSERA_KEY_TYPE_EC, 384 },
-    { "ec:p521", TESSERA_KEY_TYPE_EC, 521 },
-    { "ed25519", TESSERA_KEY_TYPE_ED25519, 255 },
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    if (g_ascii_strcasecmp (text, names[i].name) == 0)
-      {
-        spec->type = names[i].type;
-        spec->bits = names[i].bits;
-        return TRUE;
-      }
-  return FALSE;
-}
-
-/* generate: a key pair on the token, after a login. */
-static int
-run_generate (Options    *options,
-              const char *uri)
-{
-  g_autoptr(TesseraRegistry) registry = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GArray) specs = NULL;
-  g_autoptr(TesseraPinText) pin = NULL;
-  g_autoptr(GBytes) id = NULL;
-  g_autofree char *id_hex = NULL;
-  TesseraKeySpec spec;
-  gboolean supported = FALSE;
-  TesseraToken *token;
-
-  if (options->key_type == NULL || !parse_key_spec (options->key_type, &spec))
-    {
-      g_printerr ("tessera-cli: %s\n",
-                  _("Give --type rsa:2048, rsa:3072, rsa:4096, ec:p256, ec:p384, ec:p521 or ed25519."));
-      return EXIT_USAGE;
-    }
-
-  registry = load_registry (options, &error);
-  if (registry == NULL)
-    return fail (error);
-  token = find_token (registry, uri);
-  if (token == NULL)
-    return EXIT_FAILURE;
-
-  tessera_token_list_key_specs_async (token, NULL, on_async_ready, &result);
-  specs = tessera_token_list_key_specs_finish (token, wait_for (&result), &error);
-  if (specs == NULL)
-    return fail (error);
-  for (guint i = 0; i < specs->len; i++)
-    {
-      TesseraKeySpec *offered = &g_array_index (specs, TesseraKeySpec, i);
-      supported |= offered->type == spec.type && offered->bits == spec.bits;
-    }
-  if (!supported)
-    {
-      g_autofree char *name = tessera_key_spec_describe (&spec);
-      g_printerr ("tessera-cli: ");
-      g_printerr (_("The token cannot make %s keys."), name);
-      g_printerr ("\n");
-      return EXIT_FAILURE;
-    }
-  if (!tessera_openssh_supports (spec.type))
-    g_printerr ("%s\n", _("Note: the installed OpenSSH cannot use this key type from a token (Ed25519 needs OpenSSH 10.1)."));
-
-  if (!get_user_pin (options, token, &pin, &error))
-    return fail (error);
-
-  g_clear_object (&result);
-  tessera_token_login_async (token, pin, NULL, on_async_ready, &result);
-  if (!tessera_token_login_finish (token, wait_for (&result), &error))
-    return fail (error);
-
-  g_clear_object (&result);
-  tessera_token_generate_key_async (token, &spec, options->label ? options->label : "", NULL,
-                                    on_async_ready, &result);
-  id = tessera_token_generate_key_finish (token, wait_for (&result), &error);
-  if (id == NULL)
-    return fail (error);
-
-  id_hex = tessera_bytes_to_hex (id, 0);
-  g_print ("%s\n", id_hex);
-  return EXIT_SUCCESS;
-}
-
 static int
 run_create_software_token (Options *options)
 {
@@ -1388,7 +1274,23 @@ static const char *summary_text =
      "  unblock [--module PATH] URI [--so-pin-file F] [--new-pin-file F]\n"
      "      Set a new user PIN with the SO PIN: unblocks a locked PIN.\n"
      "  generate [--module PATH] URI --type TYPE --label LABEL [--pin-file F]\n"
+     "        [--certificate [--subject CN] [--days N]]\n"
      "      Make a key pair on the token; prints its ID (the GnuTLS key ID).\n"
+     "      --certificate adds a self-signed certificate, signed on the token.\n"
+     "  certificate create [--module PATH] URI --id ID [--subject CN] [--days N]\n"
+     "      A self-signed certificate for the key with this ID (default CN \"SSH key\", 365 days).\n"
+     "  certificate import [--module PATH] URI FILE [--label LABEL]\n"
+     "      Write a PEM or DER certificate with the ID of the private key it belongs to.\n"
+     "  certificate export [--module PATH] URI --id ID [--der] [--output FILE]\n"
+     "      Print or save the certificate with this ID, PEM unless --der.\n"
+     "  rename [--module PATH] URI --id ID [--kind KIND] --label LABEL\n"
+     "      Relabel the key's objects (or one --kind: private, public, certificate).\n"
+     "  delete [--module PATH] URI --id ID [--kind KIND] [--yes]\n"
+     "      Delete the key's objects; names them and asks, unless --yes.\n"
+     "  doctor [--module PATH] URI [--fix]\n"
+     "      Find objects SSH cannot pair (wrong IDs, keys without a public part, shared or\n"
+     "      empty IDs) and with --fix repair them. Exit status 0 when the token is clean,\n"
+     "      11 when problems remain.\n"
      "  create-software-token --label LABEL [--so-pin-file F] [--new-pin-file F]\n"
      "      A new SoftHSM token; writes ~/.config/softhsm2/softhsm2.conf only if missing.");
 
@@ -1437,7 +1339,7 @@ run (int      argc,
     { "confirm", 'c', 0, G_OPTION_ARG_NONE, &options_out->confirm,
       N_("agent add: the agent asks before each use of a key"), NULL },
     { "label", 0, 0, G_OPTION_ARG_STRING, &options_out->label,
-      N_("init: the token's new label"), N_("LABEL") },
+      N_("init, generate, rename: the new label"), N_("LABEL") },
     { "so-pin-file", 0, 0, G_OPTION_ARG_FILENAME, &options_out->so_pin_file,
       N_("Read the SO PIN from the first line of FILE"), N_("FILE") },
     { "new-pin-file", 0, 0, G_OPTION_ARG_FILENAME, &options_out->new_pin_file,
@@ -1454,6 +1356,22 @@ run (int      argc,
       N_("ssh-keys: also list keys the installed OpenSSH cannot use"), NULL },
     { "fingerprints", 'f', 0, G_OPTION_ARG_NONE, &options_out->fingerprints,
       N_("ssh-keys: print fingerprints as ssh-keygen -l does"), NULL },
+    { "id", 0, 0, G_OPTION_ARG_STRING, &options_out->id,
+      N_("The CKA_ID of the key or object, in hex"), N_("ID") },
+    { "kind", 0, 0, G_OPTION_ARG_STRING, &options_out->kind,
+      N_("rename, delete: only the private, public or certificate object"), N_("KIND") },
+    { "certificate", 0, 0, G_OPTION_ARG_NONE, &options_out->certificate,
+      N_("generate: also make a self-signed certificate"), NULL },
+    { "subject", 0, 0, G_OPTION_ARG_STRING, &options_out->subject,
+      N_("The certificate's subject CN (default \"SSH key\")"), N_("CN") },
+    { "days", 0, 0, G_OPTION_ARG_INT, &options_out->days,
+      N_("How many days the certificate is valid (default 365)"), N_("DAYS") },
+    { "der", 0, 0, G_OPTION_ARG_NONE, &options_out->der,
+      N_("certificate export: DER instead of PEM"), NULL },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &options_out->output,
+      N_("certificate export: write to FILE"), N_("FILE") },
+    { "fix", 0, 0, G_OPTION_ARG_NONE, &options_out->fix,
+      N_("doctor: repair what can be repaired"), NULL },
     { "hash", 'E', 0, G_OPTION_ARG_STRING, &options_out->hash,
       N_("ssh-keys: the fingerprint hash, sha256 (default) or md5"), N_("HASH") },
     { NULL }
@@ -1494,6 +1412,18 @@ run (int      argc,
 
   if (g_str_equal (command, "generate") && argc == 3)
     return run_generate (options_out, argv[2]);
+
+  if (g_str_equal (command, "certificate") && (argc == 4 || argc == 5))
+    return run_certificate (options_out, argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+
+  if (g_str_equal (command, "rename") && argc == 3)
+    return run_rename (options_out, argv[2]);
+
+  if (g_str_equal (command, "delete") && argc == 3)
+    return run_delete (options_out, argv[2]);
+
+  if (g_str_equal (command, "doctor") && argc == 3)
+    return run_doctor (options_out, argv[2]);
 
   if (g_str_equal (command, "create-software-token") && argc == 2)
     return run_create_software_token (options_out);

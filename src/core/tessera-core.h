@@ -7,6 +7,8 @@
 
 #include "tessera-agent.h"
 #include "tessera-agent-sync.h"
+#include "tessera-certificate.h"
+#include "tessera-doctor.h"
 #include "tessera-error.h"
 #include "tessera-key.h"
 #include "tessera-key-generation.h"
@@ -17,5 +19,6 @@
 #include "tessera-software-token.h"
 #include "tessera-ssh.h"
 #include "tessera-token.h"
+#include "tessera-token-editing.h"
 #include "tessera-token-lifecycle.h"
 #include "tessera-types.h"

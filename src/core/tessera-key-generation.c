@@ -146,25 +146,6 @@ tessera_token_list_key_specs_finish (TesseraToken  *token,
 
 /* The key ID ---------------------------------------------------------------------- */
 
-static gboolean
-blob_string (const guint8 **data,
-             gsize         *len,
-             gnutls_datum_t *value)
-{
-  guint32 n;
-
-  if (*len < 4)
-    return FALSE;
-  n = ((guint32) (*data)[0] << 24) | ((*data)[1] << 16) | ((*data)[2] << 8) | (*data)[3];
-  if (*len - 4 < n)
-    return FALSE;
-  value->data = (unsigned char *) *data + 4;
-  value->size = n;
-  *data += 4 + n;
-  *len -= 4 + n;
-  return TRUE;
-}
-
 /**
  * tessera_key_id_for_ssh_blob:
  *
@@ -174,54 +155,14 @@ blob_string (const guint8 **data,
 GBytes *
 tessera_key_id_for_ssh_blob (GBytes *blob)
 {
-  const char *type = tessera_ssh_blob_get_type (blob);
-  const guint8 *data;
-  gsize len;
-  gnutls_datum_t field, a, b;
-  gnutls_pubkey_t pubkey = NULL;
+  gnutls_pubkey_t pubkey = _tessera_pubkey_from_ssh_blob (blob);
   guint8 id[20];
   size_t id_size = sizeof id;
-  int ret = -1;
+  int ret;
 
-  if (type == NULL)
+  if (pubkey == NULL)
     return NULL;
-
-  data = g_bytes_get_data (blob, &len);
-  blob_string (&data, &len, &field);   /* the type */
-  gnutls_pubkey_init (&pubkey);
-
-  if (g_str_equal (type, "ssh-rsa"))
-    {
-      if (blob_string (&data, &len, &a) && blob_string (&data, &len, &b))
-        ret = gnutls_pubkey_import_rsa_raw (pubkey, &b, &a);
-    }
-  else if (g_str_equal (type, "ssh-ed25519"))
-    {
-      if (blob_string (&data, &len, &a))
-        ret = gnutls_pubkey_import_ecc_raw (pubkey, GNUTLS_ECC_CURVE_ED25519, &a, NULL);
-    }
-  else
-    {
-      gnutls_ecc_curve_t curve = g_str_equal (type, "ecdsa-sha2-nistp256") ? GNUTLS_ECC_CURVE_SECP256R1
-                               : g_str_equal (type, "ecdsa-sha2-nistp384") ? GNUTLS_ECC_CURVE_SECP384R1
-                               : GNUTLS_ECC_CURVE_SECP521R1;
-      gnutls_datum_t point;
-
-      if (blob_string (&data, &len, &field) && blob_string (&data, &len, &point) &&
-          point.size > 1 && point.data[0] == 0x04)
-        {
-          gsize half = (point.size - 1) / 2;
-
-          a.data = point.data + 1;
-          a.size = half;
-          b.data = point.data + 1 + half;
-          b.size = half;
-          ret = gnutls_pubkey_import_ecc_raw (pubkey, curve, &a, &b);
-        }
-    }
-
-  if (ret >= 0)
-    ret = gnutls_pubkey_get_key_id (pubkey, GNUTLS_KEYID_USE_SHA1, id, &id_size);
+  ret = gnutls_pubkey_get_key_id (pubkey, GNUTLS_KEYID_USE_SHA1, id, &id_size);
   gnutls_pubkey_deinit (pubkey);
 
   return ret >= 0 ? g_bytes_new (id, id_size) : NULL;

@@ -206,6 +206,28 @@ tessera_key_describe_parts (TesseraKey *self)
     }
 }
 
+/**
+ * tessera_key_list_objects:
+ *
+ * Returns: (transfer container) (element-type TesseraObject): the key's
+ *   private key, public key and certificate, those it has, in that order
+ */
+GPtrArray *
+tessera_key_list_objects (TesseraKey *self)
+{
+  GPtrArray *objects = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_return_val_if_fail (TESSERA_IS_KEY (self), objects);
+
+  if (self->private_key != NULL)
+    g_ptr_array_add (objects, g_object_ref (self->private_key));
+  if (self->public_key != NULL)
+    g_ptr_array_add (objects, g_object_ref (self->public_key));
+  if (self->certificate != NULL)
+    g_ptr_array_add (objects, g_object_ref (self->certificate));
+  return objects;
+}
+
 static gboolean
 same_id (TesseraObject *a,
          TesseraObject *b)

@@ -31,6 +31,7 @@ TesseraKeyType  tessera_key_get_key_type     (TesseraKey *self);
 guint           tessera_key_get_bits         (TesseraKey *self);
 char           *tessera_key_describe_type    (TesseraKey *self);
 char           *tessera_key_describe_parts   (TesseraKey *self);
+GPtrArray      *tessera_key_list_objects     (TesseraKey *self);
 
 GBytes            *tessera_key_get_ssh_blob        (TesseraKey *self);
 char              *tessera_key_get_ssh_line        (TesseraKey *self);

@@ -52,6 +52,8 @@ struct _TesseraObject
   GDateTime         *not_before;
   GDateTime         *not_after;
   char              *fingerprint_sha256;
+  char              *fingerprint_sha1;
+  char              *certificate_usage;
   GError            *parse_error;
 
   char              *application;
@@ -79,6 +81,8 @@ tessera_object_finalize (GObject *object)
   g_clear_pointer (&self->not_before, g_date_time_unref);
   g_clear_pointer (&self->not_after, g_date_time_unref);
   g_clear_pointer (&self->fingerprint_sha256, g_free);
+  g_clear_pointer (&self->fingerprint_sha1, g_free);
+  g_clear_pointer (&self->certificate_usage, g_free);
   g_clear_error (&self->parse_error);
   g_clear_pointer (&self->application, g_free);
 
@@ -402,6 +406,32 @@ format_fingerprint (const guint8 *digest,
   return g_ascii_strup (hex, -1);
 }
 
+static char *
+describe_certificate_usage (unsigned int usage)
+{
+  static const struct { unsigned int bit; const char *name; } names[] = {
+    { GNUTLS_KEY_DIGITAL_SIGNATURE, N_("Digital signature") },
+    { GNUTLS_KEY_NON_REPUDIATION, N_("Non-repudiation") },
+    { GNUTLS_KEY_KEY_ENCIPHERMENT, N_("Key encipherment") },
+    { GNUTLS_KEY_DATA_ENCIPHERMENT, N_("Data encipherment") },
+    { GNUTLS_KEY_KEY_AGREEMENT, N_("Key agreement") },
+    { GNUTLS_KEY_KEY_CERT_SIGN, N_("Certificate signing") },
+    { GNUTLS_KEY_CRL_SIGN, N_("CRL signing") },
+    { GNUTLS_KEY_ENCIPHER_ONLY, N_("Encipher only") },
+    { GNUTLS_KEY_DECIPHER_ONLY, N_("Decipher only") },
+  };
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (usage & names[i].bit)
+      {
+        if (text->len > 0)
+          g_string_append (text, ", ");
+        g_string_append (text, _(names[i].name));
+      }
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
 static void
 object_parse_certificate (TesseraObject *self)
 {
@@ -410,6 +440,7 @@ object_parse_certificate (TesseraObject *self)
   guint8 buffer[64];
   size_t size;
   unsigned int bits = 0;
+  unsigned int usage = 0;
   time_t when;
   int ret;
 
@@ -461,6 +492,12 @@ object_parse_certificate (TesseraObject *self)
   size = sizeof buffer;
   if (gnutls_x509_crt_get_fingerprint (crt, GNUTLS_DIG_SHA256, buffer, &size) >= 0)
     self->fingerprint_sha256 = format_fingerprint (buffer, size);
+  size = sizeof buffer;
+  if (gnutls_x509_crt_get_fingerprint (crt, GNUTLS_DIG_SHA1, buffer, &size) >= 0)
+    self->fingerprint_sha1 = format_fingerprint (buffer, size);
+
+  if (gnutls_x509_crt_get_key_usage (crt, &usage, NULL) >= 0)
+    self->certificate_usage = describe_certificate_usage (usage);
 
   switch (gnutls_x509_crt_get_pk_algorithm (crt, &bits))
     {
@@ -1138,6 +1175,32 @@ tessera_object_get_fingerprint_sha256 (TesseraObject *self)
 {
   g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
   return self->fingerprint_sha256;
+}
+
+/**
+ * tessera_object_get_fingerprint_sha1:
+ *
+ * Returns: (nullable): the certificate's SHA-1 fingerprint, as
+ *   `openssl x509 -fingerprint -sha1` prints it
+ */
+const char *
+tessera_object_get_fingerprint_sha1 (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+  return self->fingerprint_sha1;
+}
+
+/**
+ * tessera_object_get_certificate_usage:
+ *
+ * Returns: (nullable): the certificate's key usage extension in words,
+ *   such as "Digital signature, Key encipherment"; %NULL without one
+ */
+const char *
+tessera_object_get_certificate_usage (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+  return self->certificate_usage;
 }
 
 /**

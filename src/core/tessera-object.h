@@ -77,6 +77,8 @@ const char        *tessera_object_get_serial        (TesseraObject *self);
 GDateTime         *tessera_object_get_not_before    (TesseraObject *self);
 GDateTime         *tessera_object_get_not_after     (TesseraObject *self);
 const char        *tessera_object_get_fingerprint_sha256 (TesseraObject *self);
+const char        *tessera_object_get_fingerprint_sha1 (TesseraObject *self);
+const char        *tessera_object_get_certificate_usage (TesseraObject *self);
 const GError      *tessera_object_get_parse_error   (TesseraObject *self);
 
 /* data objects */

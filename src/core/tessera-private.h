@@ -11,6 +11,8 @@
 #include <p11-kit/pkcs11.h>
 #include <p11-kit/uri.h>
 
+#include <gnutls/abstract.h>
+
 #include "tessera-core.h"
 
 G_BEGIN_DECLS
@@ -81,6 +83,70 @@ GPtrArray      *_tessera_object_read_all         (CK_FUNCTION_LIST    *functions
                                                   GCancellable        *cancellable,
                                                   CK_RV               *rv_out,
                                                   GError             **error);
+
+/* tessera-ssh.c */
+GBytes         *_tessera_ssh_blob_from_certificate (GBytes        *der,
+                                                  GError         **error);
+
+/* tessera-signing.c */
+gnutls_pubkey_t _tessera_pubkey_from_ssh_blob    (GBytes          *blob);
+gboolean        _tessera_sign_hash               (CK_FUNCTION_LIST *functions,
+                                                  CK_SESSION_HANDLE session,
+                                                  CK_OBJECT_HANDLE key,
+                                                  TesseraKeyType   type,
+                                                  const gnutls_datum_t *digest_info_or_hash,
+                                                  gnutls_datum_t  *signature,
+                                                  GError         **error);
+gboolean        _tessera_sign_data               (CK_FUNCTION_LIST *functions,
+                                                  CK_SESSION_HANDLE session,
+                                                  CK_OBJECT_HANDLE key,
+                                                  const gnutls_datum_t *message,
+                                                  gnutls_datum_t  *signature,
+                                                  GError         **error);
+TesseraObject  *_tessera_match_private_key       (CK_FUNCTION_LIST *functions,
+                                                  CK_SESSION_HANDLE session,
+                                                  GPtrArray       *objects,
+                                                  GBytes          *blob,
+                                                  gboolean        *by_signature,
+                                                  GError         **error);
+gboolean        _tessera_test_sign               (CK_FUNCTION_LIST *functions,
+                                                  CK_SESSION_HANDLE session,
+                                                  CK_OBJECT_HANDLE key,
+                                                  TesseraKeyType   type,
+                                                  gnutls_pubkey_t  pubkey,
+                                                  GError         **error);
+
+/* tessera-token-editing.c: a read-write session for changing a token */
+typedef struct
+{
+  TesseraModule     *module;
+  CK_FUNCTION_LIST  *functions;
+  CK_SESSION_HANDLE  session;
+} TesseraWriteSession;
+
+gboolean        _tessera_write_session_open      (TesseraWriteSession *write,
+                                                  TesseraModule   *module,
+                                                  CK_SLOT_ID       slot,
+                                                  GError         **error);
+void            _tessera_write_session_close     (TesseraWriteSession *write);
+gboolean        _tessera_object_check_unchanged  (TesseraWriteSession *write,
+                                                  TesseraObject   *object,
+                                                  GError         **error);
+CK_OBJECT_CLASS _tessera_object_kind_to_class    (TesseraObjectKind kind);
+
+/* tessera-certificate.c */
+gboolean        _tessera_certificate_create_object (TesseraWriteSession *write,
+                                                  GBytes          *der,
+                                                  const char      *label,
+                                                  GBytes          *id,
+                                                  CK_OBJECT_HANDLE *handle_out,
+                                                  GError         **error);
+GBytes         *_tessera_certificate_build_self_signed (TesseraWriteSession *write,
+                                                  TesseraObject   *private_key,
+                                                  GBytes          *blob,
+                                                  const char      *common_name,
+                                                  guint            days,
+                                                  GError         **error);
 
 /* Helpers for CK_UTF8CHAR fields, which are space-padded, not terminated. */
 char           *_tessera_ck_string               (const CK_UTF8CHAR *chars,

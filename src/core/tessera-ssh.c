@@ -223,8 +223,8 @@ append_coordinate (GByteArray           *out,
   return TRUE;
 }
 
-static GBytes *
-blob_from_certificate (GBytes  *der,
+GBytes *
+_tessera_ssh_blob_from_certificate (GBytes  *der,
                        GError **error)
 {
   gnutls_x509_crt_t crt = NULL;
@@ -325,7 +325,7 @@ tessera_ssh_blob_from_object (TesseraObject  *object,
                                _("The certificate object holds no certificate."));
           return NULL;
         }
-      return blob_from_certificate (tessera_object_get_value (object), error);
+      return _tessera_ssh_blob_from_certificate (tessera_object_get_value (object), error);
     }
 
   if (kind != TESSERA_OBJECT_KIND_PUBLIC_KEY && kind != TESSERA_OBJECT_KIND_PRIVATE_KEY)

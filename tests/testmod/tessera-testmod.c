@@ -29,6 +29,13 @@
  *                      fresh token does (0)
  *   tries=N            emulate a user PIN retry counter starting at N,
  *                      kept in "<control>.state" (off)
+ *   refuse_set_attribute=0|1  C_SetAttributeValue answers
+ *                      CKR_ATTRIBUTE_READ_ONLY, as many cards do (0)
+ *   refuse_copy=0|1    C_CopyObject answers CKR_FUNCTION_NOT_SUPPORTED (0)
+ *   refuse_create=0|1  C_CreateObject answers CKR_DEVICE_MEMORY (0)
+ *   undestroyable_id=HEX  C_DestroyObject answers CKR_ACTION_PROHIBITED
+ *                      for objects with this CKA_ID, as for an object
+ *                      with CKA_DESTROYABLE false (none)
  *
  * Write the control file atomically (a temporary file, then rename, as
  * g_file_set_contents() does): a reader that sees it half-written takes
@@ -67,6 +74,10 @@ typedef struct
   bool          pin_count_low;
   bool          pins_to_be_changed;
   long          tries;          /* -1: no emulated retry counter */
+  bool          refuse_set_attribute;
+  bool          refuse_copy;
+  bool          refuse_create;
+  char          undestroyable_id[129];
 } Control;
 
 typedef struct
@@ -242,11 +253,26 @@ control_set (Control    *control,
     control->pins_to_be_changed = parse_bool (value, control->pins_to_be_changed);
   else if (strcmp (key, "tries") == 0)
     control->tries = parse_long (value, control->tries);
+  else if (strcmp (key, "refuse_set_attribute") == 0)
+    control->refuse_set_attribute = parse_bool (value, control->refuse_set_attribute);
+  else if (strcmp (key, "refuse_copy") == 0)
+    control->refuse_copy = parse_bool (value, control->refuse_copy);
+  else if (strcmp (key, "refuse_create") == 0)
+    control->refuse_create = parse_bool (value, control->refuse_create);
+  else if (strcmp (key, "undestroyable_id") == 0)
+    {
+      size_t i;
+
+      for (i = 0; value[i] != '\0' && i < sizeof control->undestroyable_id - 1; i++)
+        control->undestroyable_id[i] = (char) tolower ((unsigned char) value[i]);
+      control->undestroyable_id[i] = '\0';
+    }
 }
 
 static const char * const control_keys[] = {
   "present", "wait", "latency_ms", "fail_after", "fail_rv",
   "pin_locked", "pin_final_try", "pin_count_low", "tries", "pins_to_be_changed",
+  "refuse_set_attribute", "refuse_copy", "refuse_create", "undestroyable_id",
 };
 
 static void
@@ -1201,7 +1227,9 @@ testmod_C_CreateObject (CK_SESSION_HANDLE    session,
   CK_RV rv;
 
   rv = call_enter_session (&call, session);
-  if (rv == CKR_OK)
+  if (rv == CKR_OK && call.control.refuse_create)
+    rv = CKR_DEVICE_MEMORY;
+  else if (rv == CKR_OK)
     rv = call.target->C_CreateObject (call.real, template, count, object);
   return call_leave (&call, rv);
 }
@@ -1217,7 +1245,9 @@ testmod_C_CopyObject (CK_SESSION_HANDLE    session,
   CK_RV rv;
 
   rv = call_enter_session (&call, session);
-  if (rv == CKR_OK)
+  if (rv == CKR_OK && call.control.refuse_copy)
+    rv = CKR_FUNCTION_NOT_SUPPORTED;
+  else if (rv == CKR_OK)
     rv = call.target->C_CopyObject (call.real, object, template, count, new_object);
   return call_leave (&call, rv);
 }
@@ -1230,6 +1260,22 @@ testmod_C_DestroyObject (CK_SESSION_HANDLE session,
   CK_RV rv;
 
   rv = call_enter_session (&call, session);
+  if (rv == CKR_OK && call.control.undestroyable_id[0] != '\0')
+    {
+      unsigned char id[64];
+      char hex[129];
+      CK_ATTRIBUTE attribute = { CKA_ID, id, sizeof id };
+      CK_ULONG i;
+
+      if (call.target->C_GetAttributeValue (call.real, object, &attribute, 1) == CKR_OK)
+        {
+          for (i = 0; i < attribute.ulValueLen; i++)
+            snprintf (hex + 2 * i, 3, "%02x", id[i]);
+          hex[2 * attribute.ulValueLen] = '\0';
+          if (strcmp (hex, call.control.undestroyable_id) == 0)
+            rv = CKR_ACTION_PROHIBITED;
+        }
+    }
   if (rv == CKR_OK)
     rv = call.target->C_DestroyObject (call.real, object);
   return call_leave (&call, rv);
@@ -1274,7 +1320,9 @@ testmod_C_SetAttributeValue (CK_SESSION_HANDLE session,
   CK_RV rv;
 
   rv = call_enter_session (&call, session);
-  if (rv == CKR_OK)
+  if (rv == CKR_OK && call.control.refuse_set_attribute)
+    rv = CKR_ATTRIBUTE_READ_ONLY;
+  else if (rv == CKR_OK)
     rv = call.target->C_SetAttributeValue (call.real, object, template, count);
   return call_leave (&call, rv);
 }

@@ -1,0 +1,255 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Certificates and object edits with tessera-cli on SoftHSM, judged by
+# openssl, certtool, p11tool and pkcs11-tool: self-signed certificates
+# signed on the token, import by key material, export, rename, delete.
+# Then "nothing lost": the doctor's fix on a test module that refuses
+# C_SetAttributeValue, C_CopyObject, C_CreateObject or the delete of one
+# object leaves every original object in place.
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import datetime
+
+from tessera_fixtures import SOFTHSM, check, list_objects, pkcs11_tool, report, run, softhsm_token
+
+CLI = os.environ["TESSERA_CLI"]
+TESTMOD = os.environ["TESSERA_TESTMOD"]
+PIN = "123456"
+TOKEN = ["--token-label", "Certs"]
+URI = "pkcs11:token=Certs"
+
+
+def der_of_pem_pubkey(pem, env):
+    return subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pem.encode(),
+                          capture_output=True, env=env).stdout
+
+
+def read_cert(env, key_id):
+    return subprocess.run(["pkcs11-tool", "--module", SOFTHSM, *TOKEN, "--read-object", "--type", "cert",
+                           "--id", key_id], env=env, capture_output=True).stdout
+
+
+def setup(tmp, label="Certs"):
+    env = softhsm_token(tmp, label)
+    pin_file = os.path.join(tmp, "pin")
+    with open(pin_file, "w") as f:
+        f.write(PIN + "\n")
+    return env, pin_file
+
+
+def self_signed(tmp):
+    env, pin_file = setup(tmp)
+    cli = [CLI, "--module", SOFTHSM]
+    for key_type in ("rsa:2048", "ec:p256", "ec:p384", "ec:p521", "ed25519"):
+        name = f"self-signed {key_type}"
+        made = run(cli + ["generate", URI, "--type", key_type, "--label", f"key {key_type}", "--pin-file",
+                          pin_file, "--certificate", "--subject", f"Test {key_type}", "--days", "30"], env,
+                   check_ok=False)
+        key_id = made.stdout.strip()
+        if not check(f"{name}: generated with its certificate", made.returncode == 0, made.stderr):
+            continue
+        der = read_cert(env, key_id)
+        pem_path = os.path.join(tmp, f"{key_id}.pem")
+        with open(pem_path, "wb") as f:
+            f.write(subprocess.run(["openssl", "x509", "-inform", "der"], input=der, capture_output=True).stdout)
+
+        verified = run(["openssl", "verify", "-check_ss_sig", "-CAfile", pem_path, pem_path], env, check_ok=False)
+        check(f"{name}: openssl verify -check_ss_sig accepts the signature made on the token",
+              verified.returncode == 0 and verified.stdout.strip().endswith(": OK"), verified.stdout + verified.stderr)
+
+        cert_pubkey = run(["openssl", "x509", "-in", pem_path, "-noout", "-pubkey"], env).stdout
+        token_pubkey = run(["p11tool", "--provider", SOFTHSM, "--export-pubkey",
+                            f"{URI};id=%{'%'.join(re.findall('..', key_id))};type=public"],
+                           dict(env, GNUTLS_PIN=PIN), check_ok=False).stdout
+        check(f"{name}: the certificate's public key equals the token's (p11tool --export-pubkey)",
+              der_of_pem_pubkey(cert_pubkey, env) == der_of_pem_pubkey(token_pubkey, env) and
+              len(der_of_pem_pubkey(cert_pubkey, env)) > 0)
+
+        objects = [o for o in list_objects(env, SOFTHSM, TOKEN, PIN) if o[2] == key_id]
+        check(f"{name}: written with the private key's CKA_ID and label",
+              ("Certificate", f"key {key_type}", key_id) in objects and
+              ("Private Key", f"key {key_type}", key_id) in objects, objects)
+
+        text = run(["openssl", "x509", "-in", pem_path, "-noout", "-text"], env).stdout
+        ski = ":".join(re.findall("..", key_id.upper()))
+        serial = re.search(r"Serial Number:\s*\n?\s*([-0-9a-f:() x]+)", text)
+        check(f"{name}: X.509 v3, subject CN, key usage digitalSignature, subject key identifier",
+              "Version: 3 (0x2)" in text and f"Subject: CN = Test {key_type}" in text and
+              f"Issuer: CN = Test {key_type}" in text and "Digital Signature" in text and ski in text, text[:1500])
+        check(f"{name}: a positive serial", serial is not None and "-" not in serial.group(1) and
+              "(Negative)" not in text, serial and serial.group(1))
+
+        dates = run(["openssl", "x509", "-in", pem_path, "-noout", "-startdate", "-enddate"], env).stdout
+        start, end = [datetime.strptime(line.split("=", 1)[1].strip(), "%b %d %H:%M:%S %Y %Z")
+                      for line in dates.splitlines()]
+        check(f"{name}: valid for the 30 days asked", (end - start).days == 30, dates)
+
+        info = run(["certtool", "-i", "--infile", pem_path], env).stdout
+        check(f"{name}: certtool reads it and computes the token's key ID", f"sha1:{key_id}" in info, info[:800])
+
+    ca = run(cli + ["generate", URI, "--type", "rsa:2048", "--label", "defaults", "--pin-file", pin_file,
+                    "--certificate"], env, check_ok=False)
+    der = read_cert(env, ca.stdout.strip())
+    text = subprocess.run(["openssl", "x509", "-inform", "der", "-noout", "-subject", "-startdate", "-enddate"],
+                          input=der, capture_output=True, text=False).stdout.decode()
+    fields = dict(line.split("=", 1) for line in text.splitlines())
+    start, end = [datetime.strptime(fields[k].strip(), "%b %d %H:%M:%S %Y %Z") for k in ("notBefore", "notAfter")]
+    check("by default the subject is CN = SSH key and it is valid for 365 days",
+          fields.get("subject", "").strip() == "CN = SSH key" and (end - start).days == 365, text)
+
+
+def make_certificate(tmp, env, key_id, name):
+    """A certificate for the token key with key_id, made by certtool on the token."""
+    template = os.path.join(tmp, "template")
+    with open(template, "w") as f:
+        f.write(f'cn = "{name}"\nexpiration_days = 30\nsigning_key\n')
+    pem = os.path.join(tmp, f"{name}.pem")
+    run(["certtool", "--provider", SOFTHSM, "--generate-self-signed",
+         "--load-privkey", f"{URI};id=%{key_id};type=private", "--load-pubkey", f"{URI};id=%{key_id};type=public",
+         "--template", template, "--outfile", pem], dict(env, GNUTLS_PIN=PIN))
+    return pem
+
+
+def import_export(tmp):
+    env, pin_file = setup(tmp)
+    cli = [CLI, "--module", SOFTHSM]
+    pkcs11_tool(env, SOFTHSM, TOKEN, PIN, "--keypairgen", "--key-type", "rsa:2048", "--id", "0c", "--label", "rsa")
+    pkcs11_tool(env, SOFTHSM, TOKEN, PIN, "--keypairgen", "--key-type", "EC:prime256v1", "--id", "0d",
+                "--label", "ec")
+    rsa_pem = make_certificate(tmp, env, "0c", "rsa-cert")
+    ec_pem = make_certificate(tmp, env, "0d", "ec-cert")
+    ec_der = os.path.join(tmp, "ec-cert.der")
+    run(["openssl", "x509", "-in", ec_pem, "-outform", "der", "-out", ec_der], env)
+    # The EC key's public part then exists only in the certificate: the
+    # import must pair it by a test signature.
+    pkcs11_tool(env, SOFTHSM, TOKEN, PIN, "--delete-object", "--type", "pubkey", "--id", "0d")
+
+    imported = run(cli + ["certificate", "import", URI, rsa_pem, "--pin-file", pin_file], env, check_ok=False)
+    check("import PEM: the certificate gets the RSA private key's ID (key material)",
+          imported.returncode == 0 and imported.stdout.strip() == "0c" and
+          ("Certificate", "rsa", "0c") in list_objects(env, SOFTHSM, TOKEN, PIN), (imported.stdout, imported.stderr))
+    imported = run(cli + ["certificate", "import", URI, ec_der, "--label", "ec cert", "--pin-file", pin_file], env,
+                   check_ok=False)
+    check("import DER: the certificate gets the EC private key's ID (test signature)",
+          imported.returncode == 0 and imported.stdout.strip() == "0d" and
+          ("Certificate", "ec cert", "0d") in list_objects(env, SOFTHSM, TOKEN, PIN), (imported.stdout, imported.stderr))
+    with open(rsa_pem) as f:
+        original = subprocess.run(["openssl", "x509", "-outform", "der"], stdin=f, capture_output=True).stdout
+    check("import: the bytes on the token are the file's", read_cert(env, "0c") == original)
+
+    before = list_objects(env, SOFTHSM, TOKEN, PIN)
+    run(["certtool", "--generate-privkey", "--outfile", os.path.join(tmp, "other.key")], env)
+    with open(os.path.join(tmp, "other.tmpl"), "w") as f:
+        f.write('cn = "elsewhere"\nexpiration_days = 30\n')
+    run(["certtool", "--generate-self-signed", "--load-privkey", os.path.join(tmp, "other.key"),
+         "--template", os.path.join(tmp, "other.tmpl"), "--outfile", os.path.join(tmp, "other.pem")], env)
+    refused = run(cli + ["certificate", "import", URI, os.path.join(tmp, "other.pem"), "--pin-file", pin_file], env,
+                  check_ok=False)
+    check("import of a certificate whose key is not on the token is refused, and says why",
+          refused.returncode == 1 and "No private key on the token matches" in refused.stderr and
+          list_objects(env, SOFTHSM, TOKEN, PIN) == before, refused.stderr)
+    with open(os.path.join(tmp, "garbage.pem"), "w") as f:
+        f.write("-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n")
+    refused = run(cli + ["certificate", "import", URI, os.path.join(tmp, "garbage.pem"), "--pin-file", pin_file],
+                  env, check_ok=False)
+    check("import of a malformed file is refused with a clear message, nothing written",
+          refused.returncode == 1 and "not an X.509 certificate" in refused.stderr and
+          list_objects(env, SOFTHSM, TOKEN, PIN) == before, refused.stderr)
+
+    exported = run(cli + ["certificate", "export", URI, "--id", "0c"], env, check_ok=False)
+    check("export PEM equals openssl's PEM of the token's certificate",
+          exported.stdout == subprocess.run(["openssl", "x509", "-inform", "der"], input=read_cert(env, "0c"),
+                                            capture_output=True).stdout.decode(), exported.stdout[:200])
+    out = os.path.join(tmp, "out.der")
+    exported = run(cli + ["certificate", "export", URI, "--id", "0d", "--der", "--output", out], env, check_ok=False)
+    with open(out, "rb") as f:
+        check("export DER writes the token's bytes", exported.returncode == 0 and f.read() == read_cert(env, "0d"))
+
+    renamed = run(cli + ["rename", URI, "--id", "0c", "--label", "renamed key", "--pin-file", pin_file], env,
+                  check_ok=False)
+    objects = [o for o in list_objects(env, SOFTHSM, TOKEN, PIN) if o[2] == "0c"]
+    check("rename relabels every object of the key",
+          renamed.returncode == 0 and objects and all(o[1] == "renamed key" for o in objects) and len(objects) == 3,
+          (renamed.stderr, objects))
+    renamed = run(cli + ["rename", URI, "--id", "0c", "--kind", "certificate", "--label", "just the cert",
+                         "--pin-file", pin_file], env, check_ok=False)
+    objects = sorted(o for o in list_objects(env, SOFTHSM, TOKEN, PIN) if o[2] == "0c")
+    check("rename --kind certificate relabels only the certificate",
+          objects == [("Certificate", "just the cert", "0c"), ("Private Key", "renamed key", "0c"),
+                      ("Public Key", "renamed key", "0c")], objects)
+
+    before = list_objects(env, SOFTHSM, TOKEN, PIN)
+    unconfirmed = run(cli + ["delete", URI, "--id", "0c", "--pin-file", pin_file], env, check_ok=False)
+    check("delete without a terminal or --yes names what it would delete, and deletes nothing",
+          unconfirmed.returncode != 0 and "Private key “renamed key” (ID 0c)" in unconfirmed.stderr and
+          "Certificate “just the cert” (ID 0c)" in unconfirmed.stderr and "Nothing was deleted" in unconfirmed.stderr
+          and list_objects(env, SOFTHSM, TOKEN, PIN) == before, unconfirmed.stderr)
+    deleted = run(cli + ["delete", URI, "--id", "0c", "--yes", "--pin-file", pin_file], env, check_ok=False)
+    after = list_objects(env, SOFTHSM, TOKEN, PIN)
+    check("delete --yes removes the key's three objects and only them",
+          deleted.returncode == 0 and after == [o for o in before if o[2] != "0c"], (deleted.stderr, after))
+    missing = run(cli + ["delete", URI, "--id", "0c", "--yes", "--pin-file", pin_file], env, check_ok=False)
+    check("delete of an ID that is not there says so", missing.returncode == 1 and "No key or certificate" in
+          missing.stderr, missing.stderr)
+
+
+def nothing_lost(tmp):
+    """The doctor's ID fix through a test module that refuses, step by step."""
+    cases = [
+        ("C_SetAttributeValue refused: fixed by copy, check and delete", "refuse_set_attribute=1\n", True),
+        ("C_SetAttributeValue and C_CopyObject refused: fixed by a new object", "refuse_set_attribute=1\nrefuse_copy=1\n",
+         True),
+        ("the original cannot be deleted: the copy is removed again", "refuse_set_attribute=1\nundestroyable_id=99\n",
+         False),
+        ("no copy can be written at all", "refuse_set_attribute=1\nrefuse_copy=1\nrefuse_create=1\n", False),
+    ]
+    for number, (name, control, fixes) in enumerate(cases):
+        case = os.path.join(tmp, str(number))
+        os.makedirs(case)
+        env, pin_file = setup(case)
+        pkcs11_tool(env, SOFTHSM, TOKEN, PIN, "--keypairgen", "--key-type", "rsa:2048", "--id", "01", "--label", "key")
+        pem = make_certificate(case, env, "01", "cert")
+        der = os.path.join(case, "cert.der")
+        run(["openssl", "x509", "-in", pem, "-outform", "der", "-out", der], env)
+        pkcs11_tool(env, SOFTHSM, TOKEN, PIN, "--write-object", der, "--type", "cert", "--id", "99", "--label", "cert")
+        before = list_objects(env, SOFTHSM, TOKEN, PIN)
+        with open(der, "rb") as f:
+            value = f.read()
+
+        control_file = os.path.join(case, "control")
+        with open(control_file, "w") as f:
+            f.write(control)
+        doctor = run([CLI, "--module", TESTMOD, "doctor", URI, "--fix", "--pin-file", pin_file],
+                     dict(env, TESSERA_TESTMOD_CONTROL=control_file), check_ok=False)
+        after = list_objects(env, SOFTHSM, TOKEN, PIN)
+        if fixes:
+            expected = sorted([o if o[0] != "Certificate" else ("Certificate", "cert", "01") for o in before])
+            check(f"nothing lost: {name}",
+                  doctor.returncode == 0 and after == expected and read_cert(env, "01") == value,
+                  (doctor.stdout, doctor.stderr, before, after))
+        else:
+            check(f"nothing lost: {name}; every object as before",
+                  doctor.returncode != 0 and "Nothing was changed" in doctor.stdout and after == before and
+                  read_cert(env, "99") == value, (doctor.stdout, doctor.stderr, before, after))
+
+
+def main():
+    for case in (self_signed, import_export, nothing_lost):
+        tmp = tempfile.mkdtemp(prefix="tessera-certificates-test-")
+        try:
+            case(tmp)
+        except Exception as e:
+            check(f"{case.__name__}: ran without error", False, repr(e))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return report()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
