@@ -193,23 +193,9 @@ read_public_blob (CK_FUNCTION_LIST    *functions,
                   CK_OBJECT_HANDLE     public_key,
                   const CK_TOKEN_INFO *token_info)
 {
-  g_autoptr(GPtrArray) objects = NULL;
-  CK_RV rv;
+  g_autoptr(TesseraObject) object = _tessera_object_read_one (functions, session, public_key, FALSE, token_info);
 
-  /* The public key is the one object of the pair with public attributes
-   * to read: find it among everything the session sees. */
-  objects = _tessera_object_read_all (functions, session, token_info, NULL, &rv, NULL);
-  if (objects == NULL)
-    return NULL;
-
-  for (guint i = 0; i < objects->len; i++)
-    {
-      TesseraObject *object = g_ptr_array_index (objects, i);
-
-      if (tessera_object_get_handle (object) == public_key)
-        return tessera_ssh_blob_from_object (object, NULL);
-    }
-  return NULL;
+  return object != NULL ? tessera_ssh_blob_from_object (object, NULL) : NULL;
 }
 
 static void
@@ -292,6 +278,9 @@ generate_thread (GTask        *task,
       goto out;
     }
 
+  if (g_cancellable_set_error_if_cancelled (cancellable, &error))
+    goto out;
+
   rv = functions->C_GenerateKeyPair (session, &mechanism, public_template, n_public,
                                      private_template, n_private, &public_key, &private_key);
   if (rv != CKR_OK)
@@ -299,6 +288,15 @@ generate_thread (GTask        *task,
       _tessera_set_ck_error (&error, rv, rv == CKR_USER_NOT_LOGGED_IN
                                          ? _("Log in to the token to make a key")
                                          : _("The token could not make the key"));
+      goto out;
+    }
+
+  /* PKCS#11 cannot interrupt C_GenerateKeyPair.  A cancel that came
+   * while it ran undoes it, so that a cancelled generation leaves no key. */
+  if (g_cancellable_set_error_if_cancelled (cancellable, &error))
+    {
+      functions->C_DestroyObject (session, private_key);
+      functions->C_DestroyObject (session, public_key);
       goto out;
     }
 
@@ -341,6 +339,10 @@ out:
  * Makes a key pair on the token, logged in: a sensitive, non-extractable
  * private key that may sign, and its public-key object, sharing the label
  * and the GnuTLS key ID.  Read the token's objects afterwards.
+ *
+ * Cancelling before the token starts stops it; cancelling while the
+ * token computes (PKCS#11 cannot interrupt it) deletes the new pair once
+ * it is made.  Either way a cancelled generation leaves no key.
  */
 void
 tessera_token_generate_key_async (TesseraToken         *token,

@@ -772,6 +772,60 @@ attribute_expected (const AttributeReader *reader,
     }
 }
 
+/* Reads @handle's attributes into @reader in one C_GetAttributeValue,
+ * more only for values that did not fit. */
+static CK_RV
+read_handle (CK_FUNCTION_LIST  *functions,
+             CK_SESSION_HANDLE  session,
+             AttributeReader   *reader,
+             CK_OBJECT_HANDLE   handle,
+             gboolean           is_certificate)
+{
+  CK_ULONG n_attributes = is_certificate ? N_ATTRIBUTES : N_ATTRIBUTES - 1;
+  CK_RV rv;
+
+  attribute_reader_reset (reader);
+  rv = functions->C_GetAttributeValue (session, handle, reader->template, n_attributes);
+
+  if (rv == CKR_BUFFER_TOO_SMALL || rv == CKR_ATTRIBUTE_SENSITIVE || rv == CKR_ATTRIBUTE_TYPE_INVALID)
+    {
+      /* A module reports one of the three even when a value also did
+       * not fit: look again at what this kind of object must have. */
+      for (guint a = 0; a < n_attributes; a++)
+        if (attribute_expected (reader, a, is_certificate) &&
+            (reader->template[a].ulValueLen == CK_UNAVAILABLE_INFORMATION ||
+             reader->template[a].ulValueLen > attribute_layout[a].size))
+          attribute_reader_grow (reader, functions, session, handle, a);
+      rv = CKR_OK;
+    }
+  if (rv == CKR_OK && !is_certificate)
+    reader->template[A_VALUE].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+  return rv;
+}
+
+/*
+ * _tessera_object_read_one:
+ * @is_certificate: whether @handle is a certificate, whose CKA_VALUE is read
+ *
+ * Returns: (transfer full) (nullable): the object @handle names
+ */
+TesseraObject *
+_tessera_object_read_one (CK_FUNCTION_LIST    *functions,
+                          CK_SESSION_HANDLE    session,
+                          CK_OBJECT_HANDLE     handle,
+                          gboolean             is_certificate,
+                          const CK_TOKEN_INFO *token_info)
+{
+  AttributeReader reader;
+  TesseraObject *object = NULL;
+
+  attribute_reader_init (&reader);
+  if (read_handle (functions, session, &reader, handle, is_certificate) == CKR_OK)
+    object = object_new_from_attributes (&reader, handle, token_info);
+  attribute_reader_clear (&reader);
+  return object;
+}
+
 /*
  * _tessera_object_read_all:
  * @rv_out: the return value of the call that failed
@@ -811,7 +865,6 @@ _tessera_object_read_all (CK_FUNCTION_LIST    *functions,
     {
       CK_OBJECT_HANDLE handle = g_array_index (all, CK_OBJECT_HANDLE, i);
       gboolean is_certificate = handle_in (certificates, handle);
-      CK_ULONG n_attributes = is_certificate ? N_ATTRIBUTES : N_ATTRIBUTES - 1;
       CK_RV rv;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -820,35 +873,16 @@ _tessera_object_read_all (CK_FUNCTION_LIST    *functions,
           return NULL;
         }
 
-      attribute_reader_reset (&reader);
-      rv = functions->C_GetAttributeValue (session, handle, reader.template, n_attributes);
-
+      rv = read_handle (functions, session, &reader, handle, is_certificate);
       if (rv == CKR_OBJECT_HANDLE_INVALID)
-        {
-          /* Deleted by someone else between find and read. */
-          continue;
-        }
-      else if (rv == CKR_BUFFER_TOO_SMALL || rv == CKR_ATTRIBUTE_SENSITIVE ||
-               rv == CKR_ATTRIBUTE_TYPE_INVALID)
-        {
-          /* A module reports one of the three even when a value also did
-           * not fit: look again at what this kind of object must have. */
-          for (guint a = 0; a < n_attributes; a++)
-            if (attribute_expected (&reader, a, is_certificate) &&
-                (reader.template[a].ulValueLen == CK_UNAVAILABLE_INFORMATION ||
-                 reader.template[a].ulValueLen > attribute_layout[a].size))
-              attribute_reader_grow (&reader, functions, session, handle, a);
-        }
-      else if (rv != CKR_OK)
+        continue;   /* deleted by someone else between find and read */
+      if (rv != CKR_OK)
         {
           *rv_out = rv;
           _tessera_set_ck_error (error, rv, _("Could not read an object on the token"));
           attribute_reader_clear (&reader);
           return NULL;
         }
-
-      if (!is_certificate)
-        reader.template[A_VALUE].ulValueLen = CK_UNAVAILABLE_INFORMATION;
 
       g_ptr_array_add (objects, object_new_from_attributes (&reader, handle, token_info));
     }

@@ -83,6 +83,11 @@ GPtrArray      *_tessera_object_read_all         (CK_FUNCTION_LIST    *functions
                                                   GCancellable        *cancellable,
                                                   CK_RV               *rv_out,
                                                   GError             **error);
+TesseraObject  *_tessera_object_read_one         (CK_FUNCTION_LIST    *functions,
+                                                  CK_SESSION_HANDLE    session,
+                                                  CK_OBJECT_HANDLE     handle,
+                                                  gboolean             is_certificate,
+                                                  const CK_TOKEN_INFO *token_info);
 
 /* tessera-ssh.c */
 GBytes         *_tessera_ssh_blob_from_certificate (GBytes        *der,

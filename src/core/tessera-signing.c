@@ -370,7 +370,8 @@ blob_fits_key (GBytes        *blob,
  * Finds the private key @blob belongs to, by key material: the private
  * key's own public attributes (RSA), or a public key or certificate
  * object under its ID holding @blob.  A private key whose public part
- * is hidden (typical for EC) is tried with a test signature.
+ * is nowhere to be seen (typical for EC keys whose public-key object
+ * was lost) is tried with a test signature.
  *
  * Returns: (transfer none) (nullable): the private key; %NULL, with
  *   @error set only when a test signature could not be made
@@ -396,6 +397,7 @@ _tessera_match_private_key (CK_FUNCTION_LIST   *functions,
       TesseraObject *key = g_ptr_array_index (objects, i);
       g_autoptr(GBytes) material = NULL;
       GBytes *id = tessera_object_get_id (key);
+      gboolean known = FALSE;
 
       if (tessera_object_get_kind (key) != TESSERA_OBJECT_KIND_PRIVATE_KEY || !blob_fits_key (blob, key))
         continue;
@@ -408,7 +410,10 @@ _tessera_match_private_key (CK_FUNCTION_LIST   *functions,
           continue;
         }
 
-      for (guint j = 0; id != NULL && g_bytes_get_size (id) > 0 && j < objects->len; j++)
+      /* A key with a public part under its ID is that public key: test
+       * signatures are only for keys whose public part is nowhere, or a
+       * CA certificate on the token would cost one per key. */
+      for (guint j = 0; id != NULL && g_bytes_get_size (id) > 0 && j < objects->len && !known; j++)
         {
           TesseraObject *partner = g_ptr_array_index (objects, j);
           g_autoptr(GBytes) partner_blob = NULL;
@@ -422,8 +427,10 @@ _tessera_match_private_key (CK_FUNCTION_LIST   *functions,
           partner_blob = tessera_ssh_blob_from_object (partner, NULL);
           if (partner_blob != NULL && g_bytes_equal (partner_blob, blob))
             return key;
+          known = partner_blob != NULL;
         }
-      g_ptr_array_add (hidden, key);
+      if (!known)
+        g_ptr_array_add (hidden, key);
     }
 
   if (hidden->len == 0)
