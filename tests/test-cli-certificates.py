@@ -199,6 +199,28 @@ def import_export(tmp):
           missing.stderr, missing.stderr)
 
 
+def test_sign(tmp):
+    env, pin_file = setup(tmp)
+    cli = [CLI, "--module", SOFTHSM]
+    for key_id in ("01", "02"):
+        pkcs11_tool(env, SOFTHSM, TOKEN, PIN, "--keypairgen", "--key-type", "EC:prime256v1", "--id", key_id,
+                    "--label", f"ec {key_id}")
+    good = run(cli + ["test-sign", URI, "--id", "01", "--pin-file", pin_file], env, check_ok=False)
+    check("test-sign: a key pair made by pkcs11-tool signs and verifies",
+          good.returncode == 0 and "verifies" in good.stdout, (good.stdout, good.stderr))
+
+    # Key 01's public-key object replaced by key 02's: OpenSSH would offer
+    # a public key the card cannot sign for.
+    public = os.path.join(tmp, "02.pub.der")
+    pkcs11_tool(env, SOFTHSM, TOKEN, PIN, "--read-object", "--type", "pubkey", "--id", "02", "-o", public)
+    pkcs11_tool(env, SOFTHSM, TOKEN, PIN, "--delete-object", "--type", "pubkey", "--id", "01")
+    pkcs11_tool(env, SOFTHSM, TOKEN, PIN, "--write-object", public, "--type", "pubkey", "--id", "01",
+                "--label", "ec 01")
+    bad = run(cli + ["test-sign", URI, "--id", "01", "--pin-file", pin_file], env, check_ok=False)
+    check("test-sign: a private key under another key's public key fails, and says they are not a pair",
+          bad.returncode == 1 and "not a pair" in bad.stderr, (bad.stdout, bad.stderr))
+
+
 def nothing_lost(tmp):
     """The doctor's ID fix through a test module that refuses, step by step."""
     cases = [
@@ -240,7 +262,7 @@ def nothing_lost(tmp):
 
 
 def main():
-    for case in (self_signed, import_export, nothing_lost):
+    for case in (self_signed, import_export, test_sign, nothing_lost):
         tmp = tempfile.mkdtemp(prefix="tessera-certificates-test-")
         try:
             case(tmp)

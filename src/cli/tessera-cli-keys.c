@@ -452,6 +452,49 @@ run_delete (Options    *options,
   return EXIT_SUCCESS;
 }
 
+/* test-sign ------------------------------------------------------------------------- */
+
+int
+run_test_sign (Options    *options,
+               const char *uri)
+{
+  g_autoptr(TesseraRegistry) registry = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  TesseraToken *token;
+  TesseraKey *key;
+
+  if (options->id == NULL)
+    {
+      g_printerr ("tessera-cli: %s\n", _("Give the key’s ID with --id."));
+      return EXIT_USAGE;
+    }
+
+  registry = load_registry (options, &error);
+  if (registry == NULL)
+    return fail (error);
+  token = find_token (registry, uri);
+  if (token == NULL)
+    return EXIT_FAILURE;
+  if (!log_in (options, token, &error))
+    return fail (error);
+
+  key = find_key (token, options->id);
+  if (key == NULL)
+    {
+      g_printerr ("tessera-cli: ");
+      g_printerr (_("No key on the token has the ID %s."), options->id);
+      g_printerr ("\n");
+      return EXIT_FAILURE;
+    }
+
+  tessera_token_test_key_async (token, key, NULL, on_async_ready, &result);
+  if (!tessera_token_test_key_finish (token, wait_for (&result), &error))
+    return fail (error);
+  g_print ("%s\n", _("The signature made on the token verifies with the key’s public key."));
+  return EXIT_SUCCESS;
+}
+
 /* doctor -------------------------------------------------------------------------- */
 
 static GPtrArray *

@@ -1291,6 +1291,8 @@ static const char *summary_text =
      "      Find objects SSH cannot pair (wrong IDs, keys without a public part, shared or\n"
      "      empty IDs) and with --fix repair them. Exit status 0 when the token is clean,\n"
      "      11 when problems remain.\n"
+     "  test-sign [--module PATH] URI --id ID\n"
+     "      Sign a random challenge on the token and verify it with the key's public key.\n"
      "  create-software-token --label LABEL [--so-pin-file F] [--new-pin-file F]\n"
      "      A new SoftHSM token; writes ~/.config/softhsm2/softhsm2.conf only if missing.");
 
@@ -1424,6 +1426,9 @@ run (int      argc,
 
   if (g_str_equal (command, "doctor") && argc == 3)
     return run_doctor (options_out, argv[2]);
+
+  if (g_str_equal (command, "test-sign") && argc == 3)
+    return run_test_sign (options_out, argv[2]);
 
   if (g_str_equal (command, "create-software-token") && argc == 2)
     return run_create_software_token (options_out);

@@ -74,5 +74,7 @@ int               run_delete     (Options          *options,
                                   const char       *uri);
 int               run_doctor     (Options          *options,
                                   const char       *uri);
+int               run_test_sign  (Options          *options,
+                                  const char       *uri);
 
 G_END_DECLS

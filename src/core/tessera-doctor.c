@@ -817,3 +817,129 @@ tessera_token_fix_problem_finish (TesseraToken  *token,
 {
   return g_task_propagate_boolean (G_TASK (result), error);
 }
+
+/* The test signature ------------------------------------------------------------- */
+
+typedef struct
+{
+  TesseraModule *module;
+  CK_SLOT_ID     slot;
+  TesseraObject *private_key;
+  GBytes        *blob;
+} TestKey;
+
+static void
+test_key_free (TestKey *test)
+{
+  g_clear_object (&test->module);
+  g_clear_object (&test->private_key);
+  g_clear_pointer (&test->blob, g_bytes_unref);
+  g_free (test);
+}
+
+static void
+test_key_thread (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  TestKey *test = task_data;
+  CK_FUNCTION_LIST *functions;
+  CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
+  gnutls_pubkey_t pubkey = NULL;
+  GError *error = NULL;
+  CK_RV rv;
+
+  functions = _tessera_module_begin (test->module);
+  if (functions == NULL)
+    {
+      g_task_return_new_error (task, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                               _("The token’s module is not loaded."));
+      return;
+    }
+
+  rv = functions->C_OpenSession (test->slot, CKF_SERIAL_SESSION, NULL, NULL, &session);
+  if (rv != CKR_OK)
+    {
+      session = CK_INVALID_HANDLE;
+      _tessera_set_ck_error (&error, rv, _("Could not open a session on the token"));
+      goto out;
+    }
+
+  pubkey = _tessera_pubkey_from_ssh_blob (test->blob);
+  if (pubkey == NULL)
+    {
+      g_set_error_literal (&error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_NOT_SUPPORTED,
+                           _("Tessera cannot check signatures of this key type."));
+      goto out;
+    }
+
+  if (!_tessera_test_sign (functions, session, tessera_object_get_handle (test->private_key),
+                           tessera_object_get_key_type (test->private_key), pubkey, &error) &&
+      error == NULL)
+    g_set_error_literal (&error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_FAILED,
+                         _("The token signed, but the signature does not verify with the key’s public key: "
+                           "the private key and the public key SSH sees are not a pair. Run the pairing check."));
+
+out:
+  if (pubkey != NULL)
+    gnutls_pubkey_deinit (pubkey);
+  if (session != CK_INVALID_HANDLE)
+    functions->C_CloseSession (session);
+  _tessera_module_end (test->module);
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * tessera_token_test_key_async:
+ * @key: a key with a private key and a public key SSH can see
+ *
+ * Signs a random challenge with the key's private key on the token and
+ * verifies it with the public key SSH would offer: the proof that SSH
+ * logins with this key will work.  Logged in.
+ */
+void
+tessera_token_test_key_async (TesseraToken        *token,
+                              TesseraKey          *key,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (token, cancellable, callback, user_data);
+  TestKey *test;
+
+  g_task_set_source_tag (task, tessera_token_test_key_async);
+
+  if (tessera_key_get_private_key (key) == NULL)
+    {
+      g_task_return_new_error (task, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_FAILED,
+                               _("The key’s private key is not visible. Log in first."));
+      return;
+    }
+  if (tessera_key_get_ssh_blob (key) == NULL)
+    {
+      g_task_return_new_error (task, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_FAILED,
+                               _("The token does not show this key’s public part."));
+      return;
+    }
+
+  test = g_new0 (TestKey, 1);
+  test->module = g_object_ref (tessera_token_get_module (token));
+  test->slot = tessera_token_get_slot_id (token);
+  test->private_key = g_object_ref (tessera_key_get_private_key (key));
+  test->blob = g_bytes_ref (tessera_key_get_ssh_blob (key));
+  g_task_set_task_data (task, test, (GDestroyNotify) test_key_free);
+  g_task_run_in_thread (task, test_key_thread);
+}
+
+gboolean
+tessera_token_test_key_finish (TesseraToken  *token,
+                               GAsyncResult  *result,
+                               GError       **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

@@ -7,6 +7,7 @@
 
 #include <gio/gio.h>
 
+#include "tessera-key.h"
 #include "tessera-object.h"
 #include "tessera-token.h"
 
@@ -55,6 +56,15 @@ void        tessera_token_fix_problem_async  (TesseraToken        *token,
                                               GAsyncReadyCallback  callback,
                                               gpointer             user_data);
 gboolean    tessera_token_fix_problem_finish (TesseraToken        *token,
+                                              GAsyncResult        *result,
+                                              GError             **error);
+
+void        tessera_token_test_key_async     (TesseraToken        *token,
+                                              TesseraKey          *key,
+                                              GCancellable        *cancellable,
+                                              GAsyncReadyCallback  callback,
+                                              gpointer             user_data);
+gboolean    tessera_token_test_key_finish    (TesseraToken        *token,
                                               GAsyncResult        *result,
                                               GError             **error);
 

@@ -64,6 +64,39 @@ tessera_key_spec_describe (const TesseraKeySpec *spec)
     }
 }
 
+/**
+ * tessera_key_spec_recommend:
+ * @specs: (element-type TesseraKeySpec): what a token can make, not empty
+ *
+ * Picks the kind to offer first: ECDSA P-256 (small, fast on cards, and
+ * every OpenSSH takes it from a token), else RSA 3072, else RSA 2048,
+ * else the first the installed OpenSSH can use.
+ *
+ * Returns: the index in @specs
+ */
+guint
+tessera_key_spec_recommend (GArray *specs)
+{
+  static const TesseraKeySpec preferred[] = {
+    { TESSERA_KEY_TYPE_EC, 256 },
+    { TESSERA_KEY_TYPE_RSA, 3072 },
+    { TESSERA_KEY_TYPE_RSA, 2048 },
+  };
+
+  for (guint p = 0; p < G_N_ELEMENTS (preferred); p++)
+    for (guint i = 0; i < specs->len; i++)
+      {
+        TesseraKeySpec *spec = &g_array_index (specs, TesseraKeySpec, i);
+
+        if (spec->type == preferred[p].type && spec->bits == preferred[p].bits)
+          return i;
+      }
+  for (guint i = 0; i < specs->len; i++)
+    if (tessera_openssh_supports (g_array_index (specs, TesseraKeySpec, i).type))
+      return i;
+  return 0;
+}
+
 /* Which kinds the mechanism list allows ---------------------------------------- */
 
 static void

@@ -26,6 +26,7 @@ typedef struct
 } TesseraKeySpec;
 
 char     *tessera_key_spec_describe             (const TesseraKeySpec *spec);
+guint     tessera_key_spec_recommend            (GArray               *specs);
 
 void      tessera_token_list_key_specs_async    (TesseraToken         *token,
                                                  GCancellable         *cancellable,
