@@ -62,6 +62,7 @@ struct _TesseraRegistry
 G_DEFINE_FINAL_TYPE (TesseraRegistry, tessera_registry, G_TYPE_OBJECT)
 
 static void monitor_stop (Monitor *monitor);
+static gboolean monitor_runs_here (Monitor *monitor);
 static void monitor_start (TesseraRegistry *self, TesseraModule *module);
 
 static void
@@ -73,30 +74,76 @@ scan_free (Scan *scan)
   g_free (scan);
 }
 
-static void
-tessera_registry_dispose (GObject *object)
+/* What a registry leaves to be shut down: its monitors and modules. */
+typedef struct
 {
-  TesseraRegistry *self = (TesseraRegistry *) object;
+  GPtrArray  *monitors;
+  GListStore *modules;
+} Shutdown;
+
+static void
+shutdown_run (Shutdown *shutdown)
+{
   guint n_modules;
 
   /* Stop the monitors, finalise the modules (which wakes threads blocked
    * in C_WaitForSlotEvent), then wait for the threads. */
-  if (self->monitors != NULL)
-    {
-      for (guint i = 0; i < self->monitors->len; i++)
-        monitor_stop (g_ptr_array_index (self->monitors, i));
-    }
+  for (guint i = 0; shutdown->monitors != NULL && i < shutdown->monitors->len; i++)
+    monitor_stop (g_ptr_array_index (shutdown->monitors, i));
 
-  n_modules = self->modules ? g_list_model_get_n_items (G_LIST_MODEL (self->modules)) : 0;
+  n_modules = shutdown->modules ? g_list_model_get_n_items (G_LIST_MODEL (shutdown->modules)) : 0;
   for (guint i = 0; i < n_modules; i++)
     {
-      g_autoptr(TesseraModule) module = g_list_model_get_item (G_LIST_MODEL (self->modules), i);
+      g_autoptr(TesseraModule) module = g_list_model_get_item (G_LIST_MODEL (shutdown->modules), i);
       _tessera_module_finalize (module);
     }
 
-  g_clear_pointer (&self->monitors, g_ptr_array_unref);
+  g_clear_pointer (&shutdown->monitors, g_ptr_array_unref);
+  g_clear_object (&shutdown->modules);
+  g_free (shutdown);
+}
+
+static gboolean
+shutdown_in_owner_thread (gpointer data)
+{
+  shutdown_run (data);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+shutdown_on_monitor_thread (Shutdown *shutdown)
+{
+  for (guint i = 0; shutdown->monitors != NULL && i < shutdown->monitors->len; i++)
+    if (monitor_runs_here (g_ptr_array_index (shutdown->monitors, i)))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+tessera_registry_dispose (GObject *object)
+{
+  TesseraRegistry *self = (TesseraRegistry *) object;
+  Shutdown *shutdown = g_new0 (Shutdown, 1);
+
+  shutdown->monitors = g_steal_pointer (&self->monitors);
+  shutdown->modules = g_steal_pointer (&self->modules);
+
+  /* Worker threads never hold the registry (the tasks they run have no
+   * source object), so C_Finalize never races a program's exit there.  A
+   * monitor thread may hold the last reference, but cannot join itself:
+   * then the shutdown waits for the registry's own context. */
+  if (shutdown_on_monitor_thread (shutdown))
+    {
+      g_autoptr(GSource) source = g_idle_source_new ();
+
+      g_debug ("Registry released on a monitor thread; shutting down in its context");
+      g_source_set_callback (source, shutdown_in_owner_thread, shutdown, NULL);
+      g_source_attach (source, self->context);
+    }
+  else
+    shutdown_run (shutdown);
+
   g_clear_object (&self->tokens);
-  g_clear_object (&self->modules);
 
   G_OBJECT_CLASS (tessera_registry_parent_class)->dispose (object);
 }
@@ -582,8 +629,8 @@ load_done (GObject      *source_object,
            GAsyncResult *result,
            gpointer      user_data)
 {
-  TesseraRegistry *self = TESSERA_REGISTRY (source_object);
   g_autoptr(GTask) outer = user_data;
+  TesseraRegistry *self = g_task_get_source_object (outer);
   g_autoptr(GPtrArray) scans = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -635,7 +682,7 @@ tessera_registry_load_async (TesseraRegistry     *self,
     }
   self->loading = TRUE;
 
-  inner = g_task_new (self, cancellable, load_done, g_steal_pointer (&outer));
+  inner = g_task_new (NULL, cancellable, load_done, g_steal_pointer (&outer));
   g_task_set_source_tag (inner, tessera_registry_load_async);
   g_task_set_task_data (inner, g_strdupv (self->paths), (GDestroyNotify) g_strfreev);
   g_task_run_in_thread (inner, load_thread);
@@ -671,8 +718,8 @@ add_module_done (GObject      *source_object,
                  GAsyncResult *result,
                  gpointer      user_data)
 {
-  TesseraRegistry *self = TESSERA_REGISTRY (source_object);
   g_autoptr(GTask) outer = user_data;
+  TesseraRegistry *self = g_task_get_source_object (outer);
   g_autoptr(GPtrArray) scans = NULL;
   g_autoptr(GError) error = NULL;
   Scan *scan;
@@ -743,7 +790,7 @@ tessera_registry_add_module_async (TesseraRegistry     *self,
       return;
     }
 
-  inner = g_task_new (self, cancellable, add_module_done, g_steal_pointer (&outer));
+  inner = g_task_new (NULL, cancellable, add_module_done, g_steal_pointer (&outer));
   g_task_set_source_tag (inner, tessera_registry_add_module_async);
   g_task_set_task_data (inner, g_strdup (path), g_free);
   g_task_run_in_thread (inner, add_module_thread);
@@ -809,8 +856,8 @@ reload_done (GObject      *source_object,
              GAsyncResult *result,
              gpointer      user_data)
 {
-  TesseraRegistry *self = TESSERA_REGISTRY (source_object);
   g_autoptr(GTask) outer = user_data;
+  TesseraRegistry *self = g_task_get_source_object (outer);
   TesseraModule *module = g_task_get_task_data (G_TASK (result));
   g_autoptr(GPtrArray) scans = NULL;
   GError *error = NULL;
@@ -865,7 +912,7 @@ tessera_registry_reload_module_async (TesseraRegistry     *self,
 
   stop_monitor_for (self, module);
 
-  inner = g_task_new (self, cancellable, reload_done, g_steal_pointer (&outer));
+  inner = g_task_new (NULL, cancellable, reload_done, g_steal_pointer (&outer));
   g_task_set_source_tag (inner, tessera_registry_reload_module_async);
   g_task_set_task_data (inner, g_object_ref (module), g_object_unref);
   g_task_run_in_thread (inner, reload_thread);
@@ -930,8 +977,8 @@ refresh_done (GObject      *source_object,
               GAsyncResult *result,
               gpointer      user_data)
 {
-  TesseraRegistry *self = TESSERA_REGISTRY (source_object);
   g_autoptr(GTask) outer = user_data;
+  TesseraRegistry *self = g_task_get_source_object (outer);
   g_autoptr(GPtrArray) scans = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -980,7 +1027,7 @@ tessera_registry_refresh_async (TesseraRegistry     *self,
   for (guint i = 0; i < n; i++)
     g_ptr_array_add (modules, g_list_model_get_item (G_LIST_MODEL (self->modules), i));
 
-  inner = g_task_new (self, cancellable, refresh_done, g_steal_pointer (&outer));
+  inner = g_task_new (NULL, cancellable, refresh_done, g_steal_pointer (&outer));
   g_task_set_source_tag (inner, tessera_registry_refresh_async);
   g_task_set_task_data (inner, modules, (GDestroyNotify) g_ptr_array_unref);
   g_task_run_in_thread (inner, refresh_thread);
@@ -1250,6 +1297,12 @@ monitor_start (TesseraRegistry *self,
   monitor->thread = g_thread_new ("tessera-monitor", monitor_thread, monitor);
 
   g_ptr_array_add (self->monitors, monitor);
+}
+
+static gboolean
+monitor_runs_here (Monitor *monitor)
+{
+  return monitor->thread == g_thread_self ();
 }
 
 /* Stops and frees a monitor.  A thread blocked in C_WaitForSlotEvent
