@@ -118,6 +118,7 @@ add_certificate_rows (AdwPreferencesGroup *group,
                       TesseraObject       *object)
 {
   const GError *parse_error = tessera_object_get_parse_error (object);
+  const char *usage;
   TesseraPropertyRow *row;
 
   if (parse_error != NULL)
@@ -126,17 +127,31 @@ add_certificate_rows (AdwPreferencesGroup *group,
       adw_action_row_set_icon_name (ADW_ACTION_ROW (row), "dialog-warning-symbolic");
     }
 
-  add_row (group, C_("certificate attribute", "Subject"), tessera_object_get_subject (object));
-  add_row (group, C_("certificate attribute", "Issuer"), tessera_object_get_issuer (object));
-  add_row (group, C_("certificate attribute", "Serial number"), tessera_object_get_serial (object));
+  row = add_row (group, C_("certificate attribute", "Subject"),
+                 tessera_object_get_subject (object));
+  tessera_property_row_set_copyable (row, tessera_object_get_subject (object) != NULL);
+  row = add_row (group, C_("certificate attribute", "Issuer"),
+                 tessera_object_get_issuer (object));
+  tessera_property_row_set_copyable (row, tessera_object_get_issuer (object) != NULL);
+  row = add_row (group, C_("certificate attribute", "Serial number"),
+                 tessera_object_get_serial (object));
+  tessera_property_row_set_copyable (row, tessera_object_get_serial (object) != NULL);
   add_date_row (group, C_("certificate attribute", "Valid from"),
                 tessera_object_get_not_before (object));
   add_date_row (group, C_("certificate attribute", "Valid until"),
                 tessera_object_get_not_after (object));
 
+  usage = tessera_object_get_certificate_usage (object);
+  /* A certificate without the key usage extension limits nothing */
+  add_row (group, C_("certificate attribute", "Key usage"),
+           !is_blank (usage) ? usage : C_("certificate key usage", "None"));
+
+  row = add_row (group, C_("certificate attribute", "SHA-1 fingerprint"),
+                 tessera_object_get_fingerprint_sha1 (object));
+  tessera_property_row_set_copyable (row, tessera_object_get_fingerprint_sha1 (object) != NULL);
   row = add_row (group, C_("certificate attribute", "SHA-256 fingerprint"),
                  tessera_object_get_fingerprint_sha256 (object));
-  tessera_property_row_set_copyable (row, TRUE);
+  tessera_property_row_set_copyable (row, tessera_object_get_fingerprint_sha256 (object) != NULL);
 }
 
 static void

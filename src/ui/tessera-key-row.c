@@ -15,12 +15,11 @@
 
 #include <glib/gi18n.h>
 
+#include "tessera-certificate-dialog.h"
 #include "tessera-key-row.h"
+#include "tessera-ssh-export.h"
 #include "tessera-token-page.h"
 #include "tessera-window.h"
-
-/* The host name in a copied Host block, for the user to replace */
-#define PLACEHOLDER_HOST "server.example.com"
 
 struct _TesseraKeyRow
 {
@@ -32,14 +31,17 @@ struct _TesseraKeyRow
   GtkLabel      *description_label;
   GtkLabel      *fingerprint_label;
   GtkLabel      *verdict_label;
+  GtkLabel      *problem_label;
   GtkWidget     *copy_button;
+  GtkWidget     *fix_button;
   GtkWidget     *menu_button;
   GtkWidget     *details_button;
 
   /* owned references */
-  TesseraKey    *key;
-  TesseraToken  *token;
-  char          *title;
+  TesseraKey     *key;
+  TesseraToken   *token;
+  TesseraProblem *problem;
+  char           *title;
 };
 
 G_DEFINE_FINAL_TYPE (TesseraKeyRow, tessera_key_row, GTK_TYPE_LIST_BOX_ROW)
@@ -69,21 +71,6 @@ add_toast (TesseraKeyRow *self,
     tessera_window_add_toast (TESSERA_WINDOW (root), adw_toast_new (text));
 }
 
-/* Names the key across token pages and re-reads for this session: the
- * token, the key's ID and the public key itself, so that a key replaced
- * under the same ID does not inherit the old key's .pub file */
-static char *
-dup_key_identity (TesseraKey   *key,
-                  TesseraToken *token)
-{
-  g_autofree char *fingerprint = tessera_key_get_ssh_fingerprint (key);
-
-  return g_strdup_printf ("%s\n%s\n%s",
-                          tessera_token_get_uri (token),
-                          tessera_key_get_id_hex (key) ? tessera_key_get_id_hex (key) : "",
-                          fingerprint ? fingerprint : "");
-}
-
 static const char *
 get_module_path (TesseraKeyRow *self)
 {
@@ -101,6 +88,7 @@ update_status (TesseraKeyRow *self)
   g_autofree char *sentence = tessera_key_describe_ssh_verdict (self->key);
   const char *icon_name;
   const char *status;
+  const char *tooltip = NULL;
 
   gtk_widget_remove_css_class (GTK_WIDGET (self->status_icon), "ssh-ready");
   gtk_widget_remove_css_class (GTK_WIDGET (self->status_icon), "ssh-problem");
@@ -132,9 +120,22 @@ update_status (TesseraKeyRow *self)
       break;
     }
 
+  /* A key OpenSSH can use may still have a problem the doctor found; one
+   * it cannot use says so already, and the problem label says why */
+  if (self->problem != NULL
+      && (verdict == TESSERA_SSH_VERDICT_READY || verdict == TESSERA_SSH_VERDICT_LOGIN_NEEDED))
+    {
+      icon_name = "dialog-warning-symbolic";
+      status = _("Has a problem");
+      tooltip = tessera_problem_get_title (self->problem);
+      gtk_widget_remove_css_class (GTK_WIDGET (self->status_icon), "ssh-ready");
+      gtk_widget_add_css_class (GTK_WIDGET (self->status_icon), "ssh-problem");
+    }
+
   gtk_image_set_from_icon_name (self->status_icon, icon_name);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->status_icon),
-                               verdict == TESSERA_SSH_VERDICT_READY ? status : sentence);
+  if (tooltip == NULL)
+    tooltip = verdict == TESSERA_SSH_VERDICT_READY ? status : sentence;
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->status_icon), tooltip);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->status_icon),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, status,
                                   -1);
@@ -142,6 +143,24 @@ update_status (TesseraKeyRow *self)
   /* A ready key says so with its icon; any other says why in words */
   gtk_label_set_text (self->verdict_label, verdict == TESSERA_SSH_VERDICT_READY ? "" : sentence);
   gtk_widget_set_visible (GTK_WIDGET (self->verdict_label), verdict != TESSERA_SSH_VERDICT_READY);
+}
+
+static void
+update_problem (TesseraKeyRow *self)
+{
+  gboolean fixable = self->problem != NULL && tessera_problem_get_fixable (self->problem);
+  const char *fix = fixable ? tessera_problem_get_fix_description (self->problem) : NULL;
+
+  gtk_label_set_text (self->problem_label,
+                      self->problem != NULL ? tessera_problem_get_title (self->problem) : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->problem_label), self->problem != NULL);
+
+  gtk_widget_set_visible (self->fix_button, fixable);
+  gtk_widget_set_tooltip_text (self->fix_button, fix);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->fix_button),
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, fix ? fix : "",
+                                  -1);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "key.fix-problem", fixable);
 }
 
 static void
@@ -156,6 +175,7 @@ update_row (TesseraKeyRow *self)
   g_autofree char *line = tessera_key_get_ssh_line (key);
   g_autofree char *copy_description = NULL;
   g_autofree char *details_label = NULL;
+  gboolean writable = !tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_WRITE_PROTECTED);
   GString *accessible_description;
 
   g_free (self->title);
@@ -176,6 +196,7 @@ update_row (TesseraKeyRow *self)
   gtk_label_set_text (self->fingerprint_label, fingerprint ? fingerprint : "");
   gtk_widget_set_visible (GTK_WIDGET (self->fingerprint_label), fingerprint != NULL);
   update_status (self);
+  update_problem (self);
 
   /* The row reads as one sentence: name, then what it is and its state */
   accessible_description = g_string_new (description);
@@ -184,6 +205,9 @@ update_row (TesseraKeyRow *self)
   if (gtk_widget_get_visible (GTK_WIDGET (self->verdict_label)))
     g_string_append_printf (accessible_description, "\n%s",
                             gtk_label_get_text (self->verdict_label));
+  if (self->problem != NULL)
+    g_string_append_printf (accessible_description, "\n%s",
+                            tessera_problem_get_title (self->problem));
 
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, self->title,
@@ -196,6 +220,13 @@ update_row (TesseraKeyRow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "key.save-public-key", line != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "key.copy-ssh-config",
                                  !is_blank (get_module_path (self)));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "key.create-certificate",
+                                 writable && tessera_key_get_private_key (key) != NULL
+                                 && tessera_key_get_certificate (key) == NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "key.export-certificate",
+                                 tessera_key_get_certificate (key) != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "key.rename", writable);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "key.delete", writable);
 
   if (line != NULL)
     {
@@ -244,133 +275,27 @@ copy_ssh_key_action (GtkWidget  *widget,
 
 /* Save Public Key… */
 
-typedef struct
-{
-  GtkFileChooserNative *chooser;
-  GtkWindow            *window;
-  GCancellable         *cancellable;
-  GBytes               *contents;
-  char                 *identity;
-  GFile                *file;
-} SavePublicKey;
-
-static void
-save_public_key_free (SavePublicKey *save)
-{
-  if (save->chooser != NULL)
-    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (save->chooser));
-  g_clear_object (&save->chooser);
-  g_clear_object (&save->window);
-  g_clear_object (&save->cancellable);
-  g_clear_pointer (&save->contents, g_bytes_unref);
-  g_clear_pointer (&save->identity, g_free);
-  g_clear_object (&save->file);
-  g_free (save);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (SavePublicKey, save_public_key_free)
-
-/* "SSH key" → "ssh-key.pub" */
-static char *
-suggest_file_name (const char *label)
-{
-  g_autofree char *lower = g_utf8_strdown (label != NULL ? label : "", -1);
-  GString *name = g_string_new (NULL);
-
-  for (const char *p = lower; *p != '\0'; p = g_utf8_next_char (p))
-    {
-      gunichar c = g_utf8_get_char (p);
-
-      if (g_unichar_isalnum (c) || c == '_')
-        g_string_append_unichar (name, c);
-      else if (name->len > 0 && name->str[name->len - 1] != '-')
-        g_string_append_c (name, '-');
-    }
-
-  while (name->len > 0 && name->str[name->len - 1] == '-')
-    g_string_truncate (name, name->len - 1);
-
-  if (name->len == 0)
-    g_string_append (name, "key");
-
-  g_string_append (name, ".pub");
-
-  return g_string_free (name, FALSE);
-}
-
 static void
 on_public_key_saved (GObject      *object,
                      GAsyncResult *result,
                      gpointer      user_data)
 {
-  g_autoptr(SavePublicKey) save = user_data;
+  g_autoptr(GtkWindow) window = user_data;
   g_autoptr(GError) error = NULL;
-  g_autofree char *text = NULL;
+  g_autoptr(GFile) file = NULL;
   g_autofree char *basename = NULL;
+  g_autofree char *text = NULL;
 
-  if (!g_file_replace_contents_finish (G_FILE (object), result, NULL, &error))
-    {
-      g_autofree char *name = NULL;
-      g_autofree char *body = NULL;
-      GtkWidget *dialog;
-
-      /* The window closed */
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
-          || g_cancellable_is_cancelled (save->cancellable))
-        return;
-
-      /* GIO's message usually names the file already */
-      name = g_file_get_parse_name (save->file);
-      if (strstr (error->message, name) != NULL)
-        body = g_strdup (error->message);
-      else
-        /* Translators: the first %s is a file, the second why it could not be written */
-        body = g_strdup_printf (_("“%s” could not be written: %s"), name, error->message);
-      dialog = adw_message_dialog_new (save->window, _("Could Not Save the Public Key"), body);
-      adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
-      gtk_window_present (GTK_WINDOW (dialog));
-      return;
-    }
-
-  if (g_cancellable_is_cancelled (save->cancellable))
+  /* A write error is shown already; nothing chosen is nothing to say */
+  file = tessera_ssh_export_save_public_key_finish (result, &error);
+  if (file == NULL || !TESSERA_IS_WINDOW (window))
     return;
-
-  if (TESSERA_IS_WINDOW (save->window))
-    tessera_window_remember_public_key_file (TESSERA_WINDOW (save->window),
-                                             save->identity, save->file);
 
   /* Short: a toast is one line, and cut short on a phone */
-  basename = g_file_get_basename (save->file);
+  basename = g_file_get_basename (file);
   /* Translators: a notification, %s is a file name, e.g. “ssh-key.pub” */
   text = g_strdup_printf (_("Saved “%s”"), basename);
-  if (TESSERA_IS_WINDOW (save->window))
-    tessera_window_add_toast (TESSERA_WINDOW (save->window), adw_toast_new (text));
-}
-
-static void
-on_save_chooser_response (GtkNativeDialog *chooser,
-                          int              response,
-                          gpointer         user_data)
-{
-  g_autoptr(SavePublicKey) save = user_data;
-
-  if (response == GTK_RESPONSE_ACCEPT)
-    save->file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-
-  gtk_native_dialog_destroy (chooser);
-  g_clear_object (&save->chooser);
-
-  if (save->file == NULL)
-    return;
-
-  g_debug ("Saving a public key to %s", g_file_peek_path (save->file));
-
-  g_file_replace_contents_bytes_async (save->file, save->contents, NULL, FALSE,
-                                       G_FILE_CREATE_NONE, save->cancellable,
-                                       on_public_key_saved, save);
-  /* The operation owns it now.  Not g_steal_pointer() in the call above:
-   * C leaves the order of evaluating arguments open. */
-  save = NULL;
+  tessera_window_add_toast (TESSERA_WINDOW (window), adw_toast_new (text));
 }
 
 static void
@@ -379,95 +304,19 @@ save_public_key_action (GtkWidget  *widget,
                         GVariant   *parameter)
 {
   TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
-  g_autofree char *line = tessera_key_get_ssh_line (self->key);
-  g_autofree char *file_name = NULL;
-  g_autofree char *ssh_dir = NULL;
   GtkRoot *root = gtk_widget_get_root (widget);
-  SavePublicKey *save;
 
-  if (line == NULL || !GTK_IS_WINDOW (root))
+  if (!GTK_IS_WINDOW (root))
     return;
 
-  save = g_new0 (SavePublicKey, 1);
-  save->window = g_object_ref (GTK_WINDOW (root));
-  save->cancellable = TESSERA_IS_WINDOW (root)
-    ? g_object_ref (tessera_window_get_cancellable (TESSERA_WINDOW (root)))
-    : g_cancellable_new ();
-  save->contents = g_bytes_new_take (g_strconcat (line, "\n", NULL), strlen (line) + 1);
-  save->identity = dup_key_identity (self->key, self->token);
-
-  save->chooser = gtk_file_chooser_native_new (_("Save Public Key"),
-                                               GTK_WINDOW (root),
-                                               GTK_FILE_CHOOSER_ACTION_SAVE,
-                                               _("_Save"),
-                                               _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (save->chooser), TRUE);
-
-  file_name = suggest_file_name (tessera_key_get_label (self->key));
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (save->chooser), file_name);
-
-  /* Where OpenSSH keeps keys, when the user has it */
-  ssh_dir = g_build_filename (g_get_home_dir (), ".ssh", NULL);
-  if (g_file_test (ssh_dir, G_FILE_TEST_IS_DIR))
-    {
-      g_autoptr(GFile) folder = g_file_new_for_path (ssh_dir);
-
-      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (save->chooser), folder, NULL);
-    }
-
-  g_signal_connect (save->chooser, "response", G_CALLBACK (on_save_chooser_response), save);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (save->chooser));
+  tessera_ssh_export_save_public_key_async (GTK_WINDOW (root), self->key, self->token,
+                                            TESSERA_IS_WINDOW (root)
+                                            ? tessera_window_get_cancellable (TESSERA_WINDOW (root))
+                                            : NULL,
+                                            on_public_key_saved, g_object_ref (root));
 }
 
 /* Copy SSH Config */
-
-/* ssh_config(5) splits arguments at spaces unless they are quoted, and
- * expands %-tokens in IdentityFile */
-static void
-append_config_argument (GString    *config,
-                        const char *value,
-                        gboolean    expands_tokens)
-{
-  gboolean quote = strpbrk (value, " \t") != NULL;
-
-  if (quote)
-    g_string_append_c (config, '"');
-
-  for (const char *p = value; *p != '\0'; p++)
-    {
-      if (*p == '%' && expands_tokens)
-        g_string_append (config, "%%");
-      else
-        g_string_append_c (config, *p);
-    }
-
-  if (quote)
-    g_string_append_c (config, '"');
-}
-
-static char *
-format_ssh_config (const char *host,
-                   const char *module_path,
-                   GFile      *identity_file)
-{
-  GString *config = g_string_new (NULL);
-
-  g_string_append_printf (config, "Host %s\n", host);
-  g_string_append (config, "    PKCS11Provider ");
-  append_config_argument (config, module_path, FALSE);
-  g_string_append_c (config, '\n');
-
-  /* With the .pub file, ssh offers this key only, not every key on the
-   * token: servers count each offered key as a failed attempt */
-  if (identity_file != NULL && g_file_peek_path (identity_file) != NULL)
-    {
-      g_string_append (config, "    IdentityFile ");
-      append_config_argument (config, g_file_peek_path (identity_file), TRUE);
-      g_string_append (config, "\n    IdentitiesOnly yes\n");
-    }
-
-  return g_string_free (config, FALSE);
-}
 
 static void
 copy_ssh_config_action (GtkWidget  *widget,
@@ -475,26 +324,662 @@ copy_ssh_config_action (GtkWidget  *widget,
                         GVariant   *parameter)
 {
   TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
-  const char *module_path = get_module_path (self);
   GtkRoot *root = gtk_widget_get_root (widget);
-  g_autofree char *identity = NULL;
   g_autofree char *config = NULL;
-  GFile *identity_file = NULL;
 
-  if (is_blank (module_path))
+  config = tessera_ssh_export_dup_config (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                          self->key, self->token);
+  if (config == NULL)
     return;
 
-  identity = dup_key_identity (self->key, self->token);
-  if (TESSERA_IS_WINDOW (root))
-    identity_file = tessera_window_lookup_public_key_file (TESSERA_WINDOW (root), identity);
-
-  config = format_ssh_config (PLACEHOLDER_HOST, module_path, identity_file);
   gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), config);
 
   /* Translators: a notification after Copy SSH Config.  The copied Host
    * block names server.example.com, which the user replaces with their
    * server's name.  Keep it short: a toast is one line, cut short on a phone. */
   add_toast (self, _("Copied — replace the host name"));
+}
+
+/* Export Certificate… */
+
+typedef struct
+{
+  GtkFileChooserNative *chooser;
+  GtkFileFilter        *der_filter;
+  GtkWindow            *window;
+  GCancellable         *cancellable;
+  TesseraObject        *certificate;
+  GFile                *file;
+} ExportCertificate;
+
+static void
+export_certificate_free (ExportCertificate *export)
+{
+  if (export->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (export->chooser));
+  g_clear_object (&export->chooser);
+  g_clear_object (&export->der_filter);
+  g_clear_object (&export->window);
+  g_clear_object (&export->cancellable);
+  g_clear_object (&export->certificate);
+  g_clear_object (&export->file);
+  g_free (export);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ExportCertificate, export_certificate_free)
+
+static void
+show_message (GtkWindow  *window,
+              const char *heading,
+              const char *body)
+{
+  GtkWidget *dialog = adw_message_dialog_new (window, heading, body);
+
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+window_toast (GtkWindow  *window,
+              const char *text)
+{
+  if (TESSERA_IS_WINDOW (window))
+    tessera_window_add_toast (TESSERA_WINDOW (window), adw_toast_new (text));
+}
+
+static void
+on_certificate_exported (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  g_autoptr(ExportCertificate) export = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *basename = NULL;
+  g_autofree char *text = NULL;
+
+  if (!g_file_replace_contents_finish (G_FILE (object), result, NULL, &error))
+    {
+      g_autofree char *name = NULL;
+      g_autofree char *body = NULL;
+
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+          || g_cancellable_is_cancelled (export->cancellable))
+        return;
+
+      name = g_file_get_parse_name (export->file);
+      if (strstr (error->message, name) != NULL)
+        body = g_strdup (error->message);
+      else
+        /* Translators: the first %s is a file, the second why it could not be written */
+        body = g_strdup_printf (_("“%s” could not be written: %s"), name, error->message);
+      show_message (export->window, _("Could Not Export the Certificate"), body);
+      return;
+    }
+
+  if (g_cancellable_is_cancelled (export->cancellable))
+    return;
+
+  basename = g_file_get_basename (export->file);
+  /* Translators: a notification, %s is a file name, e.g. “ssh-key.pem” */
+  text = g_strdup_printf (_("Exported “%s”"), basename);
+  window_toast (export->window, text);
+}
+
+static gboolean
+has_suffix (const char *name,
+            const char *suffix)
+{
+  g_autofree char *lower = g_ascii_strdown (name, -1);
+
+  return g_str_has_suffix (lower, suffix);
+}
+
+static void
+on_export_chooser_response (GtkNativeDialog *chooser,
+                            int              response,
+                            gpointer         user_data)
+{
+  g_autoptr(ExportCertificate) export = user_data;
+  g_autoptr(GBytes) contents = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *basename = NULL;
+  TesseraCertificateFormat format = TESSERA_CERTIFICATE_FORMAT_PEM;
+  GtkFileFilter *filter;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    export->file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+  filter = gtk_file_chooser_get_filter (GTK_FILE_CHOOSER (chooser));
+
+  /* The name the user gave decides; else the filter they chose */
+  if (export->file != NULL)
+    {
+      basename = g_file_get_basename (export->file);
+      if (has_suffix (basename, ".der") || has_suffix (basename, ".cer"))
+        format = TESSERA_CERTIFICATE_FORMAT_DER;
+      else if (!has_suffix (basename, ".pem") && !has_suffix (basename, ".crt")
+               && filter != NULL && filter == export->der_filter)
+        format = TESSERA_CERTIFICATE_FORMAT_DER;
+    }
+
+  gtk_native_dialog_destroy (chooser);
+  g_clear_object (&export->chooser);
+
+  if (export->file == NULL)
+    return;
+
+  contents = tessera_certificate_export (export->certificate, format, &error);
+  if (contents == NULL)
+    {
+      show_message (export->window, _("Could Not Export the Certificate"), error->message);
+      return;
+    }
+
+  g_debug ("Exporting a certificate as %s to %s",
+           format == TESSERA_CERTIFICATE_FORMAT_DER ? "DER" : "PEM",
+           g_file_peek_path (export->file));
+
+  g_file_replace_contents_bytes_async (export->file, contents, NULL, FALSE,
+                                       G_FILE_CREATE_NONE, export->cancellable,
+                                       on_certificate_exported, export);
+  export = NULL;
+}
+
+static void
+export_certificate_action (GtkWidget  *widget,
+                           const char *action_name,
+                           GVariant   *parameter)
+{
+  TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
+  TesseraObject *certificate = tessera_key_get_certificate (self->key);
+  GtkRoot *root = gtk_widget_get_root (widget);
+  g_autofree char *file_name = NULL;
+  GtkFileFilter *pem_filter;
+  ExportCertificate *export;
+
+  if (certificate == NULL || !GTK_IS_WINDOW (root))
+    return;
+
+  export = g_new0 (ExportCertificate, 1);
+  export->window = g_object_ref (GTK_WINDOW (root));
+  export->cancellable = TESSERA_IS_WINDOW (root)
+    ? g_object_ref (tessera_window_get_cancellable (TESSERA_WINDOW (root)))
+    : g_cancellable_new ();
+  export->certificate = g_object_ref (certificate);
+
+  export->chooser = gtk_file_chooser_native_new (_("Export Certificate"),
+                                                 GTK_WINDOW (root),
+                                                 GTK_FILE_CHOOSER_ACTION_SAVE,
+                                                 _("_Export"),
+                                                 _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (export->chooser), TRUE);
+
+  pem_filter = gtk_file_filter_new ();
+  gtk_file_filter_set_name (pem_filter, _("PEM Certificate"));
+  gtk_file_filter_add_pattern (pem_filter, "*.pem");
+  gtk_file_filter_add_pattern (pem_filter, "*.crt");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (export->chooser), pem_filter);
+
+  export->der_filter = gtk_file_filter_new ();
+  gtk_file_filter_set_name (export->der_filter, _("DER Certificate"));
+  gtk_file_filter_add_pattern (export->der_filter, "*.der");
+  gtk_file_filter_add_pattern (export->der_filter, "*.cer");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (export->chooser), export->der_filter);
+
+  gtk_file_chooser_set_filter (GTK_FILE_CHOOSER (export->chooser), pem_filter);
+  g_object_unref (pem_filter);
+
+  file_name = tessera_ssh_export_suggest_file_name (tessera_key_get_label (self->key), ".pem");
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (export->chooser), file_name);
+
+  g_signal_connect (export->chooser, "response", G_CALLBACK (on_export_chooser_response), export);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (export->chooser));
+}
+
+/* Create Certificate… */
+
+static void
+create_certificate_action (GtkWidget  *widget,
+                           const char *action_name,
+                           GVariant   *parameter)
+{
+  TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
+  GtkRoot *root = gtk_widget_get_root (widget);
+
+  if (tessera_key_get_private_key (self->key) == NULL)
+    return;
+
+  gtk_window_present (GTK_WINDOW (tessera_certificate_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                                                  self->token, self->key)));
+}
+
+/* Rename… and Delete…
+ *
+ * Both log in first where the token asks for it: writing needs it, and a
+ * login shows the private key the dialog must name too.  The login reads
+ * the objects again, which replaces this row, so the work holds the
+ * window, the token and the key, never the row.
+ */
+
+typedef struct
+{
+  GtkWindow    *window;
+  TesseraToken *token;
+  TesseraKey   *key;
+  GCancellable *cancellable;
+  GPtrArray    *objects;
+  GtkWidget    *entry;
+  char         *name;
+  char         *label;
+} KeyEdit;
+
+static void
+key_edit_clear (KeyEdit *edit)
+{
+  g_clear_object (&edit->window);
+  g_clear_object (&edit->token);
+  g_clear_object (&edit->key);
+  g_clear_object (&edit->cancellable);
+  g_clear_pointer (&edit->objects, g_ptr_array_unref);
+  g_clear_pointer (&edit->name, g_free);
+  g_clear_pointer (&edit->label, g_free);
+}
+
+static KeyEdit *
+key_edit_ref (KeyEdit *edit)
+{
+  return g_rc_box_acquire (edit);
+}
+
+static void
+key_edit_unref (KeyEdit *edit)
+{
+  g_rc_box_release_full (edit, (GDestroyNotify) key_edit_clear);
+}
+
+static void
+key_edit_closure_unref (gpointer  data,
+                        GClosure *closure)
+{
+  key_edit_unref (data);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KeyEdit, key_edit_unref)
+
+static KeyEdit *
+key_edit_new (TesseraKeyRow *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  KeyEdit *edit;
+
+  if (!GTK_IS_WINDOW (root))
+    return NULL;
+
+  edit = g_rc_box_new0 (KeyEdit);
+  edit->window = g_object_ref (GTK_WINDOW (root));
+  edit->token = g_object_ref (self->token);
+  edit->key = g_object_ref (self->key);
+  edit->cancellable = TESSERA_IS_WINDOW (root)
+    ? g_object_ref (tessera_window_get_cancellable (TESSERA_WINDOW (root)))
+    : g_cancellable_new ();
+  edit->name = g_strdup (self->title);
+
+  return edit;
+}
+
+static gboolean
+key_edit_is_cancelled (KeyEdit      *edit,
+                       const GError *error)
+{
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+      || g_cancellable_is_cancelled (edit->cancellable);
+}
+
+/* Runs @func once logged in, through the page's PIN dialog when needed */
+static void
+key_edit_when_logged_in (TesseraKeyRow                *self,
+                         KeyEdit                      *edit,
+                         TesseraTokenPageLoggedInFunc  func)
+{
+  GtkWidget *page = gtk_widget_get_ancestor (GTK_WIDGET (self), TESSERA_TYPE_TOKEN_PAGE);
+
+  if (page != NULL)
+    tessera_token_page_when_logged_in (TESSERA_TOKEN_PAGE (page), func, edit,
+                                       (GDestroyNotify) key_edit_unref);
+  else
+    {
+      func (edit);
+      key_edit_unref (edit);
+    }
+}
+
+/* After a login the token's keys are new objects: find this one again */
+static void
+key_edit_refresh (KeyEdit *edit)
+{
+  GListModel *keys = tessera_token_get_keys (edit->token);
+  GBytes *id = tessera_key_get_id (edit->key);
+  guint n = g_list_model_get_n_items (keys);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TesseraKey) key = g_list_model_get_item (keys, i);
+      GBytes *key_id = tessera_key_get_id (key);
+
+      if (key == edit->key)
+        return;
+
+      if (id != NULL && key_id != NULL && g_bytes_get_size (id) > 0 && g_bytes_equal (id, key_id))
+        {
+          g_set_object (&edit->key, key);
+          return;
+        }
+    }
+}
+
+static void
+on_edit_objects_read (GObject      *object,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr(KeyEdit) edit = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!tessera_token_read_objects_finish (TESSERA_TOKEN (object), result, &error))
+    {
+      if (key_edit_is_cancelled (edit, error))
+        return;
+
+      window_toast (edit->window, error->message);
+    }
+}
+
+/* Reads the objects again, then says what was done */
+static void
+key_edit_read_objects (KeyEdit    *edit,
+                       const char *toast)
+{
+  if (toast != NULL)
+    window_toast (edit->window, toast);
+
+  tessera_token_read_objects_async (edit->token, edit->cancellable,
+                                    on_edit_objects_read, key_edit_ref (edit));
+}
+
+static void
+on_key_renamed (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(KeyEdit) edit = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  if (!tessera_token_set_label_finish (TESSERA_TOKEN (object), result, &error))
+    {
+      if (key_edit_is_cancelled (edit, error))
+        return;
+
+      show_message (edit->window, _("Could Not Rename the Key"), error->message);
+      /* Some objects may have their new name already */
+      key_edit_read_objects (edit, NULL);
+      return;
+    }
+
+  if (g_cancellable_is_cancelled (edit->cancellable))
+    return;
+
+  /* Translators: a notification, %s is a key's new name */
+  text = g_strdup_printf (_("Renamed to “%s”"), edit->label);
+  key_edit_read_objects (edit, text);
+}
+
+static char *
+dup_entry_label (GtkWidget *entry)
+{
+  return g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (entry))));
+}
+
+static void
+on_rename_entry_changed (GtkEditable      *entry,
+                         AdwMessageDialog *dialog)
+{
+  g_autofree char *label = dup_entry_label (GTK_WIDGET (entry));
+
+  adw_message_dialog_set_response_enabled (dialog, "rename", label[0] != '\0');
+}
+
+static void
+on_rename_response (AdwMessageDialog *dialog,
+                    const char       *response,
+                    KeyEdit          *edit)
+{
+  if (g_strcmp0 (response, "rename") != 0)
+    return;
+
+  edit->label = dup_entry_label (edit->entry);
+  if (edit->label[0] == '\0' || g_cancellable_is_cancelled (edit->cancellable))
+    return;
+
+  g_debug ("Renaming %u objects", edit->objects->len);
+  tessera_token_set_label_async (edit->token, edit->objects, edit->label, edit->cancellable,
+                                 on_key_renamed, key_edit_ref (edit));
+}
+
+static void
+show_rename_dialog (gpointer user_data)
+{
+  KeyEdit *edit = user_data;
+  const char *label;
+  GtkWidget *dialog;
+  GtkWidget *entry;
+
+  if (g_cancellable_is_cancelled (edit->cancellable))
+    return;
+
+  key_edit_refresh (edit);
+  g_clear_pointer (&edit->objects, g_ptr_array_unref);
+  edit->objects = tessera_key_list_objects (edit->key);
+  label = tessera_key_get_label (edit->key);
+
+  dialog = adw_message_dialog_new (edit->window, NULL, NULL);
+  /* Translators: a dialog's heading, %s is a key's name */
+  adw_message_dialog_format_heading (ADW_MESSAGE_DIALOG (dialog), _("Rename “%s”"), edit->name);
+  adw_message_dialog_set_body (ADW_MESSAGE_DIALOG (dialog),
+                               _("The key’s private key, public key and certificate all get "
+                                 "the new name, so that other programs show it too."));
+
+  entry = gtk_entry_new ();
+  gtk_editable_set_text (GTK_EDITABLE (entry), label != NULL ? label : "");
+  gtk_entry_set_activates_default (GTK_ENTRY (entry), TRUE);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (entry),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("New name"),
+                                  -1);
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), entry);
+  edit->entry = entry;
+
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "rename", _("_Rename"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "rename",
+                                              ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "rename");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  adw_message_dialog_set_response_enabled (ADW_MESSAGE_DIALOG (dialog), "rename",
+                                           label != NULL && label[0] != '\0');
+
+  g_signal_connect (entry, "changed", G_CALLBACK (on_rename_entry_changed), dialog);
+  g_signal_connect_data (dialog, "response", G_CALLBACK (on_rename_response),
+                         key_edit_ref (edit), key_edit_closure_unref, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+  gtk_widget_grab_focus (entry);
+}
+
+static void
+rename_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
+  KeyEdit *edit = key_edit_new (self);
+
+  if (edit != NULL)
+    key_edit_when_logged_in (self, edit, show_rename_dialog);
+}
+
+static void
+on_key_deleted (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(KeyEdit) edit = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  if (!tessera_token_delete_objects_finish (TESSERA_TOKEN (object), result, &error))
+    {
+      if (key_edit_is_cancelled (edit, error))
+        return;
+
+      show_message (edit->window, _("Could Not Delete the Key"), error->message);
+      /* Some objects may be gone already */
+      key_edit_read_objects (edit, NULL);
+      return;
+    }
+
+  if (g_cancellable_is_cancelled (edit->cancellable))
+    return;
+
+  /* Translators: a notification, %s is a key's name */
+  text = g_strdup_printf (_("“%s” deleted"), edit->name);
+  key_edit_read_objects (edit, text);
+}
+
+static void
+on_delete_response (AdwMessageDialog *dialog,
+                    const char       *response,
+                    KeyEdit          *edit)
+{
+  if (g_strcmp0 (response, "delete") != 0 || g_cancellable_is_cancelled (edit->cancellable))
+    return;
+
+  g_debug ("Deleting %u objects", edit->objects->len);
+  tessera_token_delete_objects_async (edit->token, edit->objects, edit->cancellable,
+                                      on_key_deleted, key_edit_ref (edit));
+}
+
+/* What will be lost, one row per object: its label, kind and ID */
+static GtkWidget *
+create_doomed_object_list (GPtrArray *objects)
+{
+  GtkWidget *list = gtk_list_box_new ();
+
+  gtk_list_box_set_selection_mode (GTK_LIST_BOX (list), GTK_SELECTION_NONE);
+  gtk_widget_add_css_class (list, "boxed-list");
+  gtk_accessible_update_property (GTK_ACCESSIBLE (list),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Objects to be deleted"),
+                                  -1);
+
+  for (guint i = 0; i < objects->len; i++)
+    {
+      TesseraObject *object = g_ptr_array_index (objects, i);
+      const char *label = tessera_object_get_label (object);
+      const char *id = tessera_object_get_id_hex (object);
+      GtkWidget *row = adw_action_row_new ();
+      g_autofree char *subtitle = NULL;
+
+      if (!is_blank (id))
+        /* Translators: an object's kind and ID, e.g. "Private key · ID 01" */
+        subtitle = g_strdup_printf (_("%s · ID %s"), tessera_object_get_kind_name (object), id);
+      else
+        subtitle = g_strdup (tessera_object_get_kind_name (object));
+
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row),
+                                     !is_blank (label) ? label : C_("object", "Unnamed"));
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (row),
+                                      GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, subtitle,
+                                      -1);
+      gtk_list_box_append (GTK_LIST_BOX (list), row);
+    }
+
+  return list;
+}
+
+static void
+show_delete_dialog (gpointer user_data)
+{
+  KeyEdit *edit = user_data;
+  const char *token_name;
+  GtkWidget *dialog;
+  guint n;
+
+  if (g_cancellable_is_cancelled (edit->cancellable))
+    return;
+
+  key_edit_refresh (edit);
+  g_clear_pointer (&edit->objects, g_ptr_array_unref);
+  edit->objects = tessera_key_list_objects (edit->key);
+  n = edit->objects->len;
+  token_name = tessera_token_get_display_name (edit->token);
+
+  if (n == 0)
+    return;
+
+  dialog = adw_message_dialog_new (edit->window, NULL, NULL);
+  /* Translators: a dialog's heading, %s is a key's name */
+  adw_message_dialog_format_heading (ADW_MESSAGE_DIALOG (dialog), _("Delete “%s”?"), edit->name);
+  adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
+                                  g_dngettext (GETTEXT_PACKAGE,
+                                               "%u object will be deleted from “%s”. "
+                                               "This cannot be undone.",
+                                               "%u objects will be deleted from “%s”. "
+                                               "This cannot be undone.", n),
+                                  n, token_name);
+
+  /* A key has three objects at most: no need to scroll */
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog),
+                                      create_doomed_object_list (edit->objects));
+
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "delete", _("_Delete"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "delete",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+
+  g_signal_connect_data (dialog, "response", G_CALLBACK (on_delete_response),
+                         key_edit_ref (edit), key_edit_closure_unref, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+delete_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
+  KeyEdit *edit = key_edit_new (self);
+
+  if (edit != NULL)
+    key_edit_when_logged_in (self, edit, show_delete_dialog);
+}
+
+/* Fix */
+
+static void
+fix_problem_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
+  GtkWidget *page = gtk_widget_get_ancestor (widget, TESSERA_TYPE_TOKEN_PAGE);
+
+  if (page != NULL && self->problem != NULL)
+    tessera_token_page_fix_problem (TESSERA_TOKEN_PAGE (page), self->problem);
 }
 
 /* Details and the menu */
@@ -555,6 +1040,7 @@ tessera_key_row_finalize (GObject *object)
 
   g_clear_object (&self->key);
   g_clear_object (&self->token);
+  g_clear_object (&self->problem);
   g_clear_pointer (&self->title, g_free);
 
   G_OBJECT_CLASS (tessera_key_row_parent_class)->finalize (object);
@@ -642,7 +1128,9 @@ tessera_key_row_class_init (TesseraKeyRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, description_label);
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, fingerprint_label);
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, verdict_label);
+  gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, problem_label);
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, copy_button);
+  gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, fix_button);
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, menu_button);
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, details_button);
 
@@ -660,6 +1148,17 @@ tessera_key_row_class_init (TesseraKeyRowClass *klass)
                                        "key.copy-ssh-config", NULL);
 
   gtk_widget_class_install_action (widget_class, "key.show-details", NULL, show_details_action);
+  gtk_widget_class_install_action (widget_class, "key.create-certificate", NULL,
+                                   create_certificate_action);
+  gtk_widget_class_install_action (widget_class, "key.export-certificate", NULL,
+                                   export_certificate_action);
+  gtk_widget_class_install_action (widget_class, "key.rename", NULL, rename_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F2, 0, "key.rename", NULL);
+
+  gtk_widget_class_install_action (widget_class, "key.delete", NULL, delete_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Delete, 0, "key.delete", NULL);
+
+  gtk_widget_class_install_action (widget_class, "key.fix-problem", NULL, fix_problem_action);
 
   gtk_widget_class_add_binding (widget_class, GDK_KEY_F10, GDK_SHIFT_MASK, popup_menu, NULL);
   gtk_widget_class_add_binding (widget_class, GDK_KEY_Menu, 0, popup_menu, NULL);
@@ -712,4 +1211,22 @@ tessera_key_row_get_token (TesseraKeyRow *self)
   g_return_val_if_fail (TESSERA_IS_KEY_ROW (self), NULL);
 
   return self->token;
+}
+
+/**
+ * tessera_key_row_set_problem:
+ * @self: a #TesseraKeyRow
+ * @problem: (nullable): a problem the token's doctor found with the key
+ *
+ * Marks the row with the problem, and offers its fix.
+ */
+void
+tessera_key_row_set_problem (TesseraKeyRow  *self,
+                             TesseraProblem *problem)
+{
+  g_return_if_fail (TESSERA_IS_KEY_ROW (self));
+  g_return_if_fail (problem == NULL || TESSERA_IS_PROBLEM (problem));
+
+  if (g_set_object (&self->problem, problem))
+    update_row (self);
 }

@@ -19,5 +19,7 @@ GtkWidget    *tessera_key_row_new       (TesseraKey    *key,
                                          TesseraToken  *token);
 TesseraKey   *tessera_key_row_get_key   (TesseraKeyRow *self);
 TesseraToken *tessera_key_row_get_token (TesseraKeyRow *self);
+void          tessera_key_row_set_problem (TesseraKeyRow  *self,
+                                           TesseraProblem *problem);
 
 G_END_DECLS

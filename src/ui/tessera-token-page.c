@@ -14,11 +14,15 @@
 #include <glib/gi18n.h>
 
 #include "tessera-agent-group.h"
+#include "tessera-generate-key-dialog.h"
 #include "tessera-key-row.h"
 #include "tessera-lifecycle-group.h"
 #include "tessera-pin-dialog.h"
+#include "tessera-problems-group.h"
 #include "tessera-property-row.h"
+#include "tessera-setup-assistant.h"
 #include "tessera-token-page.h"
+#include "tessera-token-page-certificates.h"
 #include "tessera-token-page-lifecycle.h"
 
 struct _TesseraTokenPage
@@ -33,8 +37,11 @@ struct _TesseraTokenPage
   GtkWidget           *initialize_button;
   AdwActionRow        *reading_row;
   AdwActionRow        *error_row;
+  TesseraProblemsGroup *problems_group;
   AdwPreferencesGroup *keys_group;
   GtkListBox          *keys_list;
+  GtkWidget           *generate_key_button;
+  GtkWidget           *import_certificate_button;
   TesseraAgentGroup   *agent_group;
   AdwPreferencesGroup *certificates_group;
   GtkListBox          *certificates_list;
@@ -156,8 +163,33 @@ create_key_row (gpointer item,
                 gpointer user_data)
 {
   TesseraTokenPage *self = user_data;
+  GtkWidget *row = tessera_key_row_new (TESSERA_KEY (item), self->token);
 
-  return tessera_key_row_new (TESSERA_KEY (item), self->token);
+  tessera_key_row_set_problem (TESSERA_KEY_ROW (row),
+                               tessera_problems_group_lookup (self->problems_group,
+                                                              TESSERA_KEY (item)));
+
+  return row;
+}
+
+/* The doctor looked again: mark the keys it found wrong */
+static void
+on_problems_changed (TesseraProblemsGroup *group,
+                     TesseraTokenPage     *self)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->keys_list));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      TesseraKey *key;
+
+      if (!TESSERA_IS_KEY_ROW (child))
+        continue;
+
+      key = tessera_key_row_get_key (TESSERA_KEY_ROW (child));
+      tessera_key_row_set_problem (TESSERA_KEY_ROW (child),
+                                   tessera_problems_group_lookup (group, key));
+    }
 }
 
 /* A key row is activatable as a whole, like an AdwActionRow with an
@@ -346,6 +378,22 @@ update_login_row (TesseraTokenPage *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "token.log-out", can_log_out);
 }
 
+/* A certificate is imported only onto a token that may be written to,
+ * once its objects are read: the core pairs it with a private key */
+static void
+update_import_certificate (TesseraTokenPage *self)
+{
+  TesseraToken *token = self->token;
+  gboolean writable = !tessera_token_has_state (token, TESSERA_TOKEN_STATE_NOT_INITIALIZED)
+    && !tessera_token_has_state (token, TESSERA_TOKEN_STATE_WRITE_PROTECTED);
+
+  gtk_widget_set_visible (self->import_certificate_button, writable);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "token.import-certificate",
+                                 writable && !self->reading
+                                 && tessera_token_get_objects_loaded (token)
+                                 && !tessera_token_has_state (token, TESSERA_TOKEN_STATE_REMOVED));
+}
+
 static void
 update_reading (TesseraTokenPage *self)
 {
@@ -356,6 +404,7 @@ update_reading (TesseraTokenPage *self)
     adw_action_row_set_subtitle (self->error_row, self->read_error->message);
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "token.reload", !self->reading);
+  update_import_certificate (self);
 }
 
 static void
@@ -455,6 +504,20 @@ update_info (TesseraTokenPage *self)
   tessera_property_row_set_value (self->uri_row, tessera_token_get_uri (token));
 }
 
+/* A key is made only on a token that may be written to */
+static void
+update_generate_key (TesseraTokenPage *self)
+{
+  TesseraToken *token = self->token;
+  gboolean writable = !tessera_token_has_state (token, TESSERA_TOKEN_STATE_NOT_INITIALIZED)
+    && !tessera_token_has_state (token, TESSERA_TOKEN_STATE_WRITE_PROTECTED);
+
+  gtk_widget_set_visible (self->generate_key_button, writable);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "token.generate-key",
+                                 writable
+                                 && !tessera_token_has_state (token, TESSERA_TOKEN_STATE_REMOVED));
+}
+
 static void
 update_all (TesseraTokenPage *self)
 {
@@ -462,6 +525,7 @@ update_all (TesseraTokenPage *self)
                                   tessera_token_get_display_name (self->token));
   update_login_row (self);
   update_reading (self);
+  update_generate_key (self);
   update_keys_placeholder (self);
   update_group_visibility (self);
   update_state_rows (self);
@@ -578,6 +642,101 @@ tessera_token_page_log_in (TesseraTokenPage *self)
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
+typedef struct
+{
+  TesseraTokenPageLoggedInFunc  func;
+  gpointer                      user_data;
+  GDestroyNotify                destroy;
+} WhenLoggedIn;
+
+static void
+when_logged_in_free (gpointer  data,
+                     GClosure *closure)
+{
+  WhenLoggedIn *when = data;
+
+  if (when->destroy != NULL)
+    when->destroy (when->user_data);
+  g_free (when);
+}
+
+static void
+on_pin_dialog_logged_in_then (TesseraPinDialog *dialog,
+                              WhenLoggedIn     *when)
+{
+  when->func (when->user_data);
+}
+
+/**
+ * tessera_token_page_when_logged_in:
+ * @self: a #TesseraTokenPage
+ * @func: what to do once logged in
+ * @user_data: passed to @func
+ * @destroy: (nullable): frees @user_data, whether @func ran or not
+ *
+ * Runs @func now when the token is logged in or needs no login; otherwise
+ * asks for the PIN with the page's PIN dialog first, and runs @func after
+ * the login, or never when the user closes the dialog.  Writing to most
+ * tokens needs a login.
+ */
+void
+tessera_token_page_when_logged_in (TesseraTokenPage             *self,
+                                   TesseraTokenPageLoggedInFunc  func,
+                                   gpointer                      user_data,
+                                   GDestroyNotify                destroy)
+{
+  TesseraToken *token;
+  WhenLoggedIn *when;
+  GtkRoot *root;
+  GtkWidget *dialog;
+
+  g_return_if_fail (TESSERA_IS_TOKEN_PAGE (self));
+  g_return_if_fail (func != NULL);
+
+  token = self->token;
+  if (tessera_token_get_logged_in (token)
+      || !tessera_token_has_state (token, TESSERA_TOKEN_STATE_LOGIN_REQUIRED))
+    {
+      func (user_data);
+      if (destroy != NULL)
+        destroy (user_data);
+      return;
+    }
+
+  when = g_new0 (WhenLoggedIn, 1);
+  when->func = func;
+  when->user_data = user_data;
+  when->destroy = destroy;
+
+  root = gtk_widget_get_root (GTK_WIDGET (self));
+  dialog = tessera_pin_dialog_new (token, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                   self->cancellable);
+  g_signal_connect_object (dialog, "logged-in",
+                           G_CALLBACK (on_pin_dialog_logged_in), self, 0);
+  /* Freed with the dialog, whether the user logged in or not */
+  g_signal_connect_data (dialog, "logged-in",
+                         G_CALLBACK (on_pin_dialog_logged_in_then), when,
+                         when_logged_in_free, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/**
+ * tessera_token_page_fix_problem:
+ * @self: a #TesseraTokenPage
+ * @problem: a fixable problem the page shows
+ *
+ * Repairs the problem, reads the objects and looks for problems again.
+ */
+void
+tessera_token_page_fix_problem (TesseraTokenPage *self,
+                                TesseraProblem   *problem)
+{
+  g_return_if_fail (TESSERA_IS_TOKEN_PAGE (self));
+  g_return_if_fail (TESSERA_IS_PROBLEM (problem));
+
+  tessera_problems_group_fix (self->problems_group, problem);
+}
+
 static void
 on_logged_out (GObject      *object,
                GAsyncResult *result,
@@ -599,6 +758,32 @@ on_logged_out (GObject      *object,
     return;
 
   update_all (self);
+}
+
+static void
+generate_key_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  TesseraTokenPage *self = TESSERA_TOKEN_PAGE (widget);
+  GtkRoot *root = gtk_widget_get_root (widget);
+  GtkWidget *dialog;
+
+  dialog = tessera_generate_key_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                            self->token, self->cancellable);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+set_up_for_ssh_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  TesseraTokenPage *self = TESSERA_TOKEN_PAGE (widget);
+  GtkRoot *root = gtk_widget_get_root (widget);
+
+  if (GTK_IS_WINDOW (root))
+    tessera_setup_assistant_present (GTK_WINDOW (root), self->token);
 }
 
 static void
@@ -674,6 +859,9 @@ tessera_token_page_constructed (GObject *object)
                            G_CALLBACK (on_token_notify), self, 0);
 
   tessera_agent_group_set_token (self->agent_group, self->token);
+  g_signal_connect_object (self->problems_group, "changed",
+                           G_CALLBACK (on_problems_changed), self, 0);
+  tessera_problems_group_set_token (self->problems_group, self->token, self->cancellable);
 
   update_all (self);
 
@@ -799,6 +987,7 @@ tessera_token_page_class_init (TesseraTokenPageClass *klass)
   g_type_ensure (TESSERA_TYPE_PROPERTY_ROW);
   g_type_ensure (TESSERA_TYPE_LIFECYCLE_GROUP);
   g_type_ensure (TESSERA_TYPE_AGENT_GROUP);
+  g_type_ensure (TESSERA_TYPE_PROBLEMS_GROUP);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                RESOURCE_BASE_PATH "/tessera-token-page.ui");
@@ -809,7 +998,10 @@ tessera_token_page_class_init (TesseraTokenPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, initialize_button);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, reading_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, error_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, problems_group);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, keys_group);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, generate_key_button);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, import_certificate_button);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, keys_list);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, agent_group);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, certificates_group);
@@ -833,6 +1025,9 @@ tessera_token_page_class_init (TesseraTokenPageClass *klass)
   gtk_widget_class_install_action (widget_class, "token.log-out", NULL, log_out_action);
   gtk_widget_class_install_action (widget_class, "token.reload", NULL, reload_action);
   tessera_token_page_install_lifecycle_actions (widget_class);
+  tessera_token_page_install_certificate_actions (widget_class);
+  gtk_widget_class_install_action (widget_class, "token.generate-key", NULL, generate_key_action);
+  gtk_widget_class_install_action (widget_class, "token.set-up-for-ssh", NULL, set_up_for_ssh_action);
 }
 
 static void

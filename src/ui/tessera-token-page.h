@@ -15,6 +15,8 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (TesseraTokenPage, tessera_token_page, TESSERA, TOKEN_PAGE, AdwPreferencesPage)
 
+typedef void (*TesseraTokenPageLoggedInFunc) (gpointer user_data);
+
 GtkWidget    *tessera_token_page_new       (TesseraToken     *token,
                                             GCancellable     *cancellable);
 TesseraToken *tessera_token_page_get_token (TesseraTokenPage *self);
@@ -22,5 +24,11 @@ void          tessera_token_page_reload    (TesseraTokenPage *self);
 void          tessera_token_page_log_in    (TesseraTokenPage *self);
 void          tessera_token_page_show_details (TesseraTokenPage *self,
                                                GObject          *item);
+void          tessera_token_page_when_logged_in (TesseraTokenPage             *self,
+                                                 TesseraTokenPageLoggedInFunc  func,
+                                                 gpointer                      user_data,
+                                                 GDestroyNotify                destroy);
+void          tessera_token_page_fix_problem  (TesseraTokenPage *self,
+                                               TesseraProblem   *problem);
 
 G_END_DECLS

@@ -10,6 +10,7 @@
 
 #include <glib/gi18n.h>
 
+#include "tessera-setup-assistant.h"
 #include "tessera-token-row.h"
 
 struct _TesseraTokenRow
@@ -19,6 +20,7 @@ struct _TesseraTokenRow
   /* template widgets */
   GtkImage     *icon;
   GtkImage     *logged_in_icon;
+  GtkWidget    *set_up_button;
 
   /* owned references */
   TesseraToken *token;
@@ -40,16 +42,34 @@ tessera_token_row_update (TesseraTokenRow *self)
   const char *name = tessera_token_get_display_name (self->token);
   g_autofree char *state = tessera_token_describe_state (self->token);
   gboolean logged_in = tessera_token_get_logged_in (self->token);
+  g_autofree char *set_up_label = NULL;
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self), name);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self), state);
   gtk_image_set_from_icon_name (self->icon, tessera_token_get_icon_name (self->token));
   gtk_widget_set_visible (GTK_WIDGET (self->logged_in_icon), logged_in);
+  /* A blank token: the one thing to do with it */
+  gtk_widget_set_visible (self->set_up_button,
+                          tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_NOT_INITIALIZED));
+  /* Translators: accessible name of a button in a token's row, %s is the token */
+  set_up_label = g_strdup_printf (_("Set Up “%s” for SSH…"), name);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->set_up_button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, set_up_label,
+                                  -1);
 
   /* The row is labelled by its title; the state describes it */
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, state,
                                   -1);
+}
+
+static void
+on_set_up_button_clicked (TesseraTokenRow *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+
+  if (GTK_IS_WINDOW (root))
+    tessera_setup_assistant_present (GTK_WINDOW (root), self->token);
 }
 
 static void
@@ -150,6 +170,8 @@ tessera_token_row_class_init (TesseraTokenRowClass *klass)
                                                RESOURCE_BASE_PATH "/tessera-token-row.ui");
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenRow, icon);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenRow, logged_in_icon);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenRow, set_up_button);
+  gtk_widget_class_bind_template_callback (widget_class, on_set_up_button_clicked);
 }
 
 static void

@@ -13,6 +13,7 @@
 #include <glib/gi18n.h>
 
 #include "tessera-key-details.h"
+#include "tessera-setup-assistant.h"
 #include "tessera-token-page.h"
 #include "tessera-token-row.h"
 #include "tessera-window.h"
@@ -551,6 +552,14 @@ close_details_action (GtkWidget  *widget,
   adw_leaflet_navigate (self->content_leaflet, ADW_NAVIGATION_DIRECTION_BACK);
 }
 
+static void
+set_up_software_token_action (GtkWidget  *widget,
+                              const char *action_name,
+                              GVariant   *parameter)
+{
+  tessera_setup_assistant_present_new_software_token (GTK_WINDOW (widget));
+}
+
 /* Window state */
 
 static void
@@ -759,6 +768,8 @@ tessera_window_class_init (TesseraWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.refresh", NULL, refresh_action);
   gtk_widget_class_install_action (widget_class, "win.go-back", NULL, go_back_action);
   gtk_widget_class_install_action (widget_class, "win.close-details", NULL, close_details_action);
+  gtk_widget_class_install_action (widget_class, "win.set-up-software-token", NULL,
+                                   set_up_software_token_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.close-details", NULL);
 }
 

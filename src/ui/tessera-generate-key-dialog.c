@@ -1,0 +1,697 @@
+/* tessera-generate-key-dialog.c: make a key pair on a token
+ *
+ * The dialog asks the token which kinds of key it can make and offers
+ * them all, each with what keeps OpenSSH from using it, if anything: a
+ * person may want a key for a newer OpenSSH elsewhere.  It logs in first
+ * with the PIN dialog when the token needs it, then makes the key, reads
+ * the token again to find the new key by its ID and, when asked, has the
+ * key sign a certificate for itself.  Cancel stops waiting; the token
+ * may still finish the key, so the token's objects are read again for
+ * the window.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "tessera-generate-key-dialog.h"
+#include "tessera-pin-dialog.h"
+#include "tessera-window.h"
+
+typedef enum {
+  STEP_NONE,
+  STEP_GENERATE,
+  STEP_READ,
+  STEP_CERTIFICATE,
+  STEP_READ_AGAIN,
+} Step;
+
+struct _TesseraGenerateKeyDialog
+{
+  AdwWindow            parent_instance;
+
+  /* template widgets */
+  GtkWidget           *generate_button;
+  GtkWidget           *status_group;
+  AdwActionRow        *progress_row;
+  GtkSpinner          *spinner;
+  AdwActionRow        *error_row;
+  AdwPreferencesGroup *types_group;
+  GtkWidget           *types_loading_row;
+  GtkWidget           *label_group;
+  AdwEntryRow         *label_row;
+  GtkWidget           *certificate_group;
+  GtkSwitch           *certificate_switch;
+  AdwEntryRow         *common_name_row;
+  GtkSpinButton       *days_spin;
+
+  /* widgets made in code: one check button per kind of key, as in specs */
+  GPtrArray           *type_checks;
+
+  /* owned references */
+  TesseraToken        *token;
+  GCancellable        *cancellable;
+  GCancellable        *parent_cancellable;
+  GArray              *specs;
+  GBytes              *key_id;
+  char                *label;
+  char                *common_name;
+
+  Step                 step;
+  guint                days;
+  guint                certificate : 1;
+  guint                dismissed : 1;
+  guint                common_name_edited : 1;
+  guint                setting_common_name : 1;
+};
+
+G_DEFINE_FINAL_TYPE (TesseraGenerateKeyDialog, tessera_generate_key_dialog, ADW_TYPE_WINDOW)
+
+static void
+dismiss (TesseraGenerateKeyDialog *self)
+{
+  g_cancellable_cancel (self->cancellable);
+  if (self->dismissed)
+    return;
+  self->dismissed = TRUE;
+
+  /* Work in progress keeps the dialog alive after this; GTK 4.8 would
+   * leave it pointing at a parent that may be gone by then */
+  gtk_window_set_focus (GTK_WINDOW (self), NULL);
+  gtk_window_set_transient_for (GTK_WINDOW (self), NULL);
+  gtk_window_destroy (GTK_WINDOW (self));
+}
+
+static void
+add_toast (TesseraGenerateKeyDialog *self,
+           const char               *text)
+{
+  GtkWindow *parent = gtk_window_get_transient_for (GTK_WINDOW (self));
+
+  if (TESSERA_IS_WINDOW (parent))
+    tessera_window_add_toast (TESSERA_WINDOW (parent), adw_toast_new (text));
+}
+
+static char *
+dup_stripped_text (AdwEntryRow *row)
+{
+  return g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (row))));
+}
+
+static const TesseraKeySpec *
+get_selected_spec (TesseraGenerateKeyDialog *self)
+{
+  for (guint i = 0; i < self->type_checks->len; i++)
+    if (gtk_check_button_get_active (g_ptr_array_index (self->type_checks, i)))
+      return &g_array_index (self->specs, TesseraKeySpec, i);
+
+  return NULL;
+}
+
+static void
+update_controls (TesseraGenerateKeyDialog *self)
+{
+  gboolean busy = self->step != STEP_NONE;
+  gboolean error_shown = gtk_widget_get_visible (GTK_WIDGET (self->error_row));
+  g_autofree char *label = dup_stripped_text (self->label_row);
+  g_autofree char *common_name = dup_stripped_text (self->common_name_row);
+  gboolean complete;
+
+  complete = get_selected_spec (self) != NULL
+    && label[0] != '\0'
+    && (!gtk_switch_get_active (self->certificate_switch) || common_name[0] != '\0');
+
+  gtk_widget_set_visible (GTK_WIDGET (self->progress_row), busy);
+  gtk_spinner_set_spinning (self->spinner, busy);
+  gtk_widget_set_visible (self->status_group, busy || error_shown);
+
+  gtk_widget_set_sensitive (GTK_WIDGET (self->types_group), !busy);
+  gtk_widget_set_sensitive (self->label_group, !busy);
+  gtk_widget_set_sensitive (self->certificate_group, !busy);
+  gtk_widget_set_sensitive (self->generate_button, !busy && complete);
+}
+
+static void
+show_progress (TesseraGenerateKeyDialog *self,
+               Step                      step,
+               const char               *text)
+{
+  self->step = step;
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->progress_row), text);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->progress_row),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, text,
+                                  -1);
+  update_controls (self);
+}
+
+static void
+show_error (TesseraGenerateKeyDialog *self,
+            const char               *title,
+            const char               *message)
+{
+  gboolean shown = message != NULL;
+
+  if (shown)
+    {
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->error_row), title);
+      adw_action_row_set_subtitle (self->error_row, message);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (self->error_row),
+                                      GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, message,
+                                      -1);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->error_row), shown);
+  update_controls (self);
+}
+
+static gboolean
+is_cancelled (TesseraGenerateKeyDialog *self,
+              const GError             *error)
+{
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+      || g_cancellable_is_cancelled (self->cancellable);
+}
+
+/* The key and its certificate */
+
+static void
+finish (TesseraGenerateKeyDialog *self)
+{
+  /* Translators: a notification, %s is the new key's label */
+  g_autofree char *text = g_strdup_printf (_("Key “%s” generated"), self->label);
+
+  g_debug ("Generated a key on %s", tessera_token_get_uri (self->token));
+  add_toast (self, text);
+  dismiss (self);
+}
+
+/* The key exists; only its certificate is missing.  Nothing in this
+ * dialog can help any more: say so over the window, and close. */
+static void
+report_certificate_error (TesseraGenerateKeyDialog *self,
+                          const char               *message)
+{
+  GtkWindow *parent = gtk_window_get_transient_for (GTK_WINDOW (self));
+  GtkWidget *dialog;
+
+  dialog = adw_message_dialog_new (parent, _("The Key Has No Certificate"), NULL);
+  adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
+                                  /* Translators: %s is the new key's label, then why */
+                                  _("“%s” was generated, but its certificate could not be "
+                                    "created: %s\n\nTry again with Create Certificate… in "
+                                    "the key’s menu."),
+                                  self->label, message);
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
+  gtk_window_present (GTK_WINDOW (dialog));
+  dismiss (self);
+}
+
+static TesseraKey *
+find_key (TesseraGenerateKeyDialog *self)
+{
+  GListModel *keys = tessera_token_get_keys (self->token);
+  guint n = g_list_model_get_n_items (keys);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TesseraKey) key = g_list_model_get_item (keys, i);
+      GBytes *id = tessera_key_get_id (key);
+
+      if (id != NULL && g_bytes_equal (id, self->key_id))
+        return g_steal_pointer (&key);
+    }
+
+  return NULL;
+}
+
+static void
+on_objects_read_again (GObject      *object,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  g_autoptr(TesseraGenerateKeyDialog) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!tessera_token_read_objects_finish (TESSERA_TOKEN (object), result, &error))
+    {
+      if (is_cancelled (self, error))
+        return;
+      /* The certificate is on the token; the page offers to read again */
+      g_debug ("Could not read the objects after the certificate: %s", error->message);
+    }
+
+  if (g_cancellable_is_cancelled (self->cancellable))
+    return;
+
+  finish (self);
+}
+
+static void
+on_certificate_created (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  g_autoptr(TesseraGenerateKeyDialog) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!tessera_token_create_certificate_finish (TESSERA_TOKEN (object), result, &error))
+    {
+      if (is_cancelled (self, error))
+        return;
+
+      g_debug ("Could not create the certificate: %s", error->message);
+      report_certificate_error (self, error->message);
+      return;
+    }
+
+  show_progress (self, STEP_READ_AGAIN, _("Reading the token…"));
+  tessera_token_read_objects_async (self->token, self->cancellable,
+                                    on_objects_read_again, g_object_ref (self));
+}
+
+static void
+on_objects_read (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(TesseraGenerateKeyDialog) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TesseraKey) key = NULL;
+
+  if (!tessera_token_read_objects_finish (TESSERA_TOKEN (object), result, &error))
+    {
+      if (is_cancelled (self, error))
+        return;
+
+      g_debug ("Could not read the objects after generating: %s", error->message);
+      if (self->certificate)
+        report_certificate_error (self, error->message);
+      else
+        finish (self);
+      return;
+    }
+
+  if (g_cancellable_is_cancelled (self->cancellable))
+    return;
+
+  if (!self->certificate)
+    {
+      finish (self);
+      return;
+    }
+
+  key = find_key (self);
+  if (key == NULL)
+    {
+      report_certificate_error (self, _("the new key is not among the token’s keys."));
+      return;
+    }
+
+  show_progress (self, STEP_CERTIFICATE, _("Creating the certificate…"));
+  tessera_token_create_certificate_async (self->token, key, self->common_name, self->days,
+                                          self->cancellable,
+                                          on_certificate_created, g_object_ref (self));
+}
+
+static void
+on_key_generated (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(TesseraGenerateKeyDialog) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) id = NULL;
+
+  id = tessera_token_generate_key_finish (TESSERA_TOKEN (object), result, &error);
+  if (id == NULL)
+    {
+      if (is_cancelled (self, error))
+        {
+          /* The token cannot be interrupted, and may have made the key
+           * after all: show the window what is on the token now */
+          if (self->parent_cancellable != NULL
+              && !g_cancellable_is_cancelled (self->parent_cancellable))
+            tessera_token_read_objects_async (self->token, self->parent_cancellable, NULL, NULL);
+          return;
+        }
+
+      g_debug ("Could not generate a key: %s", error->message);
+      self->step = STEP_NONE;
+      show_error (self, _("Could not generate the key"), error->message);
+      return;
+    }
+
+  g_clear_pointer (&self->key_id, g_bytes_unref);
+  self->key_id = g_steal_pointer (&id);
+
+  show_progress (self, STEP_READ, _("Reading the token…"));
+  tessera_token_read_objects_async (self->token, self->cancellable,
+                                    on_objects_read, g_object_ref (self));
+}
+
+static void
+start_generate (TesseraGenerateKeyDialog *self)
+{
+  const TesseraKeySpec *spec = get_selected_spec (self);
+
+  if (self->step != STEP_NONE || spec == NULL)
+    return;
+
+  g_free (self->label);
+  self->label = dup_stripped_text (self->label_row);
+  g_free (self->common_name);
+  self->common_name = dup_stripped_text (self->common_name_row);
+  self->certificate = gtk_switch_get_active (self->certificate_switch);
+  self->days = gtk_spin_button_get_value_as_int (self->days_spin);
+
+  if (self->label[0] == '\0' || (self->certificate && self->common_name[0] == '\0'))
+    return;
+
+  show_error (self, NULL, NULL);
+  show_progress (self, STEP_GENERATE, _("Generating the key…"));
+
+  /* The core copies the spec */
+  tessera_token_generate_key_async (self->token, spec, self->label, self->cancellable,
+                                    on_key_generated, g_object_ref (self));
+}
+
+static void
+on_pin_dialog_logged_in (TesseraGenerateKeyDialog *self)
+{
+  start_generate (self);
+}
+
+static void
+on_generate_button_clicked (TesseraGenerateKeyDialog *self)
+{
+  if (self->step != STEP_NONE)
+    return;
+
+  /* Making a key needs a login; the PIN dialog keeps the guards on the
+   * final try and on a locked PIN */
+  if (!tessera_token_get_logged_in (self->token)
+      && tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_LOGIN_REQUIRED))
+    {
+      GtkWidget *dialog = tessera_pin_dialog_new (self->token, GTK_WINDOW (self),
+                                                  self->cancellable);
+
+      g_signal_connect_object (dialog, "logged-in",
+                               G_CALLBACK (on_pin_dialog_logged_in), self, G_CONNECT_SWAPPED);
+      gtk_window_present (GTK_WINDOW (dialog));
+      return;
+    }
+
+  start_generate (self);
+}
+
+static void
+on_cancel_button_clicked (TesseraGenerateKeyDialog *self)
+{
+  dismiss (self);
+}
+
+/* The kinds of key */
+
+static char *
+describe_spec_note (const TesseraKeySpec *spec)
+{
+  if (!tessera_openssh_supports (spec->type))
+    {
+      if (spec->type == TESSERA_KEY_TYPE_ED25519)
+        return g_strdup (_("The installed OpenSSH cannot use Ed25519 keys from a token "
+                           "(needs OpenSSH 10.1)"));
+      return g_strdup (_("The installed OpenSSH cannot use keys of this type from a token"));
+    }
+
+  if (spec->type == TESSERA_KEY_TYPE_RSA && spec->bits < 2048)
+    return g_strdup (_("Too short to be safe: choose 2048 bits or more"));
+
+  return NULL;
+}
+
+static guint
+find_default_spec (GArray *specs)
+{
+  for (guint i = 0; i < specs->len; i++)
+    {
+      TesseraKeySpec *spec = &g_array_index (specs, TesseraKeySpec, i);
+
+      if (spec->type == TESSERA_KEY_TYPE_EC && spec->bits == 256)
+        return i;
+    }
+
+  for (guint i = 0; i < specs->len; i++)
+    {
+      TesseraKeySpec *spec = &g_array_index (specs, TesseraKeySpec, i);
+
+      if (spec->type == TESSERA_KEY_TYPE_RSA && spec->bits == 3072)
+        return i;
+    }
+
+  return 0;
+}
+
+static void
+on_type_check_toggled (TesseraGenerateKeyDialog *self)
+{
+  update_controls (self);
+}
+
+static void
+add_type_row (TesseraGenerateKeyDialog *self,
+              const TesseraKeySpec     *spec)
+{
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *check = gtk_check_button_new ();
+  g_autofree char *title = tessera_key_spec_describe (spec);
+  g_autofree char *note = describe_spec_note (spec);
+
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  if (note != NULL)
+    {
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), note);
+      gtk_widget_add_css_class (row, "ssh-problem");
+      adw_action_row_set_icon_name (ADW_ACTION_ROW (row), "dialog-warning-symbolic");
+      gtk_accessible_update_property (GTK_ACCESSIBLE (check),
+                                      GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, note,
+                                      -1);
+    }
+
+  gtk_widget_set_valign (check, GTK_ALIGN_CENTER);
+  if (self->type_checks->len > 0)
+    gtk_check_button_set_group (GTK_CHECK_BUTTON (check),
+                                g_ptr_array_index (self->type_checks, 0));
+  g_signal_connect_object (check, "toggled", G_CALLBACK (on_type_check_toggled), self,
+                           G_CONNECT_SWAPPED);
+
+  adw_action_row_add_prefix (ADW_ACTION_ROW (row), check);
+  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), check);
+  adw_preferences_group_add (self->types_group, row);
+  g_ptr_array_add (self->type_checks, check);
+}
+
+static void
+on_specs_listed (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(TesseraGenerateKeyDialog) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) specs = NULL;
+
+  specs = tessera_token_list_key_specs_finish (TESSERA_TOKEN (object), result, &error);
+  if (specs == NULL && is_cancelled (self, error))
+    return;
+  if (g_cancellable_is_cancelled (self->cancellable))
+    return;
+
+  adw_preferences_group_remove (self->types_group, self->types_loading_row);
+  self->types_loading_row = NULL;
+
+  if (specs == NULL)
+    {
+      show_error (self, _("Could not ask the token which keys it can make"), error->message);
+      return;
+    }
+
+  if (specs->len == 0)
+    {
+      show_error (self, _("This token cannot make keys"),
+                  _("Its module offers no way to make an RSA, ECDSA or Ed25519 key pair."));
+      return;
+    }
+
+  self->specs = g_steal_pointer (&specs);
+  for (guint i = 0; i < self->specs->len; i++)
+    add_type_row (self, &g_array_index (self->specs, TesseraKeySpec, i));
+
+  gtk_check_button_set_active (g_ptr_array_index (self->type_checks,
+                                                  find_default_spec (self->specs)),
+                               TRUE);
+  update_controls (self);
+}
+
+/* The label and the certificate */
+
+static void
+on_label_row_changed (TesseraGenerateKeyDialog *self)
+{
+  /* The certificate is named after the key until the person names it */
+  if (!self->common_name_edited)
+    {
+      g_autofree char *label = dup_stripped_text (self->label_row);
+
+      self->setting_common_name = TRUE;
+      gtk_editable_set_text (GTK_EDITABLE (self->common_name_row), label);
+      self->setting_common_name = FALSE;
+    }
+
+  update_controls (self);
+}
+
+static void
+on_common_name_row_changed (TesseraGenerateKeyDialog *self)
+{
+  if (!self->setting_common_name)
+    self->common_name_edited = TRUE;
+
+  update_controls (self);
+}
+
+static void
+on_certificate_switch_active (TesseraGenerateKeyDialog *self)
+{
+  update_controls (self);
+}
+
+static void
+on_parent_cancelled (TesseraGenerateKeyDialog *self)
+{
+  dismiss (self);
+}
+
+/* GObject */
+
+static gboolean
+tessera_generate_key_dialog_close_request (GtkWindow *window)
+{
+  TesseraGenerateKeyDialog *self = TESSERA_GENERATE_KEY_DIALOG (window);
+
+  /* Escape or the close button: the same as Cancel */
+  dismiss (self);
+
+  return TRUE;
+}
+
+static void
+tessera_generate_key_dialog_dispose (GObject *object)
+{
+  TesseraGenerateKeyDialog *self = TESSERA_GENERATE_KEY_DIALOG (object);
+
+  g_cancellable_cancel (self->cancellable);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), TESSERA_TYPE_GENERATE_KEY_DIALOG);
+
+  G_OBJECT_CLASS (tessera_generate_key_dialog_parent_class)->dispose (object);
+}
+
+static void
+tessera_generate_key_dialog_finalize (GObject *object)
+{
+  TesseraGenerateKeyDialog *self = TESSERA_GENERATE_KEY_DIALOG (object);
+
+  g_clear_pointer (&self->type_checks, g_ptr_array_unref);
+  g_clear_object (&self->token);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->parent_cancellable);
+  g_clear_pointer (&self->specs, g_array_unref);
+  g_clear_pointer (&self->key_id, g_bytes_unref);
+  g_clear_pointer (&self->label, g_free);
+  g_clear_pointer (&self->common_name, g_free);
+
+  G_OBJECT_CLASS (tessera_generate_key_dialog_parent_class)->finalize (object);
+}
+
+static void
+tessera_generate_key_dialog_class_init (TesseraGenerateKeyDialogClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->dispose = tessera_generate_key_dialog_dispose;
+  object_class->finalize = tessera_generate_key_dialog_finalize;
+  window_class->close_request = tessera_generate_key_dialog_close_request;
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               RESOURCE_BASE_PATH "/tessera-generate-key-dialog.ui");
+  gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, generate_button);
+  gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, status_group);
+  gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, progress_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, spinner);
+  gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, error_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, types_group);
+  gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, types_loading_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, label_group);
+  gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, label_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, certificate_group);
+  gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, certificate_switch);
+  gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, common_name_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, days_spin);
+  gtk_widget_class_bind_template_callback (widget_class, on_cancel_button_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_generate_button_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_label_row_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_common_name_row_changed);
+}
+
+static void
+tessera_generate_key_dialog_init (TesseraGenerateKeyDialog *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->cancellable = g_cancellable_new ();
+  self->type_checks = g_ptr_array_new ();
+
+  g_signal_connect_object (self->certificate_switch, "notify::active",
+                           G_CALLBACK (on_certificate_switch_active), self, G_CONNECT_SWAPPED);
+  gtk_spin_button_set_value (self->days_spin, TESSERA_CERTIFICATE_DEFAULT_DAYS);
+  on_label_row_changed (self);
+}
+
+/**
+ * tessera_generate_key_dialog_new:
+ * @parent: (nullable): the window the dialog belongs to, which shows the toast
+ * @token: the token to make the key on
+ * @cancellable: (nullable): the window's; cancelling it closes the dialog
+ *
+ * Returns: (transfer none): a new dialog; present it
+ */
+GtkWidget *
+tessera_generate_key_dialog_new (GtkWindow    *parent,
+                                 TesseraToken *token,
+                                 GCancellable *cancellable)
+{
+  TesseraGenerateKeyDialog *self;
+
+  g_return_val_if_fail (!parent || GTK_IS_WINDOW (parent), NULL);
+  g_return_val_if_fail (TESSERA_IS_TOKEN (token), NULL);
+  g_return_val_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable), NULL);
+
+  self = g_object_new (TESSERA_TYPE_GENERATE_KEY_DIALOG,
+                       "transient-for", parent,
+                       NULL);
+  self->token = g_object_ref (token);
+  self->parent_cancellable = cancellable ? g_object_ref (cancellable) : NULL;
+
+  if (cancellable != NULL)
+    g_signal_connect_object (cancellable, "cancelled",
+                             G_CALLBACK (on_parent_cancelled), self, G_CONNECT_SWAPPED);
+
+  update_controls (self);
+  tessera_token_list_key_specs_async (token, self->cancellable,
+                                      on_specs_listed, g_object_ref (self));
+
+  return GTK_WIDGET (self);
+}

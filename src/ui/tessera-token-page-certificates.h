@@ -1,0 +1,16 @@
+/* tessera-token-page-certificates.h: the token page's Import Certificate…
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <adwaita.h>
+
+#include "tessera-core.h"
+
+G_BEGIN_DECLS
+
+void tessera_token_page_install_certificate_actions (GtkWidgetClass *widget_class);
+
+G_END_DECLS
