@@ -20,6 +20,7 @@
 
 #include "tessera-agent-dialog.h"
 #include "tessera-application.h"
+#include "tessera-error-dialog.h"
 #include "tessera-pin-store.h"
 #include "tessera-window.h"
 
@@ -707,15 +708,10 @@ tessera_agent_dialog_show_error (GtkWindow    *parent,
                                  TesseraToken *token,
                                  const GError *error)
 {
-  GtkWidget *dialog;
-
   g_return_if_fail (error != NULL);
 
   /* The core's messages say the cause and the fix. */
-  dialog = adw_message_dialog_new (parent, error_heading (error), error->message);
-  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "close");
-  gtk_window_present (GTK_WINDOW (dialog));
+  tessera_error_dialog_show (parent, error_heading (error), error->message, "agent-refused");
 }
 
 /* The app's one sync: toasts when a card leaves and comes back */

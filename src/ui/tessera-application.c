@@ -13,6 +13,7 @@
 
 #include "tessera-agent-dialog.h"
 #include "tessera-application.h"
+#include "tessera-error-dialog.h"
 #include "tessera-preferences-window.h"
 #include "tessera-token-page-lifecycle.h"
 #include "tessera-window.h"
@@ -262,7 +263,7 @@ tessera_application_help_action (GSimpleAction *action,
   TesseraApplication *self = user_data;
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
 
-  gtk_show_uri (window, "help:tessera", GDK_CURRENT_TIME);
+  tessera_show_help (window, NULL);
 }
 
 static void

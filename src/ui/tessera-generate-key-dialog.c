@@ -16,6 +16,7 @@
 
 #include <glib/gi18n.h>
 
+#include "tessera-error-dialog.h"
 #include "tessera-generate-key-dialog.h"
 #include "tessera-pin-dialog.h"
 #include "tessera-window.h"
@@ -193,17 +194,14 @@ report_certificate_error (TesseraGenerateKeyDialog *self,
                           const char               *message)
 {
   GtkWindow *parent = gtk_window_get_transient_for (GTK_WINDOW (self));
-  GtkWidget *dialog;
+  g_autofree char *body = NULL;
 
-  dialog = adw_message_dialog_new (parent, _("The Key Has No Certificate"), NULL);
-  adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
-                                  /* Translators: %s is the new key's label, then why */
-                                  _("“%s” was generated, but its certificate could not be "
-                                    "created: %s\n\nTry again with Create Certificate… in "
-                                    "the key’s menu."),
-                                  self->label, message);
-  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
-  gtk_window_present (GTK_WINDOW (dialog));
+  /* Translators: %s is the new key's label, then why */
+  body = g_strdup_printf (_("“%s” was generated, but its certificate could not be "
+                            "created: %s\n\nTry again with Create Certificate… in "
+                            "the key’s menu."),
+                          self->label, message);
+  tessera_error_dialog_show (parent, _("The Key Has No Certificate"), body, "certificates");
   dismiss (self);
 }
 

@@ -16,6 +16,7 @@
 #include <glib/gi18n.h>
 
 #include "tessera-certificate-dialog.h"
+#include "tessera-error-dialog.h"
 #include "tessera-key-row.h"
 #include "tessera-ssh-export.h"
 #include "tessera-token-page.h"
@@ -373,10 +374,7 @@ show_message (GtkWindow  *window,
               const char *heading,
               const char *body)
 {
-  GtkWidget *dialog = adw_message_dialog_new (window, heading, body);
-
-  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
-  gtk_window_present (GTK_WINDOW (dialog));
+  tessera_error_dialog_show (window, heading, body, "certificates");
 }
 
 static void

@@ -16,6 +16,7 @@
 
 #include <glib/gi18n.h>
 
+#include "tessera-error-dialog.h"
 #include "tessera-problems-group.h"
 
 struct _TesseraProblemsGroup
@@ -294,7 +295,6 @@ on_problem_fixed (GObject      *object,
   if (!tessera_token_fix_problem_finish (TESSERA_TOKEN (object), result, &error))
     {
       GtkRoot *root;
-      GtkWidget *dialog;
 
       if (is_cancelled (self, error))
         return;
@@ -302,10 +302,8 @@ on_problem_fixed (GObject      *object,
       set_fixing (self, FALSE);
 
       root = gtk_widget_get_root (GTK_WIDGET (self));
-      dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                       _("Could Not Fix the Problem"), error->message);
-      adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
-      gtk_window_present (GTK_WINDOW (dialog));
+      tessera_error_dialog_show (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                 _("Could Not Fix the Problem"), error->message, "pairing");
 
       /* Whatever was done, the token may have changed */
       tessera_token_read_objects_async (self->token, self->cancellable,

@@ -14,6 +14,7 @@
 
 #include <glib/gi18n.h>
 
+#include "tessera-error-dialog.h"
 #include "tessera-token-page.h"
 #include "tessera-token-page-certificates.h"
 #include "tessera-window.h"
@@ -67,11 +68,7 @@ static void
 show_error (ImportCertificate *import,
             const char        *message)
 {
-  GtkWidget *dialog;
-
-  dialog = adw_message_dialog_new (import->window, _("Could Not Import the Certificate"), message);
-  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
-  gtk_window_present (GTK_WINDOW (dialog));
+  tessera_error_dialog_show (import->window, _("Could Not Import the Certificate"), message, "certificates");
 }
 
 static void

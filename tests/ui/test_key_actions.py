@@ -204,7 +204,8 @@ def test(context):
     stranger_der = os.path.join(out_dir, 'stranger.der')
     shutil.copy(make_certificate(hsm, None, 'Stranger', 'stranger'), stranger_der)
 
-    env = dict(hsm.env, TESSERA_MODULES=SOFTHSM_MODULE)
+    help_log = os.path.join(hsm.dir, 'help.log')
+    env = dict(hsm.env, TESSERA_MODULES=SOFTHSM_MODULE, TESSERA_TEST_HELP_LOG=help_log)
     tessera = Tessera(NAME, env)
     context.defer(tessera.stop)
     window = tessera.window('Tessera')
@@ -300,8 +301,12 @@ def test(context):
     reason = find(error, 'label', contains='No private key on the token matches')
     log(f'# import error: {plain(reason.name)!r}')
     screenshot(NAME + '-import-error')
-    click(find(error, 'push button', 'Close'))
+    # The dialog's Help opens the page about certificates
+    click(find(error, 'push button', 'Help'))
     window_gone(tessera, 'Could Not Import the Certificate')
+    opened = wait_for('the help page to be opened',
+                      lambda: os.path.exists(help_log) and open(help_log).read().split())
+    expect(opened == ['help:tessera/certificates'], f'Help opened {opened}')
     expect(len(token_objects(hsm)) == count, 'the stranger certificate was written anyway')
 
     # Delete…: the confirmation names what will be lost, then it is gone
