@@ -261,8 +261,34 @@ def nothing_lost(tmp):
                   read_cert(env, "99") == value, (doctor.stdout, doctor.stderr, before, after))
 
 
+def hidden_key_fallback(tmp):
+    """A private key with no public part, on a token that will not store a
+    public key: the doctor writes a self-signed certificate instead."""
+    env, pin_file = setup(tmp)
+    pkcs11_tool(env, SOFTHSM, TOKEN, PIN, "--keypairgen", "--key-type", "rsa:2048", "--id", "0e", "--label", "lonely")
+    pkcs11_tool(env, SOFTHSM, TOKEN, PIN, "--delete-object", "--type", "pubkey", "--id", "0e")
+    control_file = os.path.join(tmp, "control")
+    with open(control_file, "w") as f:
+        f.write("refuse_create_public=1\n")
+    doctor = run([CLI, "--module", TESTMOD, "doctor", URI, "--fix", "--pin-file", pin_file],
+                 dict(env, TESSERA_TESTMOD_CONTROL=control_file), check_ok=False)
+    objects = list_objects(env, SOFTHSM, TOKEN, PIN)
+    check("no public key allowed: the fix writes a self-signed certificate under the key's ID",
+          doctor.returncode == 0 and sorted(objects) == [("Certificate", "lonely", "0e"), ("Private Key", "lonely", "0e")],
+          (doctor.stdout, doctor.stderr, objects))
+    der = read_cert(env, "0e")
+    pem = subprocess.run(["openssl", "x509", "-inform", "der"], input=der, capture_output=True).stdout
+    with open(os.path.join(tmp, "c.pem"), "wb") as f:
+        f.write(pem)
+    verified = run(["openssl", "verify", "-check_ss_sig", "-CAfile", os.path.join(tmp, "c.pem"),
+                    os.path.join(tmp, "c.pem")], env, check_ok=False)
+    check("... which openssl verifies, and ssh-keygen -D now lists the key",
+          verified.returncode == 0 and "ssh-rsa " in run(["ssh-keygen", "-D", SOFTHSM], env, check_ok=False).stdout,
+          verified.stdout + verified.stderr)
+
+
 def main():
-    for case in (self_signed, import_export, test_sign, nothing_lost):
+    for case in (self_signed, import_export, test_sign, nothing_lost, hidden_key_fallback):
         tmp = tempfile.mkdtemp(prefix="tessera-certificates-test-")
         try:
             case(tmp)

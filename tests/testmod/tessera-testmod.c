@@ -33,6 +33,7 @@
  *                      CKR_ATTRIBUTE_READ_ONLY, as many cards do (0)
  *   refuse_copy=0|1    C_CopyObject answers CKR_FUNCTION_NOT_SUPPORTED (0)
  *   refuse_create=0|1  C_CreateObject answers CKR_DEVICE_MEMORY (0)
+ *   refuse_create_public=0|1  the same, for public-key objects only (0)
  *   undestroyable_id=HEX  C_DestroyObject answers CKR_ACTION_PROHIBITED
  *                      for objects with this CKA_ID, as for an object
  *                      with CKA_DESTROYABLE false (none)
@@ -77,6 +78,7 @@ typedef struct
   bool          refuse_set_attribute;
   bool          refuse_copy;
   bool          refuse_create;
+  bool          refuse_create_public;
   char          undestroyable_id[129];
 } Control;
 
@@ -259,6 +261,8 @@ control_set (Control    *control,
     control->refuse_copy = parse_bool (value, control->refuse_copy);
   else if (strcmp (key, "refuse_create") == 0)
     control->refuse_create = parse_bool (value, control->refuse_create);
+  else if (strcmp (key, "refuse_create_public") == 0)
+    control->refuse_create_public = parse_bool (value, control->refuse_create_public);
   else if (strcmp (key, "undestroyable_id") == 0)
     {
       size_t i;
@@ -272,7 +276,7 @@ control_set (Control    *control,
 static const char * const control_keys[] = {
   "present", "wait", "latency_ms", "fail_after", "fail_rv",
   "pin_locked", "pin_final_try", "pin_count_low", "tries", "pins_to_be_changed",
-  "refuse_set_attribute", "refuse_copy", "refuse_create", "undestroyable_id",
+  "refuse_set_attribute", "refuse_copy", "refuse_create", "refuse_create_public", "undestroyable_id",
 };
 
 static void
@@ -1229,7 +1233,16 @@ testmod_C_CreateObject (CK_SESSION_HANDLE    session,
   rv = call_enter_session (&call, session);
   if (rv == CKR_OK && call.control.refuse_create)
     rv = CKR_DEVICE_MEMORY;
-  else if (rv == CKR_OK)
+  else if (rv == CKR_OK && call.control.refuse_create_public)
+    {
+      CK_ULONG i;
+
+      for (i = 0; i < count; i++)
+        if (template[i].type == CKA_CLASS && template[i].ulValueLen == sizeof (CK_OBJECT_CLASS) &&
+            *(CK_OBJECT_CLASS *) template[i].pValue == CKO_PUBLIC_KEY)
+          rv = CKR_DEVICE_MEMORY;
+    }
+  if (rv == CKR_OK)
     rv = call.target->C_CreateObject (call.real, template, count, object);
   return call_leave (&call, rv);
 }
