@@ -228,6 +228,11 @@ update_row (TesseraKeyRow *self)
                                  tessera_key_get_certificate (key) != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "key.rename", writable);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "key.delete", writable);
+  /* Only the certificate: for a key that is more than its certificate */
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "key.delete-certificate",
+                                 writable && tessera_key_get_certificate (key) != NULL
+                                 && (tessera_key_get_private_key (key) != NULL
+                                     || tessera_key_get_public_key (key) != NULL));
 
   if (line != NULL)
     {
@@ -568,6 +573,7 @@ typedef struct
   GtkWidget    *entry;
   char         *name;
   char         *label;
+  gboolean      certificate_only;
 } KeyEdit;
 
 static void
@@ -848,8 +854,12 @@ on_key_deleted (GObject      *object,
   if (g_cancellable_is_cancelled (edit->cancellable))
     return;
 
-  /* Translators: a notification, %s is a key's name */
-  text = g_strdup_printf (_("“%s” deleted"), edit->name);
+  if (edit->certificate_only)
+    /* Translators: a notification, %s is a key's name */
+    text = g_strdup_printf (_("The certificate of “%s” was deleted"), edit->name);
+  else
+    /* Translators: a notification, %s is a key's name */
+    text = g_strdup_printf (_("“%s” deleted"), edit->name);
   key_edit_read_objects (edit, text);
 }
 
@@ -918,7 +928,14 @@ show_delete_dialog (gpointer user_data)
 
   key_edit_refresh (edit);
   g_clear_pointer (&edit->objects, g_ptr_array_unref);
-  edit->objects = tessera_key_list_objects (edit->key);
+  if (edit->certificate_only)
+    {
+      edit->objects = g_ptr_array_new_with_free_func (g_object_unref);
+      if (tessera_key_get_certificate (edit->key) != NULL)
+        g_ptr_array_add (edit->objects, g_object_ref (tessera_key_get_certificate (edit->key)));
+    }
+  else
+    edit->objects = tessera_key_list_objects (edit->key);
   n = edit->objects->len;
   token_name = tessera_token_get_display_name (edit->token);
 
@@ -926,8 +943,13 @@ show_delete_dialog (gpointer user_data)
     return;
 
   dialog = adw_message_dialog_new (edit->window, NULL, NULL);
-  /* Translators: a dialog's heading, %s is a key's name */
-  adw_message_dialog_format_heading (ADW_MESSAGE_DIALOG (dialog), _("Delete “%s”?"), edit->name);
+  if (edit->certificate_only)
+    /* Translators: a dialog's heading, %s is a key's name */
+    adw_message_dialog_format_heading (ADW_MESSAGE_DIALOG (dialog), _("Delete the Certificate of “%s”?"),
+                                       edit->name);
+  else
+    /* Translators: a dialog's heading, %s is a key's name */
+    adw_message_dialog_format_heading (ADW_MESSAGE_DIALOG (dialog), _("Delete “%s”?"), edit->name);
   adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
                                   g_dngettext (GETTEXT_PACKAGE,
                                                "%u object will be deleted from “%s”. "
@@ -964,6 +986,20 @@ delete_action (GtkWidget  *widget,
 
   if (edit != NULL)
     key_edit_when_logged_in (self, edit, show_delete_dialog);
+}
+
+static void
+delete_certificate_action (GtkWidget  *widget,
+                           const char *action_name,
+                           GVariant   *parameter)
+{
+  TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
+  KeyEdit *edit = key_edit_new (self);
+
+  if (edit == NULL)
+    return;
+  edit->certificate_only = TRUE;
+  key_edit_when_logged_in (self, edit, show_delete_dialog);
 }
 
 /* Fix */
@@ -1155,6 +1191,7 @@ tessera_key_row_class_init (TesseraKeyRowClass *klass)
 
   gtk_widget_class_install_action (widget_class, "key.delete", NULL, delete_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Delete, 0, "key.delete", NULL);
+  gtk_widget_class_install_action (widget_class, "key.delete-certificate", NULL, delete_certificate_action);
 
   gtk_widget_class_install_action (widget_class, "key.fix-problem", NULL, fix_problem_action);
 

@@ -331,6 +331,17 @@ def test(context):
     expect(len([o for o in left if o[2] == paired_id]) == 3, f'the other keys are hurt: {left}')
     expect(len([o for o in left if o[2] == bare_id]) == 3, f'the other keys are hurt: {left}')
 
+    # Delete Certificate…: one object only, named, and the key stays
+    menu_item(tessera, key_row(window, BARE), 'Delete Certificate…')
+    confirmation = tessera.window(f'Delete the Certificate of “{BARE}”?')
+    doomed_list = find(confirmation, 'list', 'Objects to be deleted')
+    named = [r.description for r in find_all(doomed_list, 'list item')]
+    expect(named == [f'Certificate · ID {bare_id}'], f'the confirmation names {named}')
+    click(find(confirmation, 'push button', 'Delete'))
+    find(window, 'label', f'The certificate of “{BARE}” was deleted')
+    left = sorted(o[0] for o in token_objects(hsm) if o[2] == bare_id)
+    expect(left == ['Private Key', 'Public Key'], f'after deleting the certificate pkcs11-tool shows {left}')
+
     tessera.check_alive()
     tessera.quit()
 
