@@ -353,6 +353,13 @@ generate_thread (GTask        *task,
   if (id == NULL)
     id = g_bytes_new (temporary_id, sizeof temporary_id);
 
+  /* The last point where a cancel can still be honoured by undoing. */
+  if (g_cancellable_set_error_if_cancelled (cancellable, &error))
+    {
+      functions->C_DestroyObject (session, private_key);
+      functions->C_DestroyObject (session, public_key);
+    }
+
 out:
   if (session != CK_INVALID_HANDLE)
     functions->C_CloseSession (session);

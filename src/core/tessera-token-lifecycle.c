@@ -49,6 +49,29 @@ lifecycle_free (Lifecycle *lifecycle)
 }
 
 /**
+ * tessera_token_get_factory_so_pin:
+ *
+ * Some tokens come with a published SO PIN that C_InitToken checks, even
+ * before they are initialised: opencryptoki's software token has 87654321.
+ * A blank SoftHSM slot takes the SO PIN it is given instead.  Their flags
+ * are the same (SO PIN to be changed), so only the module tells them apart.
+ *
+ * Returns: (nullable): the factory SO PIN, while the token still asks for
+ *   it to be changed; %NULL when none is known
+ */
+const char *
+tessera_token_get_factory_so_pin (TesseraToken *token)
+{
+  TesseraModule *module = tessera_token_get_module (token);
+  const char *path = module != NULL ? tessera_module_get_path (module) : NULL;
+
+  if (path == NULL || strstr (path, "opencryptoki") == NULL ||
+      !tessera_token_has_state (token, TESSERA_TOKEN_STATE_SO_PIN_TO_BE_CHANGED))
+    return NULL;
+  return "87654321";
+}
+
+/**
  * tessera_token_check_pin_length:
  *
  * Returns: whether @pin fits the token's minimum and maximum PIN length;

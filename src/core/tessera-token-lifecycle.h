@@ -16,6 +16,8 @@ typedef enum {
   TESSERA_PIN_SO,
 } TesseraPinKind;
 
+const char *tessera_token_get_factory_so_pin   (TesseraToken        *token);
+
 gboolean  tessera_token_check_pin_length       (TesseraToken        *token,
                                                 const char          *pin,
                                                 GError             **error);

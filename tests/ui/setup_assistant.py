@@ -12,7 +12,6 @@
 import os
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -53,7 +52,7 @@ def at_step(window, n, timeout=60):
 
 
 def busy(window):
-    """Whether a spinner of the current page is labelled "Working" and shown."""
+    """Whether the assistant is at work: it disables Next meanwhile."""
     button = next_button(window, must=False)
     return button is None or not button.sensitive
 
@@ -79,13 +78,6 @@ def press_next(window, name):
 def fill(window, role, name, text):
     # GTK 4.8 does not read an entry's text back through AT-SPI
     find(window, role, name, visible=None).text = text
-
-
-def current_field(window, role, name):
-    """The field of this name that was added last (pages rebuild theirs)."""
-    fields = find_all(window, role, name)
-    expect(fields, f'no {role} {name!r} in the assistant')
-    return fields[-1]
 
 
 def log_in(tessera, token, pin):
@@ -178,6 +170,10 @@ def finish_and_log_in(tessera, window, proof, token, pin, name, module):
     # opens in ~/.ssh with a name made from the key's label
     ssh_dir = os.path.join(os.environ['HOME'], '.ssh')
     os.makedirs(ssh_dir, exist_ok=True)
+    # An earlier journey's file would make the chooser ask to replace it
+    for f in os.listdir(ssh_dir):
+        if f.endswith('.pub'):
+            os.unlink(os.path.join(ssh_dir, f))
     click(find(window, 'push button', 'Save Public Key…', visible=None))
     chooser = tessera.window('Save Public Key')
     find(chooser, 'text', 'Name:')

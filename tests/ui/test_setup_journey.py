@@ -10,10 +10,16 @@
 #   one ID;
 # - a token initialized but empty, from the token page's button: the
 #   assistant skips initializing and the PIN and says so, then the same;
+# - no token at all: the empty state's button creates a software token
+#   and the assistant goes on with it;
 # - a token already set up (tessera-cli generate --certificate): after the
 #   login it goes straight to the last page and says so;
 # - Cancel at every step (the Cancel button, Escape) leaves the objects
-#   as they were: a step is done or not started, never half made.
+#   as they were: a step is done or not started, never half made;
+# - a token with no user PIN: step 2 sets it, and Cancel there does not;
+# - through the test module: a token that flags both PINs "to be changed"
+#   gets both changed on one page, and Cancel while a slow token is
+#   making the key leaves no key behind.
 #
 # SPDX-License-Identifier: GPL-3.0-or-later
 
@@ -22,17 +28,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 from dogtail import rawinput
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from tessera_ui import (SOFTHSM_MODULE, SoftHSM, Tessera, UITestFailure, click,  # noqa: E402
-                        find, find_all, log, plain, run, screenshot, wait_for)
-from setup_assistant import (ASSISTANT, Proof, assistant, at_step, current_field,  # noqa: E402
-                             expect, expect_one_pair_with_certificate, fill,
-                             finish_and_log_in, list_objects, log_in, press_next,
-                             recommended_type, step_line, window_gone)
+                        find, find_all, log, run, screenshot, wait_for)
+from setup_assistant import (ASSISTANT, Proof, assistant, at_step, expect,  # noqa: E402
+                             expect_one_pair_with_certificate, fill, finish_and_log_in,
+                             list_objects, log_in, press_next, recommended_type,
+                             window_gone)
 
 NAME = 'test_setup_journey'
 SO_PIN = '12345678'
@@ -305,11 +312,162 @@ def cancel_everywhere(context):
     tessera.quit()
 
 
+def user_pin_step(context):
+    """A token with no user PIN: step 2 sets it with the SO PIN; cancelled
+    first, it leaves the PIN unset."""
+    hsm = SoftHSM()
+    context.defer(hsm.cleanup)
+    hsm.run('pkcs11-tool', '--module', SOFTHSM_MODULE, '--slot-index', '0', '--init-token',
+            '--label', 'No PIN', '--so-pin', SO_PIN)
+
+    def pin_set():
+        out = hsm.run('pkcs11-tool', '--module', SOFTHSM_MODULE, '-L')
+        block = out.split('No PIN', 1)[1].split('Slot ', 1)[0]
+        return 'PIN initialized' in block
+
+    env = dict(hsm.env, TESSERA_MODULES=SOFTHSM_MODULE)
+    tessera = Tessera(NAME + '-user-pin', env)
+    context.defer(tessera.stop)
+    window = tessera.window('Tessera')
+
+    dialog = open_from_page(tessera, window, 'No PIN')
+    at_step(dialog, 2)
+    find(dialog, 'label', contains='The token is already initialized.', visible=None)
+    fill(dialog, 'password text', 'SO PIN', SO_PIN)
+    fill(dialog, 'password text', 'New PIN', PIN)
+    click(find(dialog, 'push button', 'Cancel'))
+    window_gone(tessera, ASSISTANT)
+    expect(not pin_set(), 'Cancel on step 2 set the user PIN')
+
+    dialog = open_from_page(tessera, window, 'No PIN')
+    at_step(dialog, 2)
+    fill(dialog, 'password text', 'SO PIN', SO_PIN)
+    fill(dialog, 'password text', 'New PIN', PIN)
+    fill(dialog, 'password text', 'Repeat New PIN', PIN)
+    screenshot(NAME + '-user-pin')
+    press_next(dialog, 'Set PIN')
+    # The PIN just set logs in without being asked again
+    at_step(dialog, 3, timeout=60)
+    find(dialog, 'label', contains='The user PIN was set.', visible=None)
+    expect(pin_set(), 'the user PIN is not set')
+    expect(pkcs11_accepts(hsm.env, 'No PIN', '--pin', PIN, '-O'), 'the new PIN does not log in')
+    # Back: step 2 says the PIN is set
+    click(find(dialog, 'push button', 'Back'))
+    at_step(dialog, 2)
+    find(dialog, 'label', 'The user PIN is set.', visible=None)
+    rawinput.pressKey('Escape')
+    window_gone(tessera, ASSISTANT)
+    tessera.check_alive()
+    tessera.quit()
+
+
+def pkcs11_accepts(env, token, *args):
+    return subprocess.run(['pkcs11-tool', '--module', SOFTHSM_MODULE, '--token-label', token,
+                           '--login', *args], env=env, capture_output=True,
+                          text=True).returncode == 0
+
+
+def flagged_and_slow(context):
+    testmod = os.environ.get('TESSERA_TESTMOD')
+    if not testmod or not os.path.exists(testmod):
+        raise UITestFailure(f'TESSERA_TESTMOD does not name the built test module: {testmod!r}')
+    hsm = SoftHSM()
+    context.defer(hsm.cleanup)
+    hsm.init_token('Flagged', SO_PIN, PIN)
+    control = os.path.join(hsm.dir, 'control')
+
+    def set_control(text):
+        with open(control + '.new', 'w') as f:
+            f.write(text)
+        os.replace(control + '.new', control)
+    set_control('pins_to_be_changed=1\n')
+
+    env = dict(hsm.env, TESSERA_MODULES=testmod, TESSERA_TESTMOD_CONTROL=control)
+    tessera = Tessera(NAME + '-flagged', env)
+    context.defer(tessera.stop)
+    window = tessera.window('Tessera')
+    dialog = open_from_page(tessera, window, 'Flagged')
+
+    # Both PINs flagged: one page changes both
+    at_step(dialog, 1)
+    find(dialog, 'push button', 'Change PINs', visible=None)
+    fill(dialog, 'password text', 'Current SO PIN', SO_PIN)
+    fill(dialog, 'password text', 'New SO PIN', '87651234')
+    fill(dialog, 'password text', 'Repeat New SO PIN', '87651234')
+    fill(dialog, 'password text', 'Current PIN', PIN)
+    fill(dialog, 'password text', 'New PIN', '246810')
+    fill(dialog, 'password text', 'Repeat New PIN', '246810')
+    screenshot(NAME + '-both-pins')
+    # The token stops asking once they are changed
+    set_control('pins_to_be_changed=0\n')
+    press_next(dialog, 'Change PINs')
+    at_step(dialog, 3, timeout=60)
+    find(dialog, 'label', contains='The PINs were changed.', visible=None)
+    expect(pkcs11_accepts(hsm.env, 'Flagged', '--pin', '246810', '-O'),
+           'the new PIN does not log in')
+    expect(not pkcs11_accepts(hsm.env, 'Flagged', '--pin', PIN, '-O'),
+           'the old PIN still logs in')
+    expect(pkcs11_accepts(hsm.env, 'Flagged', '--login-type', 'so', '--so-pin', '87651234',
+                          '--init-pin', '--new-pin', '246810'),
+           'the new SO PIN does not log in')
+
+    # A slow token: Cancel while it makes the key leaves no key
+    before = list_objects(hsm.env, SOFTHSM_MODULE, 'Flagged', '246810')
+    recommended_type(dialog)
+    set_control('latency_ms=400\n')
+    press_next(dialog, 'Generate')
+    find(dialog, 'label', 'Generating the key…', visible=None, timeout=10)
+    click(find(dialog, 'push button', 'Cancel'))
+    window_gone(tessera, ASSISTANT)
+    set_control('')
+    # The token finishes what it started; the core then deletes the pair
+    time.sleep(5)
+    after = list_objects(hsm.env, SOFTHSM_MODULE, 'Flagged', '246810')
+    expect(after == before, f'Cancel while generating left objects behind: {after}')
+    tessera.check_alive()
+    tessera.quit()
+
+
+def from_empty_state(context):
+    """No token at all: the empty state's button creates a software token,
+    then the assistant goes on with it."""
+    env = dict(os.environ, TESSERA_MODULES='')
+    env.pop('SOFTHSM2_CONF', None)
+    tessera = Tessera(NAME + '-empty-state', env)
+    context.defer(tessera.stop)
+    window = tessera.window('Tessera')
+    find(window, 'label', 'No Cards or Tokens')
+    click(find(window, 'push button', 'Set Up a Software Token for SSH…'))
+
+    dialog = tessera.window('Create Software Token')
+    fill(dialog, 'text', 'Label', 'My SSH Token')
+    fill(dialog, 'password text', 'New SO PIN', SO_PIN)
+    fill(dialog, 'password text', 'Repeat New SO PIN', SO_PIN)
+    fill(dialog, 'password text', 'New PIN', PIN)
+    fill(dialog, 'password text', 'Repeat New PIN', PIN)
+    press_next(dialog, 'Create')
+    window_gone(tessera, 'Create Software Token')
+
+    setup = assistant(tessera)
+    log_in(tessera, 'My SSH Token', PIN)
+    at_step(setup, 3, timeout=60)
+    find(setup, 'label', contains='The token is already initialized.', visible=None)
+    recommended_type(setup)
+    screenshot(NAME + '-empty-state')
+    click(find(setup, 'push button', 'Cancel'))
+    window_gone(tessera, ASSISTANT)
+    tessera.check_alive()
+    tessera.quit()
+
+
 def test(context):
+    from_empty_state(context)
     from_blank_slot(context)
     from_empty_token(context)
     already_set_up(context)
     cancel_everywhere(context)
+    user_pin_step(context)
+    flagged_and_slow(context)
 
 
 if __name__ == '__main__':

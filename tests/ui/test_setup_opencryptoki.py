@@ -24,7 +24,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from tessera_ui import (Tessera, click, find, find_all, log, plain, run,  # noqa: E402
-                        screenshot, wait_for)
+                        screenshot)
 from setup_assistant import (Proof, assistant, at_step, expect,  # noqa: E402
                              expect_one_pair_with_certificate, fill, finish_and_log_in,
                              press_next, recommended_type)
@@ -117,14 +117,16 @@ def test(context):
     finish_and_log_in(tessera, dialog, proof, LABEL, user_pin, NAME, MODULE)
     expect_one_pair_with_certificate(env, MODULE, LABEL, user_pin)
 
-    # The SO PIN is the new one; the flags no longer ask for changes
-    so = subprocess.run(['pkcs11-tool', '--module', MODULE, '--token-label', LABEL, '--login',
-                         '--login-type', 'so', '--so-pin', SO_PIN, '-O'],
-                        env=env, capture_output=True, text=True)
-    expect(so.returncode == 0, f'the new SO PIN does not log in: {so.stdout}{so.stderr}')
+    # The flags no longer ask for new PINs, and the SO PIN is the new one
+    # (an SO login wants a read-write session: set the same user PIN again)
     flags = subprocess.run(['pkcsconf', '-t'], capture_output=True, text=True).stdout
     expect('PIN_TO_BE_CHANGED' not in flags.split(LABEL, 1)[-1].split('Token #', 1)[0],
            f'the token still asks for new PINs: {flags}')
+    so = subprocess.run(['pkcs11-tool', '--module', MODULE, '--token-label', LABEL, '--login',
+                         '--login-type', 'so', '--so-pin', SO_PIN, '--init-pin',
+                         '--new-pin', user_pin],
+                        env=env, capture_output=True, text=True)
+    expect(so.returncode == 0, f'the new SO PIN does not log in: {so.stdout}{so.stderr}')
 
     tessera.check_alive()
     tessera.quit()
