@@ -8,9 +8,11 @@
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 SOFTHSM = "/usr/lib/softhsm/libsofthsm2.so"
@@ -147,3 +149,17 @@ def report():
                 for line in str(detail).splitlines():
                     print(f"# {line}")
     return 1 if failed else 0
+
+
+def run_cases(cases, prefix):
+    """Runs each case in a fresh temporary directory, reports, and returns
+    the exit status.  A case that raises is one failed result."""
+    for case in cases:
+        tmp = tempfile.mkdtemp(prefix=prefix)
+        try:
+            case(tmp)
+        except Exception as e:
+            check(f"{case.__name__}: ran without error", False, repr(e))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return report()

@@ -11,11 +11,10 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-from tessera_fixtures import OPENCRYPTOKI, SOFTHSM, Agent, Sshd, check, report, run, skip, softhsm_token
+from tessera_fixtures import OPENCRYPTOKI, SOFTHSM, Agent, Sshd, check, run, run_cases, skip, softhsm_token
 
 CLI = os.environ["TESSERA_CLI"]
 
@@ -201,16 +200,7 @@ def opencryptoki_case(tmp):
 
 
 def main():
-    for case in (softhsm_cases, mismatch_case, opencryptoki_case):
-        tmp = tempfile.mkdtemp(prefix="tessera-agent-test-")
-        try:
-            case(tmp)
-        except Exception as e:
-            check(f"{case.__name__}: ran without error", False, repr(e))
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    return report()
+    return run_cases((softhsm_cases, mismatch_case, opencryptoki_case), "tessera-agent-test-")
 
 
 if __name__ == "__main__":

@@ -10,13 +10,11 @@
 
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 from datetime import datetime
 
-from tessera_fixtures import SOFTHSM, check, list_objects, pkcs11_tool, report, run, softhsm_token
+from tessera_fixtures import SOFTHSM, check, list_objects, pkcs11_tool, run, run_cases, softhsm_token
 
 CLI = os.environ["TESSERA_CLI"]
 TESTMOD = os.environ["TESSERA_TESTMOD"]
@@ -288,15 +286,7 @@ def hidden_key_fallback(tmp):
 
 
 def main():
-    for case in (self_signed, import_export, test_sign, nothing_lost, hidden_key_fallback):
-        tmp = tempfile.mkdtemp(prefix="tessera-certificates-test-")
-        try:
-            case(tmp)
-        except Exception as e:
-            check(f"{case.__name__}: ran without error", False, repr(e))
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return report()
+    return run_cases((self_signed, import_export, test_sign, nothing_lost, hidden_key_fallback), "tessera-certificates-test-")
 
 
 if __name__ == "__main__":

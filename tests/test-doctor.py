@@ -13,12 +13,10 @@
 
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 
-from tessera_fixtures import (OPENCRYPTOKI, SOFTHSM, Agent, Sshd, check, list_objects, pkcs11_tool, report, run,
+from tessera_fixtures import (OPENCRYPTOKI, SOFTHSM, Agent, Sshd, check, list_objects, pkcs11_tool, run, run_cases,
                               skip, softhsm_token)
 
 CLI = os.environ["TESSERA_CLI"]
@@ -212,15 +210,7 @@ def other_problems(tmp):
 
 
 def main():
-    for case in (softhsm_classic, opencryptoki_classic, other_problems):
-        tmp = tempfile.mkdtemp(prefix="tessera-doctor-test-")
-        try:
-            case(tmp)
-        except Exception as e:
-            check(f"{case.__name__}: ran without error", False, repr(e))
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return report()
+    return run_cases((softhsm_classic, opencryptoki_classic, other_problems), "tessera-doctor-test-")
 
 
 if __name__ == "__main__":

@@ -183,12 +183,9 @@ run_generate (Options    *options,
       return EXIT_USAGE;
     }
 
-  registry = load_registry (options, &error);
-  if (registry == NULL)
-    return fail (error);
-  token = find_token (registry, uri);
+  token = open_token (options, uri, &registry, &error);
   if (token == NULL)
-    return EXIT_FAILURE;
+    return fail (error);
 
   tessera_token_list_key_specs_async (token, NULL, on_async_ready, &result);
   specs = tessera_token_list_key_specs_finish (token, wait_for (&result), &error);
@@ -272,12 +269,9 @@ run_certificate (Options    *options,
       return EXIT_USAGE;
     }
 
-  registry = load_registry (options, &error);
-  if (registry == NULL)
-    return fail (error);
-  token = find_token (registry, uri);
+  token = open_token (options, uri, &registry, &error);
   if (token == NULL)
-    return EXIT_FAILURE;
+    return fail (error);
 
   if (g_str_equal (action, "export"))
     {
@@ -368,12 +362,9 @@ run_rename (Options    *options,
       return EXIT_USAGE;
     }
 
-  registry = load_registry (options, &error);
-  if (registry == NULL)
-    return fail (error);
-  token = find_token (registry, uri);
+  token = open_token (options, uri, &registry, &error);
   if (token == NULL)
-    return EXIT_FAILURE;
+    return fail (error);
 
   if (!log_in (options, token, &error) || (objects = find_objects (token, options, &error)) == NULL)
     return fail (error);
@@ -435,12 +426,9 @@ run_delete (Options    *options,
   g_autoptr(GPtrArray) objects = NULL;
   TesseraToken *token;
 
-  registry = load_registry (options, &error);
-  if (registry == NULL)
-    return fail (error);
-  token = find_token (registry, uri);
+  token = open_token (options, uri, &registry, &error);
   if (token == NULL)
-    return EXIT_FAILURE;
+    return fail (error);
 
   if (!log_in (options, token, &error) || (objects = find_objects (token, options, &error)) == NULL ||
       !confirm_delete (objects, options->yes, &error))
@@ -470,12 +458,9 @@ run_test_sign (Options    *options,
       return EXIT_USAGE;
     }
 
-  registry = load_registry (options, &error);
-  if (registry == NULL)
-    return fail (error);
-  token = find_token (registry, uri);
+  token = open_token (options, uri, &registry, &error);
   if (token == NULL)
-    return EXIT_FAILURE;
+    return fail (error);
   if (!log_in (options, token, &error))
     return fail (error);
 
@@ -526,12 +511,9 @@ run_doctor (Options    *options,
   TesseraToken *token;
   int status = EXIT_SUCCESS;
 
-  registry = load_registry (options, &error);
-  if (registry == NULL)
-    return fail (error);
-  token = find_token (registry, uri);
+  token = open_token (options, uri, &registry, &error);
   if (token == NULL)
-    return EXIT_FAILURE;
+    return fail (error);
   if (!log_in (options, token, &error))
     return fail (error);
 

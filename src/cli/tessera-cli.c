@@ -620,15 +620,21 @@ print_objects (TesseraToken *token,
   return EXIT_SUCCESS;
 }
 
-/* The token a URI names, or NULL after saying that none does. */
+/* The registry, loaded, and the token a URI names in it. */
 TesseraToken *
-find_token (TesseraRegistry *registry,
-            const char      *uri)
+open_token (Options          *options,
+            const char       *uri,
+            TesseraRegistry **registry_out,
+            GError          **error)
 {
-  TesseraToken *token = tessera_registry_lookup_token (registry, uri);
+  TesseraToken *token;
 
+  *registry_out = load_registry (options, error);
+  if (*registry_out == NULL)
+    return NULL;
+  token = tessera_registry_lookup_token (*registry_out, uri);
   if (token == NULL)
-    g_printerr ("tessera-cli: %s\n", _("No token matches this URI."));
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("No token matches this URI."));
   return token;
 }
 
@@ -684,13 +690,9 @@ run_objects (Options    *options,
   g_autoptr(GError) error = NULL;
   TesseraToken *token;
 
-  registry = load_registry (options, &error);
-  if (registry == NULL)
-    return fail (error);
-
-  token = find_token (registry, uri);
+  token = open_token (options, uri, &registry, &error);
   if (token == NULL)
-    return EXIT_FAILURE;
+    return fail (error);
 
   if (options->login)
     {
@@ -914,13 +916,9 @@ run_agent (Options    *options,
       return EXIT_USAGE;
     }
 
-  registry = load_registry (options, &error);
-  if (registry == NULL)
-    return fail (error);
-
-  token = find_token (registry, uri);
+  token = open_token (options, uri, &registry, &error);
   if (token == NULL)
-    return EXIT_FAILURE;
+    return fail (error);
 
   /* The token's public keys, to know them again in the agent. */
   if (!read_token (token, &error))
@@ -1117,13 +1115,9 @@ run_lifecycle (Options    *options,
   TesseraToken *token;
   gboolean pin_pad;
 
-  registry = load_registry (options, &error);
-  if (registry == NULL)
-    return fail (error);
-
-  token = find_token (registry, uri);
+  token = open_token (options, uri, &registry, &error);
   if (token == NULL)
-    return EXIT_FAILURE;
+    return fail (error);
   pin_pad = tessera_token_has_state (token, TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH);
   if (pin_pad)
     g_printerr ("%s\n", _("Enter the PINs on the reader’s PIN pad when it asks."));

@@ -48,8 +48,10 @@ void              on_async_ready (GObject          *source_object,
 GAsyncResult     *wait_for       (GAsyncResult    **slot);
 TesseraRegistry  *load_registry  (Options          *options,
                                   GError          **error);
-TesseraToken     *find_token     (TesseraRegistry  *registry,
-                                  const char       *uri);
+TesseraToken     *open_token     (Options          *options,
+                                  const char       *uri,
+                                  TesseraRegistry **registry_out,
+                                  GError          **error);
 gboolean          get_user_pin   (Options          *options,
                                   TesseraToken     *token,
                                   char            **pin_out,

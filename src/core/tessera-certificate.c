@@ -46,7 +46,7 @@ der_integer (const guint8 *content,
  * @id, with the subject, issuer and serial attributes PKCS#11 asks for.
  */
 gboolean
-_tessera_certificate_create_object (TesseraWriteSession  *write,
+_tessera_certificate_create_object (TesseraSession  *write,
                                     GBytes               *der,
                                     const char           *label,
                                     GBytes               *id,
@@ -265,7 +265,7 @@ create_free (Create *create)
  *   @blob signed on the token by @private_key, checked to verify
  */
 GBytes *
-_tessera_certificate_build_self_signed (TesseraWriteSession  *write,
+_tessera_certificate_build_self_signed (TesseraSession  *write,
                                         TesseraObject        *private_key,
                                         GBytes               *blob,
                                         const char           *common_name,
@@ -376,11 +376,11 @@ create_thread (GTask        *task,
                GCancellable *cancellable)
 {
   Create *create = task_data;
-  TesseraWriteSession write;
+  TesseraSession write;
   g_autoptr(GBytes) der = NULL;
   GError *error = NULL;
 
-  if (!_tessera_write_session_open (&write, create->module, create->slot, &error) ||
+  if (!_tessera_session_open (&write, create->module, create->slot, TRUE, &error) ||
       !_tessera_object_check_unchanged (&write, create->private_key, &error))
     goto out;
 
@@ -395,7 +395,7 @@ create_thread (GTask        *task,
   _tessera_certificate_create_object (&write, der, create->label, create->id, NULL, &error);
 
 out:
-  _tessera_write_session_close (&write);
+  _tessera_session_close (&write);
   if (error != NULL)
     g_task_return_error (task, error);
   else
@@ -496,7 +496,7 @@ import_thread (GTask        *task,
                GCancellable *cancellable)
 {
   Import *import = task_data;
-  TesseraWriteSession write;
+  TesseraSession write;
   g_autoptr(GPtrArray) objects = NULL;
   g_autoptr(GBytes) blob = NULL;
   g_autofree char *label = NULL;
@@ -514,7 +514,7 @@ import_thread (GTask        *task,
       return;
     }
 
-  if (!_tessera_write_session_open (&write, import->module, import->slot, &error))
+  if (!_tessera_session_open (&write, import->module, import->slot, TRUE, &error))
     goto out;
 
   objects = _tessera_object_read_all (write.functions, write.session, &import->token_info,
@@ -541,7 +541,7 @@ import_thread (GTask        *task,
     goto out;
 
 out:
-  _tessera_write_session_close (&write);
+  _tessera_session_close (&write);
   if (error != NULL)
     g_task_return_error (task, error);
   else

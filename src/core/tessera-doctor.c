@@ -437,39 +437,24 @@ diagnose_thread (GTask        *task,
   g_autoptr(GPtrArray) objects = NULL;
   g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GHashTable) paired = g_hash_table_new (NULL, NULL);
-  CK_FUNCTION_LIST *functions;
-  CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
+  TesseraSession session;
   GError *error = NULL;
   CK_RV rv;
 
-  functions = _tessera_module_begin (doctor->module);
-  if (functions == NULL)
-    {
-      g_task_return_new_error (task, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
-                               _("The token’s module is not loaded."));
-      return;
-    }
+  if (!_tessera_session_open (&session, doctor->module, doctor->slot, FALSE, &error))
+    goto out;
 
-  rv = functions->C_OpenSession (doctor->slot, CKF_SERIAL_SESSION, NULL, NULL, &session);
-  if (rv != CKR_OK)
-    {
-      session = CK_INVALID_HANDLE;
-      _tessera_set_ck_error (&error, rv, _("Could not open a session on the token"));
-      goto out;
-    }
-
-  objects = _tessera_object_read_all (functions, session, &doctor->token_info, cancellable, &rv, &error);
+  objects = _tessera_object_read_all (session.functions, session.session, &doctor->token_info,
+                                      cancellable, &rv, &error);
   if (objects == NULL)
     goto out;
 
-  find_id_mismatches (functions, session, objects, paired, problems);
+  find_id_mismatches (session.functions, session.session, objects, paired, problems);
   find_hidden_keys (objects, paired, problems);
   find_id_clashes (objects, problems);
 
 out:
-  if (session != CK_INVALID_HANDLE)
-    functions->C_CloseSession (session);
-  _tessera_module_end (doctor->module);
+  _tessera_session_close (&session);
 
   if (error != NULL)
     g_task_return_error (task, error);
@@ -517,7 +502,7 @@ tessera_token_diagnose_finish (TesseraToken  *token,
 
 /* Reads @handle back and checks it holds what @original held, under @id. */
 static gboolean
-copy_is_faithful (TesseraWriteSession *write,
+copy_is_faithful (TesseraSession *write,
                   Doctor              *doctor,
                   CK_OBJECT_HANDLE     handle,
                   TesseraObject       *original,
@@ -551,7 +536,7 @@ copy_is_faithful (TesseraWriteSession *write,
 }
 
 static gboolean
-create_public_key (TesseraWriteSession  *write,
+create_public_key (TesseraSession  *write,
                    TesseraObject        *source,
                    const char           *label,
                    GBytes               *id,
@@ -621,7 +606,7 @@ unreadable:
  * token is as it was.
  */
 static gboolean
-move_to_id (TesseraWriteSession  *write,
+move_to_id (TesseraSession  *write,
             Doctor               *doctor,
             TesseraObject        *object,
             GBytes               *id,
@@ -690,7 +675,7 @@ move_to_id (TesseraWriteSession  *write,
 }
 
 static gboolean
-prove_pair (TesseraWriteSession  *write,
+prove_pair (TesseraSession  *write,
             TesseraObject        *private_key,
             GBytes               *blob,
             GError              **error)
@@ -724,10 +709,10 @@ fix_thread (GTask        *task,
 {
   Doctor *doctor = task_data;
   TesseraProblem *problem = doctor->problem;
-  TesseraWriteSession write;
+  TesseraSession write;
   GError *error = NULL;
 
-  if (!_tessera_write_session_open (&write, doctor->module, doctor->slot, &error))
+  if (!_tessera_session_open (&write, doctor->module, doctor->slot, TRUE, &error))
     goto out;
   for (guint i = 0; i < problem->objects->len; i++)
     if (!_tessera_object_check_unchanged (&write, g_ptr_array_index (problem->objects, i), &error))
@@ -767,7 +752,7 @@ fix_thread (GTask        *task,
   prove_pair (&write, problem->private_key, problem->blob, &error);
 
 out:
-  _tessera_write_session_close (&write);
+  _tessera_session_close (&write);
   if (error != NULL)
     g_task_return_error (task, error);
   else
@@ -844,27 +829,12 @@ test_key_thread (GTask        *task,
                  GCancellable *cancellable)
 {
   TestKey *test = task_data;
-  CK_FUNCTION_LIST *functions;
-  CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
+  TesseraSession session;
   gnutls_pubkey_t pubkey = NULL;
   GError *error = NULL;
-  CK_RV rv;
 
-  functions = _tessera_module_begin (test->module);
-  if (functions == NULL)
-    {
-      g_task_return_new_error (task, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
-                               _("The token’s module is not loaded."));
-      return;
-    }
-
-  rv = functions->C_OpenSession (test->slot, CKF_SERIAL_SESSION, NULL, NULL, &session);
-  if (rv != CKR_OK)
-    {
-      session = CK_INVALID_HANDLE;
-      _tessera_set_ck_error (&error, rv, _("Could not open a session on the token"));
-      goto out;
-    }
+  if (!_tessera_session_open (&session, test->module, test->slot, FALSE, &error))
+    goto out;
 
   pubkey = _tessera_pubkey_from_ssh_blob (test->blob);
   if (pubkey == NULL)
@@ -874,7 +844,7 @@ test_key_thread (GTask        *task,
       goto out;
     }
 
-  if (!_tessera_test_sign (functions, session, tessera_object_get_handle (test->private_key),
+  if (!_tessera_test_sign (session.functions, session.session, tessera_object_get_handle (test->private_key),
                            tessera_object_get_key_type (test->private_key), pubkey, &error) &&
       error == NULL)
     g_set_error_literal (&error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_FAILED,
@@ -884,9 +854,7 @@ test_key_thread (GTask        *task,
 out:
   if (pubkey != NULL)
     gnutls_pubkey_deinit (pubkey);
-  if (session != CK_INVALID_HANDLE)
-    functions->C_CloseSession (session);
-  _tessera_module_end (test->module);
+  _tessera_session_close (&session);
 
   if (error != NULL)
     g_task_return_error (task, error);

@@ -90,6 +90,10 @@ TesseraObject  *_tessera_object_read_one         (CK_FUNCTION_LIST    *functions
                                                   const CK_TOKEN_INFO *token_info);
 
 /* tessera-ssh.c */
+gboolean        _tessera_ssh_read_string         (const guint8  **data,
+                                                  gsize          *len,
+                                                  const guint8  **value,
+                                                  gsize          *value_len);
 GBytes         *_tessera_ssh_blob_from_certificate (GBytes        *der,
                                                   GError         **error);
 
@@ -121,32 +125,33 @@ gboolean        _tessera_test_sign               (CK_FUNCTION_LIST *functions,
                                                   gnutls_pubkey_t  pubkey,
                                                   GError         **error);
 
-/* tessera-token-editing.c: a read-write session for changing a token */
+/* tessera-token-editing.c: a session of its own, for one operation */
 typedef struct
 {
   TesseraModule     *module;
   CK_FUNCTION_LIST  *functions;
   CK_SESSION_HANDLE  session;
-} TesseraWriteSession;
+} TesseraSession;
 
-gboolean        _tessera_write_session_open      (TesseraWriteSession *write,
+gboolean        _tessera_session_open            (TesseraSession  *session,
                                                   TesseraModule   *module,
                                                   CK_SLOT_ID       slot,
+                                                  gboolean         read_write,
                                                   GError         **error);
-void            _tessera_write_session_close     (TesseraWriteSession *write);
-gboolean        _tessera_object_check_unchanged  (TesseraWriteSession *write,
+void            _tessera_session_close           (TesseraSession  *session);
+gboolean        _tessera_object_check_unchanged  (TesseraSession  *session,
                                                   TesseraObject   *object,
                                                   GError         **error);
 CK_OBJECT_CLASS _tessera_object_kind_to_class    (TesseraObjectKind kind);
 
 /* tessera-certificate.c */
-gboolean        _tessera_certificate_create_object (TesseraWriteSession *write,
+gboolean        _tessera_certificate_create_object (TesseraSession *write,
                                                   GBytes          *der,
                                                   const char      *label,
                                                   GBytes          *id,
                                                   CK_OBJECT_HANDLE *handle_out,
                                                   GError         **error);
-GBytes         *_tessera_certificate_build_self_signed (TesseraWriteSession *write,
+GBytes         *_tessera_certificate_build_self_signed (TesseraSession *write,
                                                   TesseraObject   *private_key,
                                                   GBytes          *blob,
                                                   const char      *common_name,

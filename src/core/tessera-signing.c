@@ -37,17 +37,13 @@ read_blob_string (const guint8   **data,
                   gsize           *len,
                   gnutls_datum_t  *value)
 {
-  guint32 n;
+  const guint8 *bytes;
+  gsize size;
 
-  if (*len < 4)
+  if (!_tessera_ssh_read_string (data, len, &bytes, &size))
     return FALSE;
-  n = ((guint32) (*data)[0] << 24) | ((*data)[1] << 16) | ((*data)[2] << 8) | (*data)[3];
-  if (*len - 4 < n)
-    return FALSE;
-  value->data = (unsigned char *) *data + 4;
-  value->size = n;
-  *data += 4 + n;
-  *len -= 4 + n;
+  value->data = (unsigned char *) bytes;
+  value->size = size;
   return TRUE;
 }
 
@@ -149,6 +145,19 @@ sign_raw (CK_FUNCTION_LIST  *functions,
   return g_bytes_new (signature, length);
 }
 
+/* A copy GnuTLS can own and gnutls_free(). */
+static void
+bytes_to_datum (GBytes         *bytes,
+                gnutls_datum_t *datum)
+{
+  gsize len;
+  const guint8 *data = g_bytes_get_data (bytes, &len);
+
+  datum->data = gnutls_malloc (len > 0 ? len : 1);
+  memcpy (datum->data, data, len);
+  datum->size = len;
+}
+
 /* PKCS#11 gives ECDSA signatures as r‖s; X.509 and GnuTLS want DER. */
 static gboolean
 ecdsa_to_der (GBytes         *raw,
@@ -185,8 +194,6 @@ _tessera_sign_hash (CK_FUNCTION_LIST      *functions,
                     GError               **error)
 {
   g_autoptr(GBytes) raw = NULL;
-  gsize len;
-  const guint8 *data;
 
   switch (type)
     {
@@ -195,10 +202,7 @@ _tessera_sign_hash (CK_FUNCTION_LIST      *functions,
                       digest_info_or_hash->data, digest_info_or_hash->size, error);
       if (raw == NULL)
         return FALSE;
-      data = g_bytes_get_data (raw, &len);
-      signature->data = gnutls_malloc (len);
-      memcpy (signature->data, data, len);
-      signature->size = len;
+      bytes_to_datum (raw, signature);
       return TRUE;
 
     case TESSERA_KEY_TYPE_EC:
@@ -235,16 +239,11 @@ _tessera_sign_data (CK_FUNCTION_LIST      *functions,
                     GError               **error)
 {
   g_autoptr(GBytes) raw = NULL;
-  gsize len;
-  const guint8 *data;
 
   raw = sign_raw (functions, session, key, CKM_EDDSA, message->data, message->size, error);
   if (raw == NULL)
     return FALSE;
-  data = g_bytes_get_data (raw, &len);
-  signature->data = gnutls_malloc (len);
-  memcpy (signature->data, data, len);
-  signature->size = len;
+  bytes_to_datum (raw, signature);
   return TRUE;
 }
 

@@ -76,9 +76,9 @@ put_mpint (GByteArray   *out,
     }
 }
 
-/* Reading it back, for the blob's type and size. */
-static gboolean
-get_string (const guint8  **data,
+/* Reading it back, for the blob's type and size, one string at a time. */
+gboolean
+_tessera_ssh_read_string (const guint8  **data,
             gsize          *len,
             const guint8  **value,
             gsize          *value_len)
@@ -417,7 +417,7 @@ tessera_ssh_blob_get_type (GBytes *blob)
   gsize len, type_len;
 
   data = g_bytes_get_data (blob, &len);
-  if (!get_string (&data, &len, &type, &type_len))
+  if (!_tessera_ssh_read_string (&data, &len, &type, &type_len))
     return NULL;
 
   for (guint i = 0; i < G_N_ELEMENTS (types); i++)
@@ -450,7 +450,7 @@ tessera_ssh_blob_get_bits (GBytes *blob)
   /* RSA: type, e, n */
   data = g_bytes_get_data (blob, &len);
   for (guint i = 0; i < 3; i++)
-    if (!get_string (&data, &len, &value, &value_len))
+    if (!_tessera_ssh_read_string (&data, &len, &value, &value_len))
       return 0;
   while (value_len > 0 && value[0] == 0)
     {

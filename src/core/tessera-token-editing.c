@@ -18,21 +18,24 @@
 #include "tessera-private.h"
 #include "tessera-token-editing.h"
 
-/* The read-write session ----------------------------------------------------- */
+/* A session of its own ------------------------------------------------------- */
 
 /*
- * _tessera_write_session_open:
+ * _tessera_session_open:
+ * @read_write: a read-write session, for changing the token
  *
- * Holds the module and opens a read-write session of its own on @slot.
- * The login is the application's, so the session is logged in when the
- * token is.  Close it with _tessera_write_session_close(), even on failure.
+ * Holds the module and opens a session of its own on @slot.  The login is
+ * the application's, so the session is logged in when the token is.
+ * Close it with _tessera_session_close(), even on failure.
  */
 gboolean
-_tessera_write_session_open (TesseraWriteSession  *write,
-                             TesseraModule        *module,
-                             CK_SLOT_ID            slot,
-                             GError              **error)
+_tessera_session_open (TesseraSession  *write,
+                       TesseraModule   *module,
+                       CK_SLOT_ID       slot,
+                       gboolean         read_write,
+                       GError         **error)
 {
+  CK_FLAGS flags = CKF_SERIAL_SESSION | (read_write ? CKF_RW_SESSION : 0);
   CK_RV rv;
 
   write->module = module;
@@ -45,8 +48,7 @@ _tessera_write_session_open (TesseraWriteSession  *write,
       return FALSE;
     }
 
-  rv = write->functions->C_OpenSession (slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
-                                        NULL, NULL, &write->session);
+  rv = write->functions->C_OpenSession (slot, flags, NULL, NULL, &write->session);
   if (rv != CKR_OK)
     {
       write->session = CK_INVALID_HANDLE;
@@ -57,7 +59,7 @@ _tessera_write_session_open (TesseraWriteSession  *write,
 }
 
 void
-_tessera_write_session_close (TesseraWriteSession *write)
+_tessera_session_close (TesseraSession *write)
 {
   if (write->functions == NULL)
     return;
@@ -96,7 +98,7 @@ _tessera_object_kind_to_class (TesseraObjectKind kind)
  *   class and ID as when it was read
  */
 gboolean
-_tessera_object_check_unchanged (TesseraWriteSession  *write,
+_tessera_object_check_unchanged (TesseraSession  *write,
                                  TesseraObject        *object,
                                  GError              **error)
 {
@@ -180,10 +182,10 @@ set_label_thread (GTask        *task,
                   GCancellable *cancellable)
 {
   Edit *edit = task_data;
-  TesseraWriteSession write;
+  TesseraSession write;
   GError *error = NULL;
 
-  if (!_tessera_write_session_open (&write, edit->module, edit->slot, &error))
+  if (!_tessera_session_open (&write, edit->module, edit->slot, TRUE, &error))
     goto out;
 
   /* Check all before changing any, so that a stale view changes nothing. */
@@ -209,7 +211,7 @@ set_label_thread (GTask        *task,
     }
 
 out:
-  _tessera_write_session_close (&write);
+  _tessera_session_close (&write);
   if (error != NULL)
     g_task_return_error (task, error);
   else
@@ -256,11 +258,11 @@ delete_thread (GTask        *task,
                GCancellable *cancellable)
 {
   Edit *edit = task_data;
-  TesseraWriteSession write;
+  TesseraSession write;
   g_autoptr(GString) deleted = g_string_new (NULL);
   GError *error = NULL;
 
-  if (!_tessera_write_session_open (&write, edit->module, edit->slot, &error))
+  if (!_tessera_session_open (&write, edit->module, edit->slot, TRUE, &error))
     goto out;
 
   for (guint i = 0; i < edit->objects->len; i++)
@@ -293,7 +295,7 @@ delete_thread (GTask        *task,
     }
 
 out:
-  _tessera_write_session_close (&write);
+  _tessera_session_close (&write);
   if (error != NULL)
     g_task_return_error (task, error);
   else
