@@ -181,6 +181,51 @@ def mismatch_case(tmp):
         agent.stop()
 
 
+def sandbox_case(tmp):
+    """Tessera in a sandbox (a Flatpak) loads its own copy of a module; the
+    host's agent must be sent the host's. TESSERA_HOST_ROOT stands in for
+    /run/host, here a view of this machine's /usr."""
+    env = softhsm_token(tmp, "Sandbox")
+    keygen(env, SOFTHSM, ["--token-label", "Sandbox"], "123456", "EC:prime256v1", "05", "sandboxed key")
+    pin_file = os.path.join(tmp, "pin")
+    with open(pin_file, "w") as f:
+        f.write("123456\n")
+    host = os.path.join(tmp, "host")
+    os.makedirs(host)
+    os.symlink("/usr", os.path.join(host, "usr"))
+    bundled = os.path.join(tmp, "app", "lib")
+    os.makedirs(bundled)
+    own_copy = os.path.join(bundled, "libsofthsm2.so")
+    shutil.copy(SOFTHSM, own_copy)
+    stranger = os.path.join(bundled, "libtessera-bundled.so")
+    shutil.copy(SOFTHSM, stranger)
+
+    line = run(["ssh-keygen", "-D", SOFTHSM], env).stdout
+    sshd = Sshd(tmp, env, line)
+    agent = Agent(tmp, env)
+    senv = dict(env, SSH_AUTH_SOCK=agent.sock, TESSERA_HOST_ROOT=host)
+    try:
+        proc = run([CLI, "agent", "add", "--module", own_copy, "pkcs11:token=Sandbox", "--pin-file", pin_file],
+                   senv, check_ok=False)
+        listed = run(["ssh-add", "-l"], senv, check_ok=False).stdout
+        check("in a sandbox, the agent is sent the host's copy of the module, and takes it",
+              proc.returncode == 0 and "sandboxed key" in listed, (proc.returncode, proc.stderr, listed))
+        check("... and ssh -p PORT 127.0.0.1 true logs in through it", sshd.login(senv) == 0)
+        proc = run([CLI, "agent", "remove", "--module", own_copy, "pkcs11:token=Sandbox"], senv, check_ok=False)
+        listed = run(["ssh-add", "-l"], senv, check_ok=False).stdout
+        check("... and agent remove takes the host's module out",
+              proc.returncode == 0 and "sandboxed key" not in listed, (proc.returncode, proc.stderr, listed))
+
+        proc = run([CLI, "agent", "add", "--module", stranger, "pkcs11:token=Sandbox", "--pin-file", pin_file],
+                   senv, check_ok=False)
+        check("a module the host does not have: exit 7, naming it and saying to install it",
+              proc.returncode == 7 and "libtessera-bundled.so" in proc.stderr and "Install" in proc.stderr,
+              (proc.returncode, proc.stderr))
+    finally:
+        agent.stop()
+        sshd.stop()
+
+
 def opencryptoki_case(tmp):
     # The token is machine-global: back to how the package leaves it.
     reset = os.path.join(os.environ["G_TEST_SRCDIR"], "opencryptoki-reset.sh")
@@ -200,7 +245,7 @@ def opencryptoki_case(tmp):
 
 
 def main():
-    return run_cases((softhsm_cases, mismatch_case, opencryptoki_case), "tessera-agent-test-")
+    return run_cases((softhsm_cases, mismatch_case, sandbox_case, opencryptoki_case), "tessera-agent-test-")
 
 
 if __name__ == "__main__":

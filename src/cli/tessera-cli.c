@@ -936,7 +936,7 @@ run_agent (Options    *options,
   if (g_str_equal (verb, "remove"))
     {
       g_autoptr(GAsyncResult) result = NULL;
-      const char *provider = tessera_module_get_path (tessera_token_get_module (token));
+      const char *provider = tessera_module_get_host_path (tessera_token_get_module (token));
 
       identities = agent_identities (agent, &error);
       if (identities == NULL)

@@ -184,8 +184,21 @@ tessera_agent_provider_allowed (const char  *provider,
                                 char       **real_path)
 {
   static const char *patterns[] = { "/usr/lib*/*", "/usr/local/lib*/*" };
-  g_autofree char *resolved = realpath (provider, NULL);
+  const char *root = _tessera_sandbox_host_root ();
+  g_autofree char *resolved = NULL;
   gboolean allowed = FALSE;
+
+  /* In a sandbox the provider is a host path: resolve it on the host. */
+  if (root != NULL)
+    {
+      g_autofree char *seen = g_build_filename (root, provider, NULL);
+
+      resolved = realpath (seen, NULL);
+      if (resolved != NULL && g_str_has_prefix (resolved, root) && resolved[strlen (root)] == '/')
+        memmove (resolved, resolved + strlen (root), strlen (resolved + strlen (root)) + 1);
+    }
+  else
+    resolved = realpath (provider, NULL);
 
   if (resolved != NULL)
     for (guint i = 0; i < G_N_ELEMENTS (patterns); i++)
@@ -737,7 +750,20 @@ add_token_listed (GObject      *source,
       return;
     }
 
-  /* 3. It will load the module. */
+  /* 3. It will load the module: one the agent's computer has, in a
+   * place its allowlist takes. */
+  if (add->provider == NULL)
+    {
+      const char *path = tessera_module_get_path (tessera_token_get_module (add->token));
+      g_autofree char *base = g_path_get_basename (path);
+
+      g_task_return_new_error (task, TESSERA_AGENT_ERROR, TESSERA_AGENT_ERROR_PROVIDER_NOT_ALLOWED,
+                               _("The SSH agent runs outside Tessera’s sandbox, and your computer has no "
+                                 "%s for it to load (Tessera uses %s). Install the module on your "
+                                 "computer, for example the opensc-pkcs11 package for smart cards."),
+                               base, path);
+      return;
+    }
   if (!tessera_agent_provider_allowed (add->provider, &real_path))
     {
       g_task_return_new_error (task, TESSERA_AGENT_ERROR, TESSERA_AGENT_ERROR_PROVIDER_NOT_ALLOWED,
@@ -924,7 +950,7 @@ tessera_agent_add_token_async (TesseraAgent        *self,
 
   add = g_new0 (AddToken, 1);
   add->token = g_object_ref (token);
-  add->provider = g_strdup (tessera_module_get_path (tessera_token_get_module (token)));
+  add->provider = g_strdup (tessera_module_get_host_path (tessera_token_get_module (token)));
   add->pin = g_strdup (pin);
   add->lifetime = lifetime;
   add->confirm = confirm;

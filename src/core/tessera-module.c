@@ -7,6 +7,8 @@
 
 #include "config.h"
 
+#include <stdlib.h>
+
 #include <glib/gi18n-lib.h>
 
 #include "tessera-private.h"
@@ -22,6 +24,8 @@ struct _TesseraModule
 
   char             *name;
   char             *path;
+  char             *host_path;   /* computed once; NULL: none, or not yet */
+  gboolean          host_path_known;
   char             *description;
   char             *manufacturer;
   char             *version;
@@ -62,6 +66,7 @@ tessera_module_finalize (GObject *object)
 
   g_clear_pointer (&self->name, g_free);
   g_clear_pointer (&self->path, g_free);
+  g_clear_pointer (&self->host_path, g_free);
   g_clear_pointer (&self->description, g_free);
   g_clear_pointer (&self->manufacturer, g_free);
   g_clear_pointer (&self->version, g_free);
@@ -330,6 +335,84 @@ tessera_module_get_path (TesseraModule *self)
 {
   g_return_val_if_fail (TESSERA_IS_MODULE (self), NULL);
   return self->path;
+}
+
+/*
+ * _tessera_sandbox_host_root:
+ *
+ * Returns: (nullable): where the host's files are seen from inside a
+ *   sandbox ("/run/host" in a Flatpak, with --filesystem=host-os:ro), or
+ *   %NULL outside one.  TESSERA_HOST_ROOT (a test hook) names another
+ *   root; set to "" it means no sandbox.
+ */
+const char *
+_tessera_sandbox_host_root (void)
+{
+  const char *root = g_getenv ("TESSERA_HOST_ROOT");
+
+  if (root != NULL)
+    return root[0] != '\0' ? root : NULL;
+  return g_file_test ("/.flatpak-info", G_FILE_TEST_EXISTS) ? "/run/host" : NULL;
+}
+
+/* Where module files usually are on a host: the p11-kit module
+ * directories and the library directories of Debian, Fedora and others. */
+static const char * const host_module_dirs[] = {
+  "/usr/lib/x86_64-linux-gnu/pkcs11", "/usr/lib/aarch64-linux-gnu/pkcs11", "/usr/lib64/pkcs11",
+  "/usr/lib/pkcs11", "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64",
+  "/usr/lib", "/usr/lib/softhsm", "/usr/local/lib", "/usr/local/lib/pkcs11",
+};
+
+static char *
+find_host_path (const char *path,
+                const char *root)
+{
+  g_autofree char *resolved = realpath (path, NULL);
+  g_autofree char *base = g_path_get_basename (path);
+  gsize root_len = strlen (root);
+  const char *real = resolved != NULL ? resolved : path;
+
+  /* A module of the host's, seen through the root */
+  if (g_str_has_prefix (real, root) && real[root_len] == '/')
+    return g_strdup (real + root_len);
+
+  /* A module of the sandbox's own (the Flatpak's OpenSC, the runtime's
+   * p11-kit): the host agent needs the host's copy of the same module. */
+  for (guint i = 0; i < G_N_ELEMENTS (host_module_dirs); i++)
+    {
+      g_autofree char *candidate = g_build_filename (root, host_module_dirs[i], base, NULL);
+
+      if (g_file_test (candidate, G_FILE_TEST_IS_REGULAR))
+        return g_build_filename (host_module_dirs[i], base, NULL);
+    }
+  return NULL;
+}
+
+/**
+ * tessera_module_get_host_path:
+ *
+ * The path programs outside Tessera's sandbox (ssh-agent, ssh) must be
+ * given: outside a sandbox, the module's path; inside a Flatpak, the
+ * host's path of the same module, found through /run/host.
+ *
+ * Returns: (nullable): the module's path on the host, or %NULL when the
+ *   host has no such module
+ */
+const char *
+tessera_module_get_host_path (TesseraModule *self)
+{
+  const char *root;
+
+  g_return_val_if_fail (TESSERA_IS_MODULE (self), NULL);
+
+  if (!self->host_path_known)
+    {
+      root = _tessera_sandbox_host_root ();
+      self->host_path = root == NULL ? g_strdup (self->path) : find_host_path (self->path, root);
+      self->host_path_known = TRUE;
+      g_debug ("Module %s is %s on the host", self->path, self->host_path ? self->host_path : "(nowhere)");
+    }
+  return self->host_path;
 }
 
 const char *

@@ -17,6 +17,7 @@ G_DECLARE_FINAL_TYPE (TesseraModule, tessera_module, TESSERA, MODULE, GObject)
 
 const char   *tessera_module_get_name          (TesseraModule *self);
 const char   *tessera_module_get_path          (TesseraModule *self);
+const char   *tessera_module_get_host_path     (TesseraModule *self);
 const char   *tessera_module_get_description   (TesseraModule *self);
 const char   *tessera_module_get_manufacturer  (TesseraModule *self);
 const char   *tessera_module_get_version       (TesseraModule *self);

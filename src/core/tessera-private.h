@@ -45,6 +45,7 @@ void            _tessera_key_assess_all          (GPtrArray       *keys,
                                                   gboolean         logged_in);
 
 /* tessera-module.c */
+const char     *_tessera_sandbox_host_root       (void);
 TesseraModule  *_tessera_module_new              (const char      *name,
                                                   const char      *path,
                                                   gboolean         registered);

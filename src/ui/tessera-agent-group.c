@@ -310,7 +310,7 @@ on_agent_switch_state_set (GtkSwitch         *agent_switch,
       TesseraModule *module = tessera_token_get_module (self->token);
 
       tessera_agent_sync_untrack (sync, self->token);
-      tessera_agent_remove_provider_async (agent, tessera_module_get_path (module),
+      tessera_agent_remove_provider_async (agent, tessera_module_get_host_path (module),
                                            self->cancellable, on_removed, g_object_ref (self));
     }
 

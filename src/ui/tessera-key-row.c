@@ -77,7 +77,7 @@ get_module_path (TesseraKeyRow *self)
 {
   TesseraModule *module = tessera_token_get_module (self->token);
 
-  return module != NULL ? tessera_module_get_path (module) : NULL;
+  return module != NULL ? tessera_module_get_host_path (module) : NULL;
 }
 
 /* Showing the key */

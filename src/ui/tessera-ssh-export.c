@@ -160,7 +160,8 @@ tessera_ssh_export_dup_config (GtkWindow    *window,
                                TesseraToken *token)
 {
   TesseraModule *module = tessera_token_get_module (token);
-  const char *module_path = module != NULL ? tessera_module_get_path (module) : NULL;
+  /* ssh runs outside any sandbox: the host's path of the module */
+  const char *module_path = module != NULL ? tessera_module_get_host_path (module) : NULL;
 
   if (module_path == NULL || module_path[0] == '\0')
     return NULL;
