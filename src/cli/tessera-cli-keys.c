@@ -545,6 +545,8 @@ run_doctor (Options    *options,
   if (options->fix && problems->len > 0)
     {
       g_clear_pointer (&problems, g_ptr_array_unref);
+      if (!read_token (token, &error))
+        return fail (error);
       problems = diagnose (token, &error);
       if (problems == NULL)
         return fail (error);

@@ -402,6 +402,7 @@ typedef struct
   TesseraModule  *module;
   CK_SLOT_ID      slot;
   CK_TOKEN_INFO   token_info;
+  GPtrArray      *objects;    /* the token's objects as last read, if read */
   TesseraProblem *problem;
 } Doctor;
 
@@ -409,6 +410,7 @@ static void
 doctor_free (Doctor *doctor)
 {
   g_clear_object (&doctor->module);
+  g_clear_pointer (&doctor->objects, g_ptr_array_unref);
   g_clear_object (&doctor->problem);
   g_free (doctor);
 }
@@ -444,8 +446,13 @@ diagnose_thread (GTask        *task,
   if (!_tessera_session_open (&session, doctor->module, doctor->slot, FALSE, &error))
     goto out;
 
-  objects = _tessera_object_read_all (session.functions, session.session, &doctor->token_info,
-                                      cancellable, &rv, &error);
+  /* The session is for test signatures; the objects were read already,
+   * unless the token's never were. */
+  if (doctor->objects != NULL)
+    objects = g_ptr_array_ref (doctor->objects);
+  else
+    objects = _tessera_object_read_all (session.functions, session.session, &doctor->token_info,
+                                        cancellable, &rv, &error);
   if (objects == NULL)
     goto out;
 
@@ -465,11 +472,14 @@ out:
 /**
  * tessera_token_diagnose_async:
  *
- * Looks at every object the session can see for the mismatches that make
- * OpenSSH fail: certificates and public keys under the wrong ID, private
- * keys without a public part, IDs shared within a class, empty IDs.  Log
- * in first, or private keys are not seen.  Private keys that hide their
+ * Looks at every object of the token for the mismatches that make OpenSSH
+ * fail: certificates and public keys under the wrong ID, private keys
+ * without a public part, IDs shared within a class, empty IDs.  Log in
+ * first, or private keys are not seen.  Private keys that hide their
  * public part are paired by test signatures, which need the login too.
+ *
+ * The objects are those last read (tessera_token_read_objects_async());
+ * only a token never read is read here.  Read it again after a change.
  */
 void
 tessera_token_diagnose_async (TesseraToken        *token,
@@ -478,9 +488,20 @@ tessera_token_diagnose_async (TesseraToken        *token,
                               gpointer             user_data)
 {
   g_autoptr(GTask) task = g_task_new (token, cancellable, callback, user_data);
+  Doctor *doctor = doctor_new (token);
+
+  if (tessera_token_get_objects_loaded (token))
+    {
+      GListModel *objects = tessera_token_get_objects (token);
+      guint n = g_list_model_get_n_items (objects);
+
+      doctor->objects = g_ptr_array_new_full (n, g_object_unref);
+      for (guint i = 0; i < n; i++)
+        g_ptr_array_add (doctor->objects, g_list_model_get_item (objects, i));
+    }
 
   g_task_set_source_tag (task, tessera_token_diagnose_async);
-  g_task_set_task_data (task, doctor_new (token), (GDestroyNotify) doctor_free);
+  g_task_set_task_data (task, doctor, (GDestroyNotify) doctor_free);
   g_task_run_in_thread (task, diagnose_thread);
 }
 

@@ -1135,6 +1135,39 @@ tessera_token_get_keys (TesseraToken *self)
 }
 
 /**
+ * tessera_token_find_key:
+ * @id: (nullable): a CKA_ID
+ *
+ * Finds the key with this ID among the keys last read.  After a login or
+ * a change the token's keys are new objects: this finds a key again.
+ *
+ * Returns: (transfer full) (nullable): the key, or %NULL for none or an
+ *   empty @id
+ */
+TesseraKey *
+tessera_token_find_key (TesseraToken *self,
+                        GBytes       *id)
+{
+  guint n;
+
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
+
+  if (id == NULL || g_bytes_get_size (id) == 0)
+    return NULL;
+
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->keys));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TesseraKey) key = g_list_model_get_item (G_LIST_MODEL (self->keys), i);
+      GBytes *key_id = tessera_key_get_id (key);
+
+      if (key_id != NULL && g_bytes_equal (key_id, id))
+        return g_steal_pointer (&key);
+    }
+  return NULL;
+}
+
+/**
  * tessera_token_get_certificates:
  *
  * Returns: (transfer none): a #GListModel of certificate #TesseraObject

@@ -77,6 +77,8 @@ gboolean           tessera_token_get_objects_loaded  (TesseraToken *self);
 
 GListModel        *tessera_token_get_objects         (TesseraToken *self);
 GListModel        *tessera_token_get_keys            (TesseraToken *self);
+TesseraKey        *tessera_token_find_key            (TesseraToken *self,
+                                                      GBytes       *id);
 GListModel        *tessera_token_get_certificates    (TesseraToken *self);
 GListModel        *tessera_token_get_other_objects   (TesseraToken *self);
 

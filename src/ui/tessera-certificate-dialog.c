@@ -131,20 +131,9 @@ finish (TesseraCertificateDialog *self)
 static TesseraKey *
 find_current_key (TesseraCertificateDialog *self)
 {
-  GListModel *keys = tessera_token_get_keys (self->token);
-  GBytes *id = tessera_key_get_id (self->key);
-  guint n = g_list_model_get_n_items (keys);
+  TesseraKey *key = tessera_token_find_key (self->token, tessera_key_get_id (self->key));
 
-  for (guint i = 0; id != NULL && i < n; i++)
-    {
-      g_autoptr(TesseraKey) key = g_list_model_get_item (keys, i);
-      GBytes *key_id = tessera_key_get_id (key);
-
-      if (key_id != NULL && g_bytes_equal (key_id, id))
-        return g_steal_pointer (&key);
-    }
-
-  return g_object_ref (self->key);
+  return key != NULL ? key : g_object_ref (self->key);
 }
 
 static void

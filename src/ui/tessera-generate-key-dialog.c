@@ -205,24 +205,6 @@ report_certificate_error (TesseraGenerateKeyDialog *self,
   dismiss (self);
 }
 
-static TesseraKey *
-find_key (TesseraGenerateKeyDialog *self)
-{
-  GListModel *keys = tessera_token_get_keys (self->token);
-  guint n = g_list_model_get_n_items (keys);
-
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(TesseraKey) key = g_list_model_get_item (keys, i);
-      GBytes *id = tessera_key_get_id (key);
-
-      if (id != NULL && g_bytes_equal (id, self->key_id))
-        return g_steal_pointer (&key);
-    }
-
-  return NULL;
-}
-
 static void
 on_objects_read_again (GObject      *object,
                        GAsyncResult *result,
@@ -299,7 +281,7 @@ on_objects_read (GObject      *object,
       return;
     }
 
-  key = find_key (self);
+  key = tessera_token_find_key (self->token, self->key_id);
   if (key == NULL)
     {
       report_certificate_error (self, _("the new key is not among the token’s keys."));

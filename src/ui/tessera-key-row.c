@@ -660,24 +660,10 @@ key_edit_when_logged_in (TesseraKeyRow                *self,
 static void
 key_edit_refresh (KeyEdit *edit)
 {
-  GListModel *keys = tessera_token_get_keys (edit->token);
-  GBytes *id = tessera_key_get_id (edit->key);
-  guint n = g_list_model_get_n_items (keys);
+  g_autoptr(TesseraKey) key = tessera_token_find_key (edit->token, tessera_key_get_id (edit->key));
 
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(TesseraKey) key = g_list_model_get_item (keys, i);
-      GBytes *key_id = tessera_key_get_id (key);
-
-      if (key == edit->key)
-        return;
-
-      if (id != NULL && key_id != NULL && g_bytes_get_size (id) > 0 && g_bytes_equal (id, key_id))
-        {
-          g_set_object (&edit->key, key);
-          return;
-        }
-    }
+  if (key != NULL)
+    g_set_object (&edit->key, key);
 }
 
 static void

@@ -418,28 +418,6 @@ _tessera_setup_run_user_pin (TesseraSetupAssistant *self)
 
 /* Step 3: the key */
 
-static TesseraKey *
-find_key_by_id (TesseraToken *token,
-                GBytes       *id)
-{
-  GListModel *keys = tessera_token_get_keys (token);
-  guint n = g_list_model_get_n_items (keys);
-
-  if (id == NULL)
-    return NULL;
-
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(TesseraKey) key = g_list_model_get_item (keys, i);
-      GBytes *key_id = tessera_key_get_id (key);
-
-      if (key_id != NULL && g_bytes_equal (key_id, id))
-        return g_steal_pointer (&key);
-    }
-
-  return NULL;
-}
-
 void
 _tessera_setup_set_key (TesseraSetupAssistant *self,
                         TesseraKey            *key)
@@ -454,7 +432,7 @@ _tessera_setup_set_key (TesseraSetupAssistant *self,
 void
 _tessera_setup_refind_key (TesseraSetupAssistant *self)
 {
-  g_autoptr(TesseraKey) key = find_key_by_id (self->token, self->key_id);
+  g_autoptr(TesseraKey) key = tessera_token_find_key (self->token, self->key_id);
 
   if (key != NULL)
     g_set_object (&self->key, key);
@@ -467,7 +445,7 @@ _tessera_setup_key_still_there (TesseraSetupAssistant *self)
 
   if (self->key == NULL)
     return FALSE;
-  key = find_key_by_id (self->token, self->key_id);
+  key = tessera_token_find_key (self->token, self->key_id);
   return key != NULL;
 }
 
@@ -680,7 +658,7 @@ _tessera_setup_configure_key (TesseraSetupAssistant *self)
 static void
 on_key_objects_read (TesseraSetupAssistant *self)
 {
-  g_autoptr(TesseraKey) key = find_key_by_id (self->token, self->key_id);
+  g_autoptr(TesseraKey) key = tessera_token_find_key (self->token, self->key_id);
   g_autofree char *note = NULL;
 
   if (key == NULL)

@@ -554,7 +554,7 @@ on_logged_in_with_known_pin (GObject      *object,
       if (is_cancelled (self, error))
         return;
       /* Changed elsewhere meanwhile: ask, with the guards */
-      g_debug ("The PIN typed in the assistant did not log in: %s", error->message);
+      g_debug ("Logging in from the assistant failed, asking with the PIN dialog: %s", error->message);
       _tessera_setup_wipe_string (&self->user_pin);
       ask_pin (self, then);
       return;
