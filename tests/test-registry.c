@@ -238,7 +238,11 @@ test_hotplug_initialize (void)
 
   tessera_test_softhsm_init_token (softhsm, "First");
 
+  /* The token is initialised in this process, and SoftHSM shows no other
+   * process's changes: the module must run in this one too. */
+  g_setenv ("TESSERA_IN_PROCESS_MODULES", "1", TRUE);
   registry = tessera_test_load_softhsm ();
+  g_unsetenv ("TESSERA_IN_PROCESS_MODULES");
   tessera_registry_set_poll_interval (registry, 250);
   tessera_registry_start_monitoring (registry);
   g_assert_cmpuint (g_list_model_get_n_items (tessera_registry_get_tokens (registry)), ==, 2);
@@ -493,6 +497,9 @@ test_malformed_certificate (void)
   g_assert_cmpuint (functions->C_Login (session, CKU_USER, (CK_UTF8CHAR_PTR) TESSERA_TEST_PIN, 6), ==, CKR_OK);
   g_assert_cmpuint (functions->C_CreateObject (session, template, G_N_ELEMENTS (template), &handle), ==, CKR_OK);
   functions->C_CloseSession (session);
+  /* Tessera reads it in the module's own process; the next test's SoftHSM
+   * here must start from its own configuration. */
+  functions->C_Finalize (NULL);
 
   tessera_test_read_objects (token, &error);
   g_assert_no_error (error);
@@ -561,7 +568,10 @@ test_stale_session (void)
   tessera_test_softhsm_init_token (softhsm, "Stale");
   tessera_test_softhsm_keypair (softhsm, "Stale", "EC:prime256v1", "01", "key");
 
+  /* The sessions are closed from this process: the module must be here. */
+  g_setenv ("TESSERA_IN_PROCESS_MODULES", "1", TRUE);
   registry = tessera_test_load_softhsm ();
+  g_unsetenv ("TESSERA_IN_PROCESS_MODULES");
   token = tessera_test_find_token (registry, "Stale");
   tessera_test_login (token, TESSERA_TEST_PIN, &error);
   g_assert_no_error (error);

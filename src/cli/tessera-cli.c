@@ -21,6 +21,8 @@
 
 #include "tessera-core.h"
 
+#include <p11-kit/uri.h>
+
 #include "tessera-cli.h"
 
 static void
@@ -243,7 +245,8 @@ token_to_json (GString      *out,
 
 static int
 print_tokens (TesseraRegistry *registry,
-              gboolean         json)
+              gboolean         json,
+              gboolean         named_modules)
 {
   GListModel *modules = tessera_registry_get_modules (registry);
   GListModel *tokens = tessera_registry_get_tokens (registry);
@@ -325,6 +328,27 @@ print_tokens (TesseraRegistry *registry,
     g_string_append (out, "]}\n");
 
   fputs (out->str, stdout);
+
+  /* Modules named with --module are what was asked for: one that failed
+   * fails the command, after the others are listed. */
+  if (named_modules)
+    {
+      int status = EXIT_SUCCESS;
+
+      for (guint m = 0; m < n_modules; m++)
+        {
+          g_autoptr(TesseraModule) module = g_list_model_get_item (modules, m);
+          const GError *error = tessera_module_get_error (module);
+
+          if (error == NULL)
+            continue;
+          g_printerr ("tessera-cli: ");
+          g_printerr (_("The module %s failed: %s"), tessera_module_get_path (module), error->message);
+          g_printerr ("\n");
+          status = EXIT_FAILURE;
+        }
+      return status;
+    }
   return EXIT_SUCCESS;
 }
 
@@ -620,6 +644,49 @@ print_objects (TesseraToken *token,
   return EXIT_SUCCESS;
 }
 
+/* The token a URI names, or an error that says why there is none: the
+ * URI is not one, or no token matches (and which modules failed, since
+ * their tokens could not be looked at). */
+static TesseraToken *
+find_token (TesseraRegistry  *registry,
+            const char       *uri,
+            GError          **error)
+{
+  P11KitUri *parsed = p11_kit_uri_new ();
+  int parse_status = p11_kit_uri_parse (uri, P11_KIT_URI_FOR_ANY, parsed);
+  GListModel *modules = tessera_registry_get_modules (registry);
+  g_autoptr(GString) message = NULL;
+  TesseraToken *token;
+
+  p11_kit_uri_free (parsed);
+  if (parse_status != P11_KIT_URI_OK)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("This is not a PKCS#11 URI: %s (%s)"), uri, p11_kit_uri_message (parse_status));
+      return NULL;
+    }
+
+  token = tessera_registry_lookup_token (registry, uri);
+  if (token != NULL)
+    return token;
+
+  message = g_string_new (_("No token matches this URI."));
+  for (guint i = 0; i < g_list_model_get_n_items (modules); i++)
+    {
+      g_autoptr(TesseraModule) module = g_list_model_get_item (modules, i);
+      const GError *module_error = tessera_module_get_error (module);
+
+      if (module_error != NULL)
+        {
+          g_string_append_c (message, '\n');
+          g_string_append_printf (message, _("The module “%s” failed, so its tokens could not be looked at: %s"),
+                                  tessera_module_get_name (module), module_error->message);
+        }
+    }
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, message->str);
+  return NULL;
+}
+
 /* The registry, loaded, and the token a URI names in it. */
 TesseraToken *
 open_token (Options          *options,
@@ -627,15 +694,10 @@ open_token (Options          *options,
             TesseraRegistry **registry_out,
             GError          **error)
 {
-  TesseraToken *token;
-
   *registry_out = load_registry (options, error);
   if (*registry_out == NULL)
     return NULL;
-  token = tessera_registry_lookup_token (*registry_out, uri);
-  if (token == NULL)
-    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("No token matches this URI."));
-  return token;
+  return find_token (*registry_out, uri, error);
 }
 
 /*
@@ -758,11 +820,8 @@ run_ssh_keys (Options    *options,
     return fail (error);
 
   tokens = tessera_registry_get_tokens (registry);
-  if (uri != NULL && tessera_registry_lookup_token (registry, uri) == NULL)
-    {
-      g_printerr ("tessera-cli: %s\n", _("No token matches this URI."));
-      return EXIT_FAILURE;
-    }
+  if (uri != NULL && find_token (registry, uri, &error) == NULL)
+    return fail (error);
 
   for (guint i = 0; i < g_list_model_get_n_items (tokens); i++)
     {
@@ -1400,7 +1459,7 @@ run (int      argc,
 
       if (registry == NULL)
         return fail (error);
-      return print_tokens (registry, options_out->json);
+      return print_tokens (registry, options_out->json, options_out->modules != NULL);
     }
 
   if (g_str_equal (command, "objects") && argc == 3)

@@ -8,6 +8,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "tessera-private.h"
+#include "tessera-module-host.h"
 
 G_DEFINE_QUARK (tessera-pkcs11-error-quark, tessera_pkcs11_error)
 
@@ -67,6 +68,7 @@ _tessera_ck_rv_name (CK_RV rv)
     RV (CKR_BUFFER_TOO_SMALL)
     RV (CKR_CRYPTOKI_NOT_INITIALIZED)
     RV (CKR_CRYPTOKI_ALREADY_INITIALIZED)
+    RV (TESSERA_CKR_MODULE_INVALID_ANSWER)
 #undef RV
     default:
       return NULL;
@@ -171,6 +173,10 @@ _tessera_set_ck_error (GError     **error,
     case CKR_FUNCTION_CANCELED:
       message = _("The operation was canceled on the device.");
       break;
+    case TESSERA_CKR_MODULE_INVALID_ANSWER:
+      code = TESSERA_PKCS11_ERROR_MODULE_INVALID;
+      message = _("The module gave an answer that cannot be right (a count or length larger than the room it was given).");
+      break;
     default:
       message = _("The module reported an error.");
       break;
@@ -187,19 +193,46 @@ _tessera_set_ck_error (GError     **error,
     g_set_error (error, TESSERA_PKCS11_ERROR, code, "%s (%s)", message, code_text);
 }
 
+/*
+ * _tessera_ck_string:
+ * @chars: a fixed-width CK_UTF8CHAR field of CK_INFO or CK_TOKEN_INFO
+ *
+ * Modules put anything in these fields.  The padding at the end (spaces,
+ * or NULs from modules that pad the C way) is dropped; every other NUL,
+ * control character (C0, DEL, C1: a terminal escape, a newline) and byte
+ * that is not UTF-8 becomes U+FFFD, one for each such character or byte.
+ *
+ * Returns: (transfer full): valid, terminated UTF-8 on one line
+ */
 char *
 _tessera_ck_string (const CK_UTF8CHAR *chars,
                     gsize              length)
 {
+  const char *text = (const char *) chars;
+  GString *string;
   gsize end = length;
 
   while (end > 0 && (chars[end - 1] == ' ' || chars[end - 1] == '\0'))
     end--;
 
-  if (!g_utf8_validate ((const char *) chars, end, NULL))
-    return g_utf8_make_valid ((const char *) chars, end);
+  string = g_string_sized_new (end);
+  for (gsize i = 0; i < end;)
+    {
+      /* (gunichar) -2 for a NUL or a character cut short, -1 for bad bytes */
+      gunichar c = g_utf8_get_char_validated (text + i, end - i);
+      gsize skip = 1;
 
-  return g_strndup ((const char *) chars, end);
+      if (c != (gunichar) -1 && c != (gunichar) -2)
+        skip = g_utf8_next_char (text + i) - (text + i);
+
+      if (c == (gunichar) -1 || c == (gunichar) -2 || g_unichar_iscntrl (c))
+        g_string_append (string, "\xEF\xBF\xBD");
+      else
+        g_string_append_len (string, text + i, skip);
+      i += skip;
+    }
+
+  return g_string_free (string, FALSE);
 }
 
 /*

@@ -25,6 +25,10 @@ G_BEGIN_DECLS
  * @TESSERA_PKCS11_ERROR_WRITE_PROTECTED: the token refuses changes
  * @TESSERA_PKCS11_ERROR_NOT_SUPPORTED: the module cannot do this
  * @TESSERA_PKCS11_ERROR_DEVICE: the device reported an error
+ * @TESSERA_PKCS11_ERROR_MODULE_CRASHED: the module's process stopped (it crashed)
+ * @TESSERA_PKCS11_ERROR_MODULE_NOT_RESPONDING: a call to the module outlived its deadline
+ * @TESSERA_PKCS11_ERROR_MODULE_INVALID: the module answered with a count, length
+ *   or value that cannot be right
  *
  * Errors from PKCS#11 modules and tokens, with messages written for users.
  */
@@ -41,6 +45,9 @@ typedef enum {
   TESSERA_PKCS11_ERROR_WRITE_PROTECTED,
   TESSERA_PKCS11_ERROR_NOT_SUPPORTED,
   TESSERA_PKCS11_ERROR_DEVICE,
+  TESSERA_PKCS11_ERROR_MODULE_CRASHED,
+  TESSERA_PKCS11_ERROR_MODULE_NOT_RESPONDING,
+  TESSERA_PKCS11_ERROR_MODULE_INVALID,
 } TesseraPkcs11Error;
 
 GQuark tessera_pkcs11_error_quark (void);

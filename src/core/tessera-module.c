@@ -7,20 +7,50 @@
 
 #include "config.h"
 
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <glib-unix.h>
 
 #include "tessera-private.h"
+#include "tessera-module-host.h"
 
 /*
  * A TesseraModule is created on a worker thread, filled in there while
  * the module loads, and only read afterwards, so its fields need no lock.
  * The function list is used from worker threads only.
+ *
+ * An isolated module (the default) runs in a tessera-module-host process
+ * of its own, and its function list is a p11-kit-client instance that
+ * talks to that process over a private Unix socket.  Everything about
+ * the host is under host_lock: it may die on any thread's call.
  */
+typedef struct
+{
+  GPid      pid;          /* 0: none started, or reaped */
+  int       control_fd;   /* write end; closing it tells the host to quit */
+  int       status_fd;    /* read end: why the host stopped */
+} Host;
+
 struct _TesseraModule
 {
   GObject           parent_instance;
+
+  guint             order;       /* where the registry lists it */
+  gboolean          isolated;
+  char             *socket_path;
+  GMutex            host_lock;
+  Host              host;
+  GError           *failure;     /* why the host stopped; under host_lock */
 
   char             *name;
   char             *path;
@@ -53,16 +83,26 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+static void host_wait (TesseraModule *self);
+
 static void
 tessera_module_finalize (GObject *object)
 {
   TesseraModule *self = (TesseraModule *) object;
 
+  _tessera_module_stop_host (self);
   _tessera_module_finalize (self);
-  if (self->functions != NULL)
+  host_wait (self);
+  if (self->functions != NULL && !self->isolated)
     p11_kit_module_release (self->functions);
+  /* A p11-kit-client instance lives as long as the process. */
   self->functions = NULL;
   g_rw_lock_clear (&self->lock);
+  if (self->socket_path != NULL)
+    g_unlink (self->socket_path);
+  g_clear_pointer (&self->socket_path, g_free);
+  g_clear_error (&self->failure);
+  g_mutex_clear (&self->host_lock);
 
   g_clear_pointer (&self->name, g_free);
   g_clear_pointer (&self->path, g_free);
@@ -142,6 +182,9 @@ static void
 tessera_module_init (TesseraModule *self)
 {
   g_rw_lock_init (&self->lock);
+  g_mutex_init (&self->host_lock);
+  self->host.control_fd = -1;
+  self->host.status_fd = -1;
 }
 
 TesseraModule *
@@ -156,6 +199,554 @@ _tessera_module_new (const char *name,
   self->registered = !!registered;
 
   return self;
+}
+
+/* Isolation ------------------------------------------------------------------ */
+
+#define HOST_EXIT_WAIT_MS 250
+
+/**
+ * _tessera_module_isolation_wanted:
+ *
+ * Modules run in tessera-module-host processes unless
+ * TESSERA_IN_PROCESS_MODULES=1 (for benchmarks and debugging).
+ */
+gboolean
+_tessera_module_isolation_wanted (void)
+{
+  return g_strcmp0 (g_getenv ("TESSERA_IN_PROCESS_MODULES"), "1") != 0;
+}
+
+/*
+ * _tessera_module_prepare_isolation:
+ *
+ * Main thread, before any worker: p11-kit-client reads its server's
+ * address from P11_KIT_SERVER_ADDRESS when it makes an instance, so the
+ * variable is changed (under a lock) around each one.  Setting a variable
+ * that exists only replaces one pointer in the environment, which readers
+ * on other threads survive; adding one may move the whole array.  So make
+ * sure it exists while there is one thread, and ignore SIGPIPE: a write
+ * to a host that just died must fail, not kill Tessera.
+ */
+void
+_tessera_module_prepare_isolation (void)
+{
+  static gsize prepared = 0;
+
+  if (g_once_init_enter (&prepared))
+    {
+      if (g_getenv ("P11_KIT_SERVER_ADDRESS") == NULL)
+        g_setenv ("P11_KIT_SERVER_ADDRESS", "", TRUE);
+      signal (SIGPIPE, SIG_IGN);
+      g_once_init_leave (&prepared, 1);
+    }
+}
+
+static const char *
+host_program (void)
+{
+  const char *path = g_getenv ("TESSERA_MODULE_HOST");
+
+  if (path != NULL && path[0] != '\0')
+    return path;
+  if (g_file_test (TESSERA_MODULE_HOST_INSTALLED, G_FILE_TEST_IS_EXECUTABLE))
+    return TESSERA_MODULE_HOST_INSTALLED;
+  return TESSERA_MODULE_HOST_BUILT;
+}
+
+static char *hosts_dir;
+
+/* Empty once every module has gone; a crash leaves it in the runtime
+ * directory, which the session cleans. */
+static void
+remove_socket_dir (void)
+{
+  if (hosts_dir != NULL)
+    g_rmdir (hosts_dir);
+}
+
+/* A private directory for the hosts' sockets, made once per process. */
+static const char *
+socket_dir (GError **error)
+{
+  static GMutex lock;
+  char *dir;
+  const char *result;
+
+  g_mutex_lock (&lock);
+  dir = hosts_dir;
+  if (dir == NULL)
+    {
+      g_autofree char *template = g_build_filename (g_get_user_runtime_dir (), "tessera-XXXXXX", NULL);
+
+      if (g_mkdtemp_full (template, 0700) != NULL)
+        {
+          dir = hosts_dir = g_steal_pointer (&template);
+          atexit (remove_socket_dir);
+        }
+      else
+        {
+          int saved = errno;
+
+          g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                       _("Could not make a folder for the module’s process in %s: %s"),
+                       g_get_user_runtime_dir (), g_strerror (saved));
+        }
+    }
+  result = dir;
+  g_mutex_unlock (&lock);
+
+  return result;
+}
+
+/* A new p11-kit-client instance for a host's socket. */
+static CK_FUNCTION_LIST *
+client_new (const char  *socket_path,
+            GError     **error)
+{
+  static GMutex lock;
+  static CK_C_GetFunctionList get_function_list;
+  g_autofree char *address = g_strdup_printf ("unix:path=%s", socket_path);
+  g_autofree char *saved = NULL;
+  CK_FUNCTION_LIST *functions = NULL;
+  CK_RV rv;
+
+  g_mutex_lock (&lock);
+
+  if (get_function_list == NULL)
+    {
+      g_autofree char *client = g_build_filename (P11_MODULE_PATH, "p11-kit-client.so", NULL);
+      void *handle = dlopen (client, RTLD_NOW | RTLD_LOCAL);
+
+      if (handle != NULL)
+        get_function_list = (CK_C_GetFunctionList) dlsym (handle, "C_GetFunctionList");
+      if (get_function_list == NULL)
+        {
+          g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                       _("p11-kit’s client module %s could not be loaded: %s"),
+                       client, dlerror ());
+          g_mutex_unlock (&lock);
+          return NULL;
+        }
+    }
+
+  saved = g_strdup (g_getenv ("P11_KIT_SERVER_ADDRESS"));
+  g_setenv ("P11_KIT_SERVER_ADDRESS", address, TRUE);
+  rv = get_function_list (&functions);
+  g_setenv ("P11_KIT_SERVER_ADDRESS", saved != NULL ? saved : "", TRUE);
+
+  g_mutex_unlock (&lock);
+
+  if (rv != CKR_OK || functions == NULL)
+    {
+      _tessera_set_ck_error (error, rv, _("p11-kit’s client module failed"));
+      return NULL;
+    }
+  return functions;
+}
+
+static int
+listen_on (const char  *path,
+           GError     **error)
+{
+  struct sockaddr_un address = { .sun_family = AF_UNIX };
+  int fd;
+
+  if (strlen (path) >= sizeof address.sun_path)
+    {
+      g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                   _("The socket path %s is too long."), path);
+      return -1;
+    }
+  strcpy (address.sun_path, path);
+
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0)
+    {
+      g_unlink (path);
+      if (bind (fd, (struct sockaddr *) &address, sizeof address) == 0 && listen (fd, 4) == 0)
+        return fd;
+    }
+
+  {
+    int saved = errno;
+
+    g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                 _("Could not open a socket for the module’s process: %s"), g_strerror (saved));
+    if (fd >= 0)
+      close (fd);
+  }
+  return -1;
+}
+
+typedef struct
+{
+  char *name;
+  int   fd;
+} OutputReader;
+
+/* What a module prints (tpm2-pkcs11's "ERROR: …" on every run) goes to
+ * the debug log, not into Tessera's own output. */
+static gpointer
+output_thread (gpointer data)
+{
+  OutputReader *reader = data;
+  GString *line = g_string_new (NULL);
+  char buffer[512];
+  ssize_t got;
+
+  while ((got = read (reader->fd, buffer, sizeof buffer)) != 0)
+    {
+      if (got < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          break;
+        }
+      for (ssize_t i = 0; i < got; i++)
+        {
+          if (buffer[i] == '\n' || line->len > 4096)
+            {
+              g_autofree char *valid = g_utf8_make_valid (line->str, line->len);
+              g_debug ("Module %s says: %s", reader->name, valid);
+              g_string_truncate (line, 0);
+            }
+          if (buffer[i] != '\n')
+            g_string_append_c (line, buffer[i]);
+        }
+    }
+
+  close (reader->fd);
+  g_string_free (line, TRUE);
+  g_free (reader->name);
+  g_free (reader);
+  return NULL;
+}
+
+/* Under host_lock. */
+static gboolean
+host_start_locked (TesseraModule  *self,
+                   GError        **error)
+{
+  const char *program = host_program ();
+  const char *argv[] = { program, self->path, NULL };
+  int control[2] = { -1, -1 };
+  int status[2] = { -1, -1 };
+  int output[2] = { -1, -1 };
+  int listen_fd;
+  gboolean spawned;
+  GPid pid = 0;
+
+  listen_fd = listen_on (self->socket_path, error);
+  if (listen_fd < 0)
+    return FALSE;
+
+  if (!g_unix_open_pipe (control, FD_CLOEXEC, error) ||
+      !g_unix_open_pipe (status, FD_CLOEXEC, error) ||
+      !g_unix_open_pipe (output, FD_CLOEXEC, error))
+    {
+      close (listen_fd);
+      for (guint i = 0; i < 2; i++)
+        {
+          if (control[i] >= 0) close (control[i]);
+          if (status[i] >= 0) close (status[i]);
+          if (output[i] >= 0) close (output[i]);
+        }
+      return FALSE;
+    }
+
+  {
+    const int source_fds[] = { listen_fd, control[0], status[1] };
+    const int target_fds[] = { 3, 4, 5 };
+
+    spawned = g_spawn_async_with_pipes_and_fds (NULL, argv, NULL,
+                                                G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL,
+                                                NULL, NULL,
+                                                -1, output[1], output[1],
+                                                source_fds, target_fds, G_N_ELEMENTS (source_fds),
+                                                &pid, NULL, NULL, NULL, error);
+  }
+
+  close (listen_fd);
+  close (control[0]);
+  close (status[1]);
+  close (output[1]);
+
+  if (!spawned)
+    {
+      close (control[1]);
+      close (status[0]);
+      close (output[0]);
+      g_prefix_error (error, _("The module’s process %s could not be started: "), program);
+      return FALSE;
+    }
+
+  g_unix_set_fd_nonblocking (status[0], TRUE, NULL);
+  self->host.pid = pid;
+  self->host.control_fd = control[1];
+  self->host.status_fd = status[0];
+  g_clear_error (&self->failure);
+
+  {
+    OutputReader *reader = g_new0 (OutputReader, 1);
+
+    reader->name = g_strdup (self->name);
+    reader->fd = output[0];
+    g_thread_unref (g_thread_new ("tessera-module-output", output_thread, reader));
+  }
+
+  g_debug ("Module %s runs in process %d", self->name, (int) pid);
+  return TRUE;
+}
+
+static char *
+read_status_locked (TesseraModule *self)
+{
+  char buffer[1024];
+  ssize_t got;
+
+  if (self->host.status_fd < 0)
+    return NULL;
+
+  got = read (self->host.status_fd, buffer, sizeof buffer - 1);
+  if (got <= 0)
+    return NULL;
+  buffer[got] = '\0';
+  return g_strdup (g_strchomp (buffer));
+}
+
+/* Why the host stopped, as a user reads it. */
+static GError *
+failure_from_status (TesseraModule *self,
+                     const char    *status,
+                     int            wait_status)
+{
+  g_auto(GStrv) words = status ? g_strsplit (status, " ", 3) : NULL;
+  guint n = words ? g_strv_length (words) : 0;
+
+  if (n >= 2 && g_str_equal (words[0], "load"))
+    {
+      g_autofree char *reason = g_strjoinv (" ", words + 1);
+      g_autofree char *valid = g_utf8_make_valid (reason, -1);
+
+      return g_error_new (TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                          _("The module %s could not be loaded: %s"), self->path, valid);
+    }
+
+  if (n == 3 && g_str_equal (words[0], "timeout"))
+    {
+      guint64 ms = g_ascii_strtoull (words[2], NULL, 10);
+
+      return g_error_new (TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE_NOT_RESPONDING,
+                          g_dngettext (GETTEXT_PACKAGE,
+                                       "The module “%s” is not responding: %s did not return within %u second.",
+                                       "The module “%s” is not responding: %s did not return within %u seconds.",
+                                       (gulong) ((ms + 999) / 1000)),
+                          self->name, words[1], (guint) ((ms + 999) / 1000));
+    }
+
+  if (WIFSIGNALED (wait_status))
+    {
+      int signum = WTERMSIG (wait_status);
+      const char *call = n == 3 && g_str_equal (words[0], "crash") ? words[1] : NULL;
+
+      if (call != NULL && g_str_has_prefix (call, "C_"))
+        return g_error_new (TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE_CRASHED,
+                            _("The module “%s” stopped working: it crashed (%s) in %s."),
+                            self->name, g_strsignal (signum), call);
+      return g_error_new (TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE_CRASHED,
+                          _("The module “%s” stopped working: it crashed (%s)."),
+                          self->name, g_strsignal (signum));
+    }
+
+  return g_error_new (TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE_CRASHED,
+                      _("The module “%s” stopped working: its process ended with status %d."),
+                      self->name, WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1);
+}
+
+/* Under host_lock: reaps the host if it has exited, waiting up to
+ * @wait_ms for it, and records why. */
+static gboolean
+host_reap_locked (TesseraModule *self,
+                  guint          wait_ms)
+{
+  gint64 until = g_get_monotonic_time () + wait_ms * G_TIME_SPAN_MILLISECOND;
+  int wait_status = 0;
+  pid_t done;
+
+  if (self->host.pid == 0)
+    return self->failure != NULL;
+
+  for (;;)
+    {
+      done = waitpid (self->host.pid, &wait_status, WNOHANG);
+      if (done != 0 || g_get_monotonic_time () >= until)
+        break;
+      g_usleep (5 * G_TIME_SPAN_MILLISECOND);
+    }
+
+  if (done == 0)
+    return FALSE;
+
+  if (done == self->host.pid)
+    {
+      g_autofree char *status = read_status_locked (self);
+
+      g_clear_error (&self->failure);
+      if (self->host.control_fd < 0 && WIFEXITED (wait_status) && WEXITSTATUS (wait_status) == 0)
+        self->failure = g_error_new (TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                                     _("The module “%s” was closed while Tessera used it."), self->name);
+      else
+        self->failure = failure_from_status (self, status, wait_status);
+      g_debug ("Module %s: %s", self->name, self->failure->message);
+    }
+
+  self->host.pid = 0;
+  if (self->host.control_fd >= 0)
+    close (self->host.control_fd);
+  if (self->host.status_fd >= 0)
+    close (self->host.status_fd);
+  self->host.control_fd = self->host.status_fd = -1;
+
+  return self->failure != NULL;
+}
+
+/*
+ * _tessera_module_explain_failure:
+ * @error: (inout): the error a call on this module gave, or %NULL
+ *
+ * After a call failed: when the module's host process has stopped, this
+ * replaces @error with why ("stopped working", "not responding") and
+ * returns %TRUE.
+ */
+gboolean
+_tessera_module_explain_failure (TesseraModule  *self,
+                                 GError        **error)
+{
+  gboolean failed;
+
+  if (!self->isolated)
+    return FALSE;
+
+  g_mutex_lock (&self->host_lock);
+  failed = host_reap_locked (self, HOST_EXIT_WAIT_MS);
+  if (failed && error != NULL)
+    {
+      g_clear_error (error);
+      *error = g_error_copy (self->failure);
+    }
+  g_mutex_unlock (&self->host_lock);
+
+  return failed;
+}
+
+/*
+ * _tessera_module_has_failed:
+ *
+ * Returns: %TRUE when the module's host process is known to have stopped
+ */
+gboolean
+_tessera_module_has_failed (TesseraModule *self)
+{
+  gboolean failed;
+
+  if (!self->isolated)
+    return FALSE;
+
+  g_mutex_lock (&self->host_lock);
+  failed = host_reap_locked (self, 0);
+  g_mutex_unlock (&self->host_lock);
+  return failed;
+}
+
+/*
+ * _tessera_module_stop_host:
+ *
+ * Tells the host to quit: it exits at once, or when the call in flight
+ * ends (at most 300 ms later), which ends any call that is stuck.
+ */
+void
+_tessera_module_stop_host (TesseraModule *self)
+{
+  g_mutex_lock (&self->host_lock);
+  if (self->host.control_fd >= 0)
+    {
+      close (self->host.control_fd);
+      self->host.control_fd = -1;
+    }
+  g_mutex_unlock (&self->host_lock);
+}
+
+/* Waits for a host told to stop; one that does not go is killed. */
+static void
+host_wait (TesseraModule *self)
+{
+  g_mutex_lock (&self->host_lock);
+  if (self->host.pid != 0 && !host_reap_locked (self, 500) && self->host.pid != 0)
+    {
+      kill (self->host.pid, SIGKILL);
+      host_reap_locked (self, 1000);
+    }
+  g_mutex_unlock (&self->host_lock);
+}
+
+/*
+ * _tessera_module_isolate:
+ *
+ * Worker thread, instead of loading the module in-process: prepares the
+ * client side of its host.  The host itself starts in
+ * _tessera_module_initialize().
+ */
+gboolean
+_tessera_module_isolate (TesseraModule  *self,
+                         GError        **error)
+{
+  static gint counter;
+  const char *dir;
+  g_autofree char *file = NULL;
+
+  g_return_val_if_fail (self->functions == NULL, FALSE);
+
+  dir = socket_dir (error);
+  if (dir == NULL)
+    return FALSE;
+
+  file = g_strdup_printf ("module-%d.sock", g_atomic_int_add (&counter, 1));
+  self->socket_path = g_build_filename (dir, file, NULL);
+  self->functions = client_new (self->socket_path, error);
+  if (self->functions == NULL)
+    return FALSE;
+
+  self->isolated = TRUE;
+  self->managed = FALSE;
+  return TRUE;
+}
+
+/**
+ * tessera_module_get_isolated:
+ *
+ * Returns: %TRUE when the module runs in a process of its own
+ *   (tessera-module-host), as every module does unless
+ *   TESSERA_IN_PROCESS_MODULES=1
+ */
+gboolean
+tessera_module_get_isolated (TesseraModule *self)
+{
+  g_return_val_if_fail (TESSERA_IS_MODULE (self), FALSE);
+  return self->isolated;
+}
+
+void
+_tessera_module_set_order (TesseraModule *self,
+                           guint          order)
+{
+  self->order = order;
+}
+
+guint
+_tessera_module_get_order (TesseraModule *self)
+{
+  return self->order;
 }
 
 /* Takes over a module p11-kit loaded; it is released with the object. */
@@ -234,7 +825,9 @@ _tessera_module_set_waits_for_events (TesseraModule *self,
 
 /*
  * Initialises the module and reads its CK_INFO.  Runs on a worker thread:
- * module initialisation can take seconds (OpenSC talks to pcscd).
+ * module initialisation can take seconds (OpenSC talks to pcscd).  The
+ * caller records a failure with _tessera_module_set_error(), on the main
+ * context once the module is listed (the window watches it).
  */
 gboolean
 _tessera_module_initialize (TesseraModule  *self,
@@ -247,6 +840,27 @@ _tessera_module_initialize (TesseraModule  *self,
 
   if (self->initialized)
     return TRUE;
+
+  if (self->isolated)
+    {
+      gboolean started = TRUE;
+      g_autoptr(GError) local_error = NULL;
+
+      /* A host that stopped (a crash, a deadline) is replaced: this is
+       * how Reload brings a module back. */
+      g_mutex_lock (&self->host_lock);
+      host_reap_locked (self, 0);
+      if (self->host.pid == 0)
+        started = host_start_locked (self, &local_error);
+      g_mutex_unlock (&self->host_lock);
+
+      if (!started)
+        {
+          local_error->code = TESSERA_PKCS11_ERROR_MODULE;
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+    }
 
   if (self->managed)
     {
@@ -269,7 +883,7 @@ _tessera_module_initialize (TesseraModule  *self,
 
       _tessera_set_ck_error (&local_error, rv, _("The module could not be initialized"));
       local_error->code = TESSERA_PKCS11_ERROR_MODULE;
-      _tessera_module_set_error (self, local_error);
+      _tessera_module_explain_failure (self, &local_error);
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
@@ -279,6 +893,10 @@ _tessera_module_initialize (TesseraModule  *self,
   rv = self->functions->C_GetInfo (&info);
   if (rv == CKR_OK)
     {
+      /* A reload reads them again. */
+      g_free (self->description);
+      g_free (self->manufacturer);
+      g_free (self->version);
       self->description = TESSERA_CK_STRING (info.libraryDescription);
       self->manufacturer = TESSERA_CK_STRING (info.manufacturerID);
       self->version = g_strdup_printf ("%u.%u",

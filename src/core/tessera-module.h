@@ -25,5 +25,6 @@ gboolean      tessera_module_get_registered    (TesseraModule *self);
 gboolean      tessera_module_get_loaded        (TesseraModule *self);
 const GError *tessera_module_get_error         (TesseraModule *self);
 gboolean      tessera_module_get_waits_for_events (TesseraModule *self);
+gboolean      tessera_module_get_isolated      (TesseraModule *self);
 
 G_END_DECLS

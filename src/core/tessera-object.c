@@ -13,6 +13,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "tessera-module-host.h"
 #include "tessera-private.h"
 
 #ifndef CKK_EC_EDWARDS
@@ -141,7 +142,31 @@ tessera_bytes_to_hex (GBytes *bytes,
  *
  * Nothing secret is asked for: no CKA_VALUE except on certificates, no
  * private exponent, no private EC value.
+ *
+ * Nothing a module answers is trusted.  A length is read only after it
+ * was checked against the room the value was given, and a length asked
+ * for against the most Tessera accepts for that attribute:
+ *
+ *   CKA_LABEL, CKA_ID, CKA_APPLICATION        64 KiB
+ *   CKA_MODULUS, CKA_PUBLIC_EXPONENT,
+ *   CKA_EC_PARAMS, CKA_EC_POINT               16 KiB (RSA 16384 is 2 KiB)
+ *   CKA_VALUE, of certificates only           1 MiB
+ *   CK_ULONG and CK_BBOOL values              their own size
+ *
+ * An object whose answer cannot be right (a length beyond its room, or
+ * beyond these, or no CKA_CLASS) is kept as an unreadable object of kind
+ * TESSERA_OBJECT_KIND_OTHER, with no label or ID, not modifiable, and
+ * the reason in tessera_object_get_parse_error(); the token's other
+ * objects are read as usual.
  */
+
+#define MAX_TEXT          (64 * 1024)
+#define MAX_KEY_MATERIAL  (16 * 1024)
+#define MAX_CERTIFICATE   (1024 * 1024)
+
+/* More objects than any token holds: a module that keeps listing more
+ * is lying, and would otherwise never end the listing. */
+#define MAX_OBJECTS       100000
 
 enum {
   A_CLASS,
@@ -172,36 +197,45 @@ enum {
   N_ATTRIBUTES
 };
 
+#define ATTRIBUTE(type, size, max) { type, #type, size, max }
+#define FIXED(type, size) { type, #type, size, size }
+
+/* @size: the room preallocated; @max: the most accepted */
 static const struct {
   CK_ATTRIBUTE_TYPE type;
+  const char       *name;
   CK_ULONG          size;
+  CK_ULONG          max;
 } attribute_layout[N_ATTRIBUTES] = {
-  [A_CLASS]               = { CKA_CLASS, sizeof (CK_OBJECT_CLASS) },
-  [A_KEY_TYPE]            = { CKA_KEY_TYPE, sizeof (CK_KEY_TYPE) },
-  [A_CERTIFICATE_TYPE]    = { CKA_CERTIFICATE_TYPE, sizeof (CK_CERTIFICATE_TYPE) },
-  [A_LABEL]               = { CKA_LABEL, 256 },
-  [A_ID]                  = { CKA_ID, 128 },
-  [A_PRIVATE]             = { CKA_PRIVATE, sizeof (CK_BBOOL) },
-  [A_MODIFIABLE]          = { CKA_MODIFIABLE, sizeof (CK_BBOOL) },
-  [A_SIGN]                = { CKA_SIGN, sizeof (CK_BBOOL) },
-  [A_VERIFY]              = { CKA_VERIFY, sizeof (CK_BBOOL) },
-  [A_ENCRYPT]             = { CKA_ENCRYPT, sizeof (CK_BBOOL) },
-  [A_DECRYPT]             = { CKA_DECRYPT, sizeof (CK_BBOOL) },
-  [A_WRAP]                = { CKA_WRAP, sizeof (CK_BBOOL) },
-  [A_UNWRAP]              = { CKA_UNWRAP, sizeof (CK_BBOOL) },
-  [A_DERIVE]              = { CKA_DERIVE, sizeof (CK_BBOOL) },
-  [A_SENSITIVE]           = { CKA_SENSITIVE, sizeof (CK_BBOOL) },
-  [A_EXTRACTABLE]         = { CKA_EXTRACTABLE, sizeof (CK_BBOOL) },
-  [A_ALWAYS_AUTHENTICATE] = { CKA_ALWAYS_AUTHENTICATE, sizeof (CK_BBOOL) },
-  [A_LOCAL]               = { CKA_LOCAL, sizeof (CK_BBOOL) },
-  [A_MODULUS]             = { CKA_MODULUS, 1024 },   /* RSA 8192 */
-  [A_MODULUS_BITS]        = { CKA_MODULUS_BITS, sizeof (CK_ULONG) },
-  [A_PUBLIC_EXPONENT]     = { CKA_PUBLIC_EXPONENT, 64 },
-  [A_EC_PARAMS]           = { CKA_EC_PARAMS, 128 },
-  [A_EC_POINT]            = { CKA_EC_POINT, 160 },
-  [A_APPLICATION]         = { CKA_APPLICATION, 256 },
-  [A_VALUE]               = { CKA_VALUE, 4096 },
+  [A_CLASS]               = FIXED (CKA_CLASS, sizeof (CK_OBJECT_CLASS)),
+  [A_KEY_TYPE]            = FIXED (CKA_KEY_TYPE, sizeof (CK_KEY_TYPE)),
+  [A_CERTIFICATE_TYPE]    = FIXED (CKA_CERTIFICATE_TYPE, sizeof (CK_CERTIFICATE_TYPE)),
+  [A_LABEL]               = ATTRIBUTE (CKA_LABEL, 256, MAX_TEXT),
+  [A_ID]                  = ATTRIBUTE (CKA_ID, 128, MAX_TEXT),
+  [A_PRIVATE]             = FIXED (CKA_PRIVATE, sizeof (CK_BBOOL)),
+  [A_MODIFIABLE]          = FIXED (CKA_MODIFIABLE, sizeof (CK_BBOOL)),
+  [A_SIGN]                = FIXED (CKA_SIGN, sizeof (CK_BBOOL)),
+  [A_VERIFY]              = FIXED (CKA_VERIFY, sizeof (CK_BBOOL)),
+  [A_ENCRYPT]             = FIXED (CKA_ENCRYPT, sizeof (CK_BBOOL)),
+  [A_DECRYPT]             = FIXED (CKA_DECRYPT, sizeof (CK_BBOOL)),
+  [A_WRAP]                = FIXED (CKA_WRAP, sizeof (CK_BBOOL)),
+  [A_UNWRAP]              = FIXED (CKA_UNWRAP, sizeof (CK_BBOOL)),
+  [A_DERIVE]              = FIXED (CKA_DERIVE, sizeof (CK_BBOOL)),
+  [A_SENSITIVE]           = FIXED (CKA_SENSITIVE, sizeof (CK_BBOOL)),
+  [A_EXTRACTABLE]         = FIXED (CKA_EXTRACTABLE, sizeof (CK_BBOOL)),
+  [A_ALWAYS_AUTHENTICATE] = FIXED (CKA_ALWAYS_AUTHENTICATE, sizeof (CK_BBOOL)),
+  [A_LOCAL]               = FIXED (CKA_LOCAL, sizeof (CK_BBOOL)),
+  [A_MODULUS]             = ATTRIBUTE (CKA_MODULUS, 1024, MAX_KEY_MATERIAL),   /* RSA 8192 */
+  [A_MODULUS_BITS]        = FIXED (CKA_MODULUS_BITS, sizeof (CK_ULONG)),
+  [A_PUBLIC_EXPONENT]     = ATTRIBUTE (CKA_PUBLIC_EXPONENT, 64, MAX_KEY_MATERIAL),
+  [A_EC_PARAMS]           = ATTRIBUTE (CKA_EC_PARAMS, 128, MAX_KEY_MATERIAL),
+  [A_EC_POINT]            = ATTRIBUTE (CKA_EC_POINT, 160, MAX_KEY_MATERIAL),
+  [A_APPLICATION]         = ATTRIBUTE (CKA_APPLICATION, 256, MAX_TEXT),
+  [A_VALUE]               = ATTRIBUTE (CKA_VALUE, 4096, MAX_CERTIFICATE),
 };
+
+#undef FIXED
+#undef ATTRIBUTE
 
 typedef struct
 {
@@ -246,32 +280,70 @@ attribute_reader_reset (AttributeReader *reader)
     }
 }
 
-/* Fetches one attribute that did not fit into its preallocated buffer. */
 static void
+set_impossible_length (GError   **error,
+                       guint      index,
+                       CK_ULONG   length,
+                       CK_ULONG   room)
+{
+  g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE_INVALID,
+               /* Translators: %s is a PKCS#11 attribute name, such as CKA_LABEL */
+               _("The token’s module gave an impossible length for this object’s %s: "
+                 "%lu bytes, in room for %lu. The object was not read."),
+               attribute_layout[index].name, (unsigned long) length, (unsigned long) room);
+}
+
+/* Fetches one attribute that did not fit into its preallocated buffer.
+ * Returns %FALSE, with @error set, when the module's answer cannot be
+ * right; a value the module does not give is left unavailable. */
+static gboolean
 attribute_reader_grow (AttributeReader   *reader,
                        CK_FUNCTION_LIST  *functions,
                        CK_SESSION_HANDLE  session,
                        CK_OBJECT_HANDLE   handle,
-                       guint              index)
+                       guint              index,
+                       GError           **error)
 {
   CK_ATTRIBUTE attribute = { attribute_layout[index].type, NULL, 0 };
+  CK_ULONG room;
   CK_RV rv;
 
+  reader->template[index].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+
   rv = functions->C_GetAttributeValue (session, handle, &attribute, 1);
-  if (rv != CKR_OK || attribute.ulValueLen == CK_UNAVAILABLE_INFORMATION ||
-      attribute.ulValueLen > 16 * 1024 * 1024)
+  if (rv != CKR_OK || attribute.ulValueLen == CK_UNAVAILABLE_INFORMATION)
+    return TRUE;
+
+  if (attribute.ulValueLen > attribute_layout[index].max)
     {
-      reader->template[index].ulValueLen = CK_UNAVAILABLE_INFORMATION;
-      return;
+      g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE_INVALID,
+                   /* Translators: %s is a PKCS#11 attribute name, such as CKA_LABEL */
+                   _("The token’s module says this object’s %s is %lu bytes long, more than "
+                     "the %lu bytes Tessera accepts. The object was not read."),
+                   attribute_layout[index].name, (unsigned long) attribute.ulValueLen,
+                   (unsigned long) attribute_layout[index].max);
+      return FALSE;
     }
 
-  reader->grown[index] = g_malloc0 (MAX (attribute.ulValueLen, 1));
+  room = attribute.ulValueLen;
+  reader->grown[index] = g_malloc0 (MAX (room, 1));
   attribute.pValue = reader->grown[index];
   rv = functions->C_GetAttributeValue (session, handle, &attribute, 1);
-  if (rv != CKR_OK)
-    attribute.ulValueLen = CK_UNAVAILABLE_INFORMATION;
+  if (rv == TESSERA_CKR_MODULE_INVALID_ANSWER)
+    {
+      _tessera_set_ck_error (error, rv, _("The object could not be read"));
+      return FALSE;
+    }
+  if (rv != CKR_OK || attribute.ulValueLen == CK_UNAVAILABLE_INFORMATION)
+    return TRUE;
+  if (attribute.ulValueLen > room)
+    {
+      set_impossible_length (error, index, attribute.ulValueLen, room);
+      return FALSE;
+    }
 
   reader->template[index] = attribute;
+  return TRUE;
 }
 
 static gboolean
@@ -549,10 +621,14 @@ object_build_uri (TesseraObject       *self,
 
   memcpy (p11_kit_uri_get_token_info (uri), token_info, sizeof *token_info);
 
-  attribute.type = CKA_CLASS;
-  attribute.pValue = &klass;
-  attribute.ulValueLen = sizeof klass;
-  p11_kit_uri_set_attribute (uri, &attribute);
+  /* Unknown for an object that could not be read */
+  if (klass != (CK_OBJECT_CLASS) -1)
+    {
+      attribute.type = CKA_CLASS;
+      attribute.pValue = &klass;
+      attribute.ulValueLen = sizeof klass;
+      p11_kit_uri_set_attribute (uri, &attribute);
+    }
 
   if (self->label[0] != '\0')
     {
@@ -686,6 +762,29 @@ object_new_from_attributes (const AttributeReader *reader,
   return self;
 }
 
+/* An object the module gave an answer about that cannot be right: nothing
+ * of it is shown but its handle, and @error, which it takes. */
+static TesseraObject *
+object_new_unreadable (CK_OBJECT_HANDLE     handle,
+                       const CK_TOKEN_INFO *token_info,
+                       GError              *error)
+{
+  TesseraObject *self = g_object_new (TESSERA_TYPE_OBJECT, NULL);
+
+  g_debug ("Object %lu could not be read: %s", (unsigned long) handle, error->message);
+
+  self->handle = handle;
+  self->kind = TESSERA_OBJECT_KIND_OTHER;
+  self->label = g_strdup ("");
+  self->id = g_bytes_new (NULL, 0);
+  self->id_hex = g_strdup ("");
+  self->modifiable = FALSE;
+  self->parse_error = error;
+  self->uri = object_build_uri (self, token_info, (CK_OBJECT_CLASS) -1);
+
+  return self;
+}
+
 /* Finds every object matching @match, in batches. */
 static GArray *
 find_objects (CK_FUNCTION_LIST  *functions,
@@ -712,6 +811,20 @@ find_objects (CK_FUNCTION_LIST  *functions,
       rv = functions->C_FindObjects (session, batch, G_N_ELEMENTS (batch), &count);
       if (rv != CKR_OK)
         break;
+      if (count > G_N_ELEMENTS (batch))
+        {
+          rv = TESSERA_CKR_MODULE_INVALID_ANSWER;
+          break;
+        }
+      if (handles->len + count > MAX_OBJECTS)
+        {
+          functions->C_FindObjectsFinal (session);
+          *rv_out = TESSERA_CKR_MODULE_INVALID_ANSWER;
+          g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE_INVALID,
+                       _("Could not list the token’s objects: its module listed more than %u."),
+                       (guint) MAX_OBJECTS);
+          return NULL;
+        }
       g_array_append_vals (handles, batch, count);
     }
   while (count == G_N_ELEMENTS (batch));
@@ -773,13 +886,17 @@ attribute_expected (const AttributeReader *reader,
 }
 
 /* Reads @handle's attributes into @reader in one C_GetAttributeValue,
- * more only for values that did not fit. */
+ * more only for values that did not fit.  Every length left in @reader
+ * fits its buffer.  Returns TESSERA_CKR_MODULE_INVALID_ANSWER, with
+ * @error set, when the module's answer cannot be right; other failures
+ * come back as the module's CK_RV, with @error unset. */
 static CK_RV
 read_handle (CK_FUNCTION_LIST  *functions,
              CK_SESSION_HANDLE  session,
              AttributeReader   *reader,
              CK_OBJECT_HANDLE   handle,
-             gboolean           is_certificate)
+             gboolean           is_certificate,
+             GError           **error)
 {
   CK_ULONG n_attributes = is_certificate ? N_ATTRIBUTES : N_ATTRIBUTES - 1;
   CK_RV rv;
@@ -787,18 +904,56 @@ read_handle (CK_FUNCTION_LIST  *functions,
   attribute_reader_reset (reader);
   rv = functions->C_GetAttributeValue (session, handle, reader->template, n_attributes);
 
-  if (rv == CKR_BUFFER_TOO_SMALL || rv == CKR_ATTRIBUTE_SENSITIVE || rv == CKR_ATTRIBUTE_TYPE_INVALID)
+  if (rv == TESSERA_CKR_MODULE_INVALID_ANSWER)
+    {
+      _tessera_set_ck_error (error, rv, _("The object could not be read"));
+      return rv;
+    }
+  if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL && rv != CKR_ATTRIBUTE_SENSITIVE &&
+      rv != CKR_ATTRIBUTE_TYPE_INVALID)
+    return rv;
+
+  for (guint a = 0; a < n_attributes; a++)
+    {
+      CK_ULONG length = reader->template[a].ulValueLen;
+
+      if (length == CK_UNAVAILABLE_INFORMATION || length <= attribute_layout[a].size)
+        continue;
+
+      /* CKR_OK says that every value fit.  With the other three a module
+       * may give the length a value needs, as PKCS#11 2.20 had it. */
+      if (rv == CKR_OK)
+        {
+          set_impossible_length (error, a, length, attribute_layout[a].size);
+          return TESSERA_CKR_MODULE_INVALID_ANSWER;
+        }
+      reader->template[a].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+    }
+
+  if (rv != CKR_OK)
     {
       /* A module reports one of the three even when a value also did
        * not fit: look again at what this kind of object must have. */
       for (guint a = 0; a < n_attributes; a++)
-        if (attribute_expected (reader, a, is_certificate) &&
-            (reader->template[a].ulValueLen == CK_UNAVAILABLE_INFORMATION ||
-             reader->template[a].ulValueLen > attribute_layout[a].size))
-          attribute_reader_grow (reader, functions, session, handle, a);
+        if (reader->template[a].ulValueLen == CK_UNAVAILABLE_INFORMATION &&
+            attribute_expected (reader, a, is_certificate) &&
+            !attribute_reader_grow (reader, functions, session, handle, a, error))
+          return TESSERA_CKR_MODULE_INVALID_ANSWER;
       rv = CKR_OK;
     }
-  if (rv == CKR_OK && !is_certificate)
+
+  /* Every object has a class: without it, nothing else can be read right */
+  if (reader->template[A_CLASS].ulValueLen != sizeof (CK_OBJECT_CLASS))
+    {
+      g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE_INVALID,
+                   /* Translators: %s is CKA_CLASS, the PKCS#11 attribute */
+                   _("The token’s module did not say what kind of object this is (%s). "
+                     "The object was not read."),
+                   attribute_layout[A_CLASS].name);
+      return TESSERA_CKR_MODULE_INVALID_ANSWER;
+    }
+
+  if (!is_certificate)
     reader->template[A_VALUE].ulValueLen = CK_UNAVAILABLE_INFORMATION;
   return rv;
 }
@@ -816,12 +971,15 @@ _tessera_object_read_one (CK_FUNCTION_LIST    *functions,
                           gboolean             is_certificate,
                           const CK_TOKEN_INFO *token_info)
 {
+  g_autoptr(GError) error = NULL;
   AttributeReader reader;
   TesseraObject *object = NULL;
 
   attribute_reader_init (&reader);
-  if (read_handle (functions, session, &reader, handle, is_certificate) == CKR_OK)
+  if (read_handle (functions, session, &reader, handle, is_certificate, &error) == CKR_OK)
     object = object_new_from_attributes (&reader, handle, token_info);
+  else if (error != NULL)
+    g_debug ("Object %lu could not be read: %s", (unsigned long) handle, error->message);
   attribute_reader_clear (&reader);
   return object;
 }
@@ -865,6 +1023,7 @@ _tessera_object_read_all (CK_FUNCTION_LIST    *functions,
     {
       CK_OBJECT_HANDLE handle = g_array_index (all, CK_OBJECT_HANDLE, i);
       gboolean is_certificate = handle_in (certificates, handle);
+      GError *unreadable = NULL;
       CK_RV rv;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -873,9 +1032,15 @@ _tessera_object_read_all (CK_FUNCTION_LIST    *functions,
           return NULL;
         }
 
-      rv = read_handle (functions, session, &reader, handle, is_certificate);
+      rv = read_handle (functions, session, &reader, handle, is_certificate, &unreadable);
       if (rv == CKR_OBJECT_HANDLE_INVALID)
         continue;   /* deleted by someone else between find and read */
+      if (unreadable != NULL)
+        {
+          /* Shown, with why, rather than dropped: the others still list */
+          g_ptr_array_add (objects, object_new_unreadable (handle, token_info, unreadable));
+          continue;
+        }
       if (rv != CKR_OK)
         {
           *rv_out = rv;
@@ -1240,7 +1405,9 @@ tessera_object_get_certificate_usage (TesseraObject *self)
 /**
  * tessera_object_get_parse_error:
  *
- * Returns: (nullable): why a certificate object could not be parsed
+ * Returns: (nullable): why a certificate object could not be parsed, or
+ *   why an object could not be read at all (its module's answer could
+ *   not be right; such an object is of kind %TESSERA_OBJECT_KIND_OTHER)
  */
 const GError *
 tessera_object_get_parse_error (TesseraObject *self)

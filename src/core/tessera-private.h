@@ -62,6 +62,17 @@ void            _tessera_module_set_waits_for_events (TesseraModule *self,
 gboolean        _tessera_module_initialize       (TesseraModule   *self,
                                                   GError         **error);
 void            _tessera_module_finalize         (TesseraModule   *self);
+gboolean        _tessera_module_isolation_wanted (void);
+void            _tessera_module_prepare_isolation (void);
+gboolean        _tessera_module_isolate          (TesseraModule   *self,
+                                                  GError         **error);
+gboolean        _tessera_module_explain_failure  (TesseraModule   *self,
+                                                  GError         **error);
+gboolean        _tessera_module_has_failed       (TesseraModule   *self);
+void            _tessera_module_stop_host        (TesseraModule   *self);
+void            _tessera_module_set_order        (TesseraModule   *self,
+                                                  guint            order);
+guint           _tessera_module_get_order        (TesseraModule   *self);
 
 /* tessera-token.c */
 TesseraToken   *_tessera_token_new               (TesseraModule   *module,
@@ -159,7 +170,9 @@ GBytes         *_tessera_certificate_build_self_signed (TesseraSession *write,
                                                   guint            days,
                                                   GError         **error);
 
-/* Helpers for CK_UTF8CHAR fields, which are space-padded, not terminated. */
+/* Helpers for CK_UTF8CHAR fields, which are space-padded, not terminated,
+ * and may hold anything: NULs, control characters and bytes that are not
+ * UTF-8 come out as U+FFFD (tessera-error.c). */
 char           *_tessera_ck_string               (const CK_UTF8CHAR *chars,
                                                   gsize              length);
 #define TESSERA_CK_STRING(field) _tessera_ck_string ((field), sizeof (field))

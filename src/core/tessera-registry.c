@@ -86,12 +86,22 @@ shutdown_run (Shutdown *shutdown)
 {
   guint n_modules;
 
+  n_modules = shutdown->modules ? g_list_model_get_n_items (G_LIST_MODEL (shutdown->modules)) : 0;
+
+  /* Tell every module's process to quit first, all at once: a call stuck
+   * in a hung module then ends within a moment, so quitting never waits
+   * for a module. */
+  for (guint i = 0; i < n_modules; i++)
+    {
+      g_autoptr(TesseraModule) module = g_list_model_get_item (G_LIST_MODEL (shutdown->modules), i);
+      _tessera_module_stop_host (module);
+    }
+
   /* Stop the monitors, finalise the modules (which wakes threads blocked
    * in C_WaitForSlotEvent), then wait for the threads. */
   for (guint i = 0; shutdown->monitors != NULL && i < shutdown->monitors->len; i++)
     monitor_stop (g_ptr_array_index (shutdown->monitors, i));
 
-  n_modules = shutdown->modules ? g_list_model_get_n_items (G_LIST_MODEL (shutdown->modules)) : 0;
   for (guint i = 0; i < n_modules; i++)
     {
       g_autoptr(TesseraModule) module = g_list_model_get_item (G_LIST_MODEL (shutdown->modules), i);
@@ -171,6 +181,9 @@ tessera_registry_class_init (TesseraRegistryClass *klass)
 static void
 tessera_registry_init (TesseraRegistry *self)
 {
+  if (_tessera_module_isolation_wanted ())
+    _tessera_module_prepare_isolation ();
+
   self->modules = g_list_store_new (TESSERA_TYPE_MODULE);
   self->tokens = g_list_store_new (TESSERA_TYPE_TOKEN);
   self->context = g_main_context_ref_thread_default ();
@@ -212,6 +225,7 @@ tessera_registry_new_for_module_paths (const char * const *paths)
 
 static GArray *
 scan_slots (CK_FUNCTION_LIST  *functions,
+            gboolean          *call_failed,
             GError           **error)
 {
   g_autoptr(GArray) entries = g_array_new (FALSE, TRUE, sizeof (SlotEntry));
@@ -219,13 +233,24 @@ scan_slots (CK_FUNCTION_LIST  *functions,
   g_autofree CK_SLOT_ID *heap_slots = NULL;
   CK_SLOT_ID *slots = stack_slots;
   CK_ULONG n_slots = G_N_ELEMENTS (stack_slots);
+  CK_ULONG n_slots_room = 0;
+  guint attempts = 0;
   CK_RV rv;
 
   rv = functions->C_GetSlotList (CK_TRUE, slots, &n_slots);
-  while (rv == CKR_BUFFER_TOO_SMALL)
+  while (rv == CKR_BUFFER_TOO_SMALL && attempts++ < 8)
     {
+      /* No module has thousands of slots; one that says so lies. */
+      if (n_slots == 0 || n_slots > 4096)
+        {
+          g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE_INVALID,
+                       _("Could not list the module’s slots: it reported %lu slots."),
+                       (unsigned long) n_slots);
+          return NULL;
+        }
       g_free (heap_slots);
       heap_slots = g_new0 (CK_SLOT_ID, n_slots);
+      n_slots_room = n_slots;
       slots = heap_slots;
       rv = functions->C_GetSlotList (CK_TRUE, slots, &n_slots);
     }
@@ -233,6 +258,17 @@ scan_slots (CK_FUNCTION_LIST  *functions,
   if (rv != CKR_OK)
     {
       _tessera_set_ck_error (error, rv, _("Could not list the module’s slots"));
+      return NULL;
+    }
+
+  /* A count beyond the room given means the module wrote past it, or
+   * lies: either way its list cannot be used. */
+  if (n_slots > (heap_slots != NULL ? n_slots_room : G_N_ELEMENTS (stack_slots)))
+    {
+      g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE_INVALID,
+                   _("Could not list the module’s slots: it answered %lu slots where there was room for %lu."),
+                   (unsigned long) n_slots,
+                   (unsigned long) (heap_slots != NULL ? n_slots_room : G_N_ELEMENTS (stack_slots)));
       return NULL;
     }
 
@@ -246,6 +282,7 @@ scan_slots (CK_FUNCTION_LIST  *functions,
       rv = functions->C_GetTokenInfo (slots[i], &entry.token_info);
       if (rv != CKR_OK)
         {
+          *call_failed = TRUE;
           /* Removed between the two calls, or a card the module cannot read. */
           g_debug ("C_GetTokenInfo(%lu): %s", slots[i], _tessera_ck_rv_name (rv));
           continue;
@@ -270,8 +307,20 @@ scan_module (TesseraModule *module)
   functions = _tessera_module_begin (module);
   if (functions != NULL)
     {
-      scan->slots = scan_slots (functions, &scan->error);
+      gboolean call_failed = FALSE;
+
+      scan->slots = scan_slots (functions, &call_failed, &scan->error);
       _tessera_module_end (module);
+
+      /* A token that could not be read may have taken the module's
+       * process down with it (a crash, a deadline). */
+      if ((scan->error != NULL || call_failed) &&
+          _tessera_module_explain_failure (module, &scan->error))
+        g_clear_pointer (&scan->slots, g_array_unref);
+    }
+  else if (_tessera_module_explain_failure (module, &scan->error))
+    {
+      /* It stopped before its first scan (a crash in C_Initialize). */
     }
 
   return scan;
@@ -299,20 +348,33 @@ module_name_for_path (const char *path)
   return g_steal_pointer (&base);
 }
 
-static TesseraModule *
-load_module_path (const char *path,
-                  gboolean    registered)
+/* Worker thread: loads a module created by path, in its own process or,
+ * with TESSERA_IN_PROCESS_MODULES=1, in this one. */
+static void
+load_module_file (TesseraModule *module)
 {
-  g_autofree char *name = module_name_for_path (path);
-  TesseraModule *module = _tessera_module_new (name, path, registered);
+  const char *path = tessera_module_get_path (module);
   CK_FUNCTION_LIST *functions;
+
+  if (_tessera_module_peek_functions (module) != NULL || tessera_module_get_error (module) != NULL)
+    return;
 
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
       g_autoptr(GError) error = g_error_new (TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
                                              _("The module file %s does not exist."), path);
       _tessera_module_set_error (module, error);
-      return module;
+      return;
+    }
+
+  if (_tessera_module_isolation_wanted ())
+    {
+      g_autoptr(GError) error = NULL;
+
+      /* The module is loaded in its own process, by _tessera_module_initialize(). */
+      if (!_tessera_module_isolate (module, &error) || !_tessera_module_initialize (module, &error))
+        _tessera_module_set_error (module, error);
+      return;
     }
 
   /* Unmanaged: Tessera is the only user of a module it loads by path, and
@@ -330,13 +392,16 @@ load_module_path (const char *path,
         error = g_error_new (TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
                              _("The module %s could not be loaded."), path);
       _tessera_module_set_error (module, error);
-      return module;
+      return;
     }
 
   _tessera_module_set_functions (module, functions, FALSE);
-  _tessera_module_initialize (module, NULL);
+  {
+    g_autoptr(GError) error = NULL;
 
-  return module;
+    if (!_tessera_module_initialize (module, &error))
+      _tessera_module_set_error (module, error);
+  }
 }
 
 /* Reads a p11-kit module config file just enough to tell whether Tessera
@@ -420,12 +485,23 @@ add_unloaded_configured_modules (GPtrArray  *modules,
     }
 }
 
+static TesseraModule *
+module_new_for_path (const char *path)
+{
+  g_autofree char *name = module_name_for_path (path);
+
+  return _tessera_module_new (name, path, FALSE);
+}
+
+/* In-process, through p11-kit: all registered modules, or only those
+ * named in @only. */
 static GPtrArray *
-load_registered_modules (void)
+load_registered_modules_in_process (GHashTable *only)
 {
   GPtrArray *modules = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   CK_FUNCTION_LIST **list;
+  GError *error = NULL;
 
   list = p11_kit_modules_load (NULL, 0);
   for (guint i = 0; list != NULL && list[i] != NULL; i++)
@@ -439,7 +515,8 @@ load_registered_modules (void)
       g_hash_table_add (names, g_strdup (name ? name : ""));
 
       /* The trust module holds the system's CA certificates, not keys. */
-      if (g_strcmp0 (trust, "yes") == 0)
+      if (g_strcmp0 (trust, "yes") == 0 ||
+          (only != NULL && !g_hash_table_contains (only, name ? name : "")))
         {
           p11_kit_module_release (list[i]);
           continue;
@@ -447,40 +524,155 @@ load_registered_modules (void)
 
       module = _tessera_module_new (name, path, TRUE);
       _tessera_module_set_functions (module, list[i], TRUE);
-      _tessera_module_initialize (module, NULL);
+      if (!_tessera_module_initialize (module, &error))
+        _tessera_module_set_error (module, error);
+      g_clear_error (&error);
       g_ptr_array_add (modules, module);
     }
   free (list);
 
-  add_unloaded_configured_modules (modules, names);
+  if (only == NULL)
+    add_unloaded_configured_modules (modules, names);
 
   return modules;
 }
 
+static int
+compare_strings (const void *a,
+                 const void *b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* Whether a module config names its module by a remote: line only (a
+ * module that p11-kit itself runs elsewhere). */
+static gboolean
+config_is_remote_only (const char *config_path)
+{
+  g_autofree char *contents = NULL;
+  gboolean remote = FALSE, module = FALSE;
+  g_auto(GStrv) lines = NULL;
+
+  if (!g_file_get_contents (config_path, &contents, NULL, NULL))
+    return FALSE;
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *line = g_strstrip (lines[i]);
+
+      remote |= g_str_has_prefix (line, "remote:");
+      module |= g_str_has_prefix (line, "module:");
+    }
+  return remote && !module;
+}
+
+/*
+ * The registered modules, each in its own process: the module files come
+ * from p11-kit's config directories, read here rather than by p11-kit,
+ * which would load every module into Tessera to say where it is.  A later
+ * directory overrides an earlier one, as in p11-kit (the user's own only
+ * when not root).  Modules that p11-kit runs remotely itself stay with
+ * p11-kit.
+ */
+static GPtrArray *
+load_registered_modules_isolated (void)
+{
+  g_autofree char *user_dir = g_build_filename (g_get_user_config_dir (), "pkcs11", "modules", NULL);
+  const char *dirs[] = { P11_PACKAGE_CONFIG_MODULES, P11_SYSTEM_CONFIG_MODULES,
+                         getuid () != 0 ? user_dir : NULL };
+  g_autoptr(GHashTable) files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GHashTable) remote = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree const char **names = NULL;
+  GPtrArray *modules = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint d = 0; d < G_N_ELEMENTS (dirs); d++)
+    {
+      g_autoptr(GDir) dir = dirs[d] ? g_dir_open (dirs[d], 0, NULL) : NULL;
+      const char *entry;
+
+      while (dir != NULL && (entry = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *config_path = NULL;
+          char *name;
+          char *file;
+
+          if (!g_str_has_suffix (entry, ".module"))
+            continue;
+
+          name = g_strndup (entry, strlen (entry) - strlen (".module"));
+          config_path = g_build_filename (dirs[d], entry, NULL);
+          file = configured_module_file (config_path);
+          g_hash_table_remove (remote, name);
+          if (file != NULL)
+            g_hash_table_replace (files, name, file);
+          else if (g_hash_table_remove (files, name), config_is_remote_only (config_path))
+            g_hash_table_add (remote, name);
+          else
+            g_free (name);
+        }
+    }
+
+  names = (const char **) g_hash_table_get_keys_as_array (files, NULL);
+  qsort (names, g_hash_table_size (files), sizeof (char *), compare_strings);
+  for (guint i = 0; names[i] != NULL; i++)
+    g_ptr_array_add (modules, _tessera_module_new (names[i], g_hash_table_lookup (files, names[i]), TRUE));
+
+  if (g_hash_table_size (remote) > 0)
+    {
+      g_autoptr(GPtrArray) remote_modules = load_registered_modules_in_process (remote);
+
+      for (guint i = 0; i < remote_modules->len; i++)
+        g_ptr_array_add (modules, g_object_ref (g_ptr_array_index (remote_modules, i)));
+    }
+
+  return modules;
+}
+
+/* Worker thread: which modules there are.  Each is loaded and scanned on
+ * its own thread afterwards (in-process registered modules excepted: p11-kit
+ * loads those all at once here). */
 static void
-load_thread (GTask        *task,
+list_thread (GTask        *task,
              gpointer      source_object,
              gpointer      task_data,
              GCancellable *cancellable)
 {
   char **paths = task_data;
-  g_autoptr(GPtrArray) modules = NULL;
-  GPtrArray *scans = g_ptr_array_new_with_free_func ((GDestroyNotify) scan_free);
+  GPtrArray *modules;
 
-  if (paths == NULL)
+  if (paths == NULL && _tessera_module_isolation_wanted ())
     {
-      modules = load_registered_modules ();
+      modules = load_registered_modules_isolated ();
+    }
+  else if (paths == NULL)
+    {
+      modules = load_registered_modules_in_process (NULL);
     }
   else
     {
       modules = g_ptr_array_new_with_free_func (g_object_unref);
       for (guint i = 0; paths[i] != NULL; i++)
-        g_ptr_array_add (modules, load_module_path (paths[i], FALSE));
+        g_ptr_array_add (modules, module_new_for_path (paths[i]));
     }
 
   for (guint i = 0; i < modules->len; i++)
-    g_ptr_array_add (scans, scan_module (g_ptr_array_index (modules, i)));
+    _tessera_module_set_order (g_ptr_array_index (modules, i), i);
 
+  g_task_return_pointer (task, modules, (GDestroyNotify) g_ptr_array_unref);
+}
+
+/* Worker thread: one module, loaded and scanned. */
+static void
+load_and_scan_thread (GTask        *task,
+                      gpointer      source_object,
+                      gpointer      task_data,
+                      GCancellable *cancellable)
+{
+  TesseraModule *module = task_data;
+  GPtrArray *scans = g_ptr_array_new_with_free_func ((GDestroyNotify) scan_free);
+
+  load_module_file (module);
+  g_ptr_array_add (scans, scan_module (module));
   g_task_return_pointer (task, scans, (GDestroyNotify) g_ptr_array_unref);
 }
 
@@ -544,6 +736,21 @@ reconcile (TesseraRegistry *self,
   if (scan->error != NULL)
     {
       _tessera_module_set_error (scan->module, scan->error);
+
+      /* A module whose process stopped took its sessions with it: its
+       * tokens come back when it is reloaded. */
+      if (_tessera_module_has_failed (scan->module))
+        {
+          for (guint i = g_list_model_get_n_items (tokens); i > 0; i--)
+            {
+              g_autoptr(TesseraToken) token = g_list_model_get_item (tokens, i - 1);
+
+              if (tessera_token_get_module (token) != scan->module)
+                continue;
+              _tessera_token_mark_removed (token);
+              g_list_store_remove (self->tokens, i - 1);
+            }
+        }
       return;
     }
   if (scan->slots == NULL)
@@ -606,6 +813,28 @@ reconcile (TesseraRegistry *self,
     }
 }
 
+/* Modules keep the order they were listed in, whichever loads first. */
+static void
+add_module_in_order (TesseraRegistry *self,
+                     TesseraModule   *module)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->modules));
+  guint order = _tessera_module_get_order (module);
+  guint position = n;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TesseraModule) other = g_list_model_get_item (G_LIST_MODEL (self->modules), i);
+
+      if (_tessera_module_get_order (other) > order)
+        {
+          position = i;
+          break;
+        }
+    }
+  g_list_store_insert (self->modules, position, module);
+}
+
 static void
 add_modules_and_reconcile (TesseraRegistry *self,
                            GPtrArray       *scans)
@@ -616,12 +845,49 @@ add_modules_and_reconcile (TesseraRegistry *self,
 
       if (!g_list_store_find (self->modules, scan->module, NULL))
         {
-          g_list_store_append (self->modules, scan->module);
+          add_module_in_order (self, scan->module);
           if (self->monitoring)
             monitor_start (self, scan->module);
         }
       reconcile (self, scan);
     }
+}
+
+typedef struct
+{
+  GTask *outer;
+  guint  pending;
+} Loading;
+
+static void
+loading_step_done (Loading *loading)
+{
+  TesseraRegistry *self = g_task_get_source_object (loading->outer);
+
+  if (--loading->pending > 0)
+    return;
+
+  self->loading = FALSE;
+  self->loaded = TRUE;
+  g_task_return_boolean (loading->outer, TRUE);
+  g_object_unref (loading->outer);
+  g_free (loading);
+}
+
+/* Main context: one module is loaded and scanned; its tokens show now,
+ * whatever the other modules are doing. */
+static void
+module_loaded (GObject      *source_object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  Loading *loading = user_data;
+  TesseraRegistry *self = g_task_get_source_object (loading->outer);
+  g_autoptr(GPtrArray) scans = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  if (scans != NULL && self->modules != NULL)
+    add_modules_and_reconcile (self, scans);
+  loading_step_done (loading);
 }
 
 static void
@@ -631,21 +897,34 @@ load_done (GObject      *source_object,
 {
   g_autoptr(GTask) outer = user_data;
   TesseraRegistry *self = g_task_get_source_object (outer);
-  g_autoptr(GPtrArray) scans = NULL;
+  g_autoptr(GPtrArray) modules = NULL;
   g_autoptr(GError) error = NULL;
+  Loading *loading;
 
-  scans = g_task_propagate_pointer (G_TASK (result), &error);
-  if (scans == NULL)
+  modules = g_task_propagate_pointer (G_TASK (result), &error);
+  if (modules == NULL)
     {
       self->loading = FALSE;
       g_task_return_error (outer, g_steal_pointer (&error));
       return;
     }
 
-  add_modules_and_reconcile (self, scans);
-  self->loading = FALSE;
-  self->loaded = TRUE;
-  g_task_return_boolean (outer, TRUE);
+  /* One step per module, and one for this list, so that no module
+   * finishes the load before every one has started. */
+  loading = g_new0 (Loading, 1);
+  loading->outer = g_steal_pointer (&outer);
+  loading->pending = modules->len + 1;
+
+  for (guint i = 0; i < modules->len; i++)
+    {
+      g_autoptr(GTask) task = g_task_new (NULL, g_task_get_cancellable (loading->outer),
+                                          module_loaded, loading);
+
+      g_task_set_source_tag (task, tessera_registry_load_async);
+      g_task_set_task_data (task, g_object_ref (g_ptr_array_index (modules, i)), g_object_unref);
+      g_task_run_in_thread (task, load_and_scan_thread);
+    }
+  loading_step_done (loading);
 }
 
 /**
@@ -685,7 +964,7 @@ tessera_registry_load_async (TesseraRegistry     *self,
   inner = g_task_new (NULL, cancellable, load_done, g_steal_pointer (&outer));
   g_task_set_source_tag (inner, tessera_registry_load_async);
   g_task_set_task_data (inner, g_strdupv (self->paths), (GDestroyNotify) g_strfreev);
-  g_task_run_in_thread (inner, load_thread);
+  g_task_run_in_thread (inner, list_thread);
 }
 
 gboolean
@@ -707,8 +986,10 @@ add_module_thread (GTask        *task,
 {
   const char *path = task_data;
   GPtrArray *scans = g_ptr_array_new_with_free_func ((GDestroyNotify) scan_free);
-  g_autoptr(TesseraModule) module = load_module_path (path, FALSE);
+  g_autoptr(TesseraModule) module = module_new_for_path (path);
 
+  _tessera_module_set_order (module, G_MAXUINT);
+  load_module_file (module);
   g_ptr_array_add (scans, scan_module (module));
   g_task_return_pointer (task, scans, (GDestroyNotify) g_ptr_array_unref);
 }
@@ -865,6 +1146,7 @@ reload_done (GObject      *source_object,
   scans = g_task_propagate_pointer (G_TASK (result), &error);
   if (scans == NULL)
     {
+      _tessera_module_set_error (module, error);
       g_task_return_error (outer, error);
       return;
     }
@@ -1108,7 +1390,8 @@ monitor_update_apply (gpointer user_data)
   if (self == NULL || !g_list_store_find (self->modules, update->scan->module, NULL))
     return G_SOURCE_REMOVE;
 
-  _tessera_module_set_waits_for_events (update->scan->module, update->waits);
+  if (update->scan->error == NULL)
+    _tessera_module_set_waits_for_events (update->scan->module, update->waits);
   reconcile (self, update->scan);
 
   return G_SOURCE_REMOVE;
@@ -1159,6 +1442,22 @@ monitor_post (Monitor  *monitor,
                               (GDestroyNotify) monitor_update_free);
 }
 
+static void
+monitor_post_error (Monitor      *monitor,
+                    const GError *error)
+{
+  MonitorUpdate *update = g_new0 (MonitorUpdate, 1);
+
+  update->box = registry_box_ref (monitor->box);
+  update->scan = g_new0 (Scan, 1);
+  update->scan->module = g_object_ref (monitor->module);
+  update->scan->error = g_error_copy (error);
+
+  g_main_context_invoke_full (monitor->context, G_PRIORITY_DEFAULT,
+                              monitor_update_apply, update,
+                              (GDestroyNotify) monitor_update_free);
+}
+
 static gboolean
 monitor_is_stopping (Monitor *monitor)
 {
@@ -1188,17 +1487,30 @@ monitor_rescan (Monitor  *monitor,
 {
   g_autoptr(GError) error = NULL;
   CK_FUNCTION_LIST *functions;
+  gboolean call_failed = FALSE;
   GArray *slots;
 
   functions = _tessera_module_begin (monitor->module);
   if (functions == NULL)
     return FALSE;
-  slots = scan_slots (functions, &error);
+  slots = scan_slots (functions, &call_failed, &error);
   _tessera_module_end (monitor->module);
+
+  if (slots != NULL && call_failed && _tessera_module_has_failed (monitor->module))
+    {
+      g_clear_pointer (&slots, g_array_unref);
+      g_set_error_literal (&error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                           _("A token of the module could not be read."));
+    }
 
   if (slots == NULL)
     {
       g_debug ("Rescanning %s failed: %s", tessera_module_get_name (monitor->module), error->message);
+      if (_tessera_module_explain_failure (monitor->module, &error))
+        {
+          monitor_post_error (monitor, error);
+          return FALSE;
+        }
       return TRUE;
     }
 
@@ -1234,7 +1546,53 @@ monitor_thread (gpointer user_data)
 
   while (!monitor_is_stopping (monitor))
     {
-      if (waits)
+      if (waits && tessera_module_get_isolated (monitor->module))
+        {
+          /* A module's process answers one call at a time, so a blocking
+           * C_WaitForSlotEvent would hold up every other call: ask it
+           * for events without blocking, once per interval. */
+          gint64 until = g_get_monotonic_time () + monitor->interval_ms * G_TIME_SPAN_MILLISECOND;
+
+          g_mutex_lock (&monitor->lock);
+          while (!monitor->stopping && g_cond_wait_until (&monitor->cond, &monitor->lock, until))
+            ;
+          g_mutex_unlock (&monitor->lock);
+          if (monitor_is_stopping (monitor))
+            break;
+
+          functions = _tessera_module_begin (monitor->module);
+          if (functions == NULL)
+            break;
+          rv = functions->C_WaitForSlotEvent (CKF_DONT_BLOCK, &slot, NULL);
+          _tessera_module_end (monitor->module);
+
+          if (rv == CKR_NO_EVENT)
+            continue;
+          if (rv == CKR_OK)
+            {
+              /* Drain the other events: one rescan sees them all. */
+              for (guint i = 0; i < 64; i++)
+                {
+                  functions = _tessera_module_begin (monitor->module);
+                  if (functions == NULL)
+                    break;
+                  rv = functions->C_WaitForSlotEvent (CKF_DONT_BLOCK, &slot, NULL);
+                  _tessera_module_end (monitor->module);
+                  if (rv != CKR_OK)
+                    break;
+                }
+              if (!monitor_rescan (monitor, TRUE, FALSE))
+                break;
+              continue;
+            }
+
+          g_debug ("C_WaitForSlotEvent on %s: %s; polling instead",
+                   tessera_module_get_name (monitor->module), _tessera_ck_rv_name (rv));
+          waits = FALSE;
+          if (!monitor_rescan (monitor, FALSE, TRUE))
+            break;
+        }
+      else if (waits)
         {
           /* Not under the module's lock: this blocks until an event, or
            * until C_Finalize, which the lock would hold off. */

@@ -185,7 +185,8 @@ find_initialized_slot (CK_FUNCTION_LIST *functions,
   CK_SLOT_ID slots[64];
   CK_ULONG n = G_N_ELEMENTS (slots);
 
-  if (functions->C_GetSlotList (CK_TRUE, slots, &n) != CKR_OK)
+  /* More than the room given is a module's lie: nothing there to read */
+  if (functions->C_GetSlotList (CK_TRUE, slots, &n) != CKR_OK || n > G_N_ELEMENTS (slots))
     return old_slot;
 
   for (CK_ULONG i = 0; i < n; i++)
@@ -215,7 +216,7 @@ list_initialized_slots (CK_FUNCTION_LIST *functions)
   CK_SLOT_ID slots[64];
   CK_ULONG n = G_N_ELEMENTS (slots);
 
-  if (functions->C_GetSlotList (CK_TRUE, slots, &n) == CKR_OK)
+  if (functions->C_GetSlotList (CK_TRUE, slots, &n) == CKR_OK && n <= G_N_ELEMENTS (slots))
     for (CK_ULONG i = 0; i < n; i++)
       {
         CK_TOKEN_INFO info;

@@ -303,6 +303,15 @@ _tessera_token_update_info (TesseraToken        *self,
   self->slot_id = slot_id;
   self->token_info = *token_info;
 
+  /* A PIN length range that cannot be right is no range: the token will
+   * say what it refuses.  The strings below come out as valid UTF-8 on
+   * one line, whatever bytes the module put there. */
+  if (token_info->ulMaxPinLen != 0 && token_info->ulMinPinLen > token_info->ulMaxPinLen)
+    {
+      self->token_info.ulMinPinLen = 0;
+      self->token_info.ulMaxPinLen = 0;
+    }
+
   set_string (&self->label, TESSERA_CK_STRING (token_info->label), &name_changed);
   set_string (&self->manufacturer, TESSERA_CK_STRING (token_info->manufacturerID), &changed);
   set_string (&self->model, TESSERA_CK_STRING (token_info->model), &changed);
@@ -677,6 +686,10 @@ operation_thread (GTask        *task,
   g_mutex_unlock (&self->session_lock);
 
   _tessera_module_end (data->module);
+
+  /* When the module's process stopped, say so rather than "device error". */
+  if (error != NULL)
+    _tessera_module_explain_failure (data->module, &error);
 
   if (error != NULL)
     g_task_return_error (task, g_steal_pointer (&error));

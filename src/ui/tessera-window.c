@@ -80,6 +80,19 @@ module_display_name (TesseraModule *module)
   return name;
 }
 
+/* What the sidebar calls a module that failed */
+static const char *
+module_failure_title (const GError *error)
+{
+  if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE_CRASHED))
+    return _("Module stopped working");
+  if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE_NOT_RESPONDING))
+    return _("Module not responding");
+  if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE_INVALID))
+    return _("Module gave invalid answers");
+  return _("Module failed to load");
+}
+
 /* The sidebar model: tokens and failed modules, in module order */
 
 static gboolean
@@ -154,7 +167,7 @@ create_sidebar_row (gpointer item,
 
       row = adw_action_row_new ();
       adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Module failed to load"));
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), module_failure_title (error));
       adw_action_row_set_subtitle (ADW_ACTION_ROW (row), error ? error->message : "");
       adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 2);
       gtk_widget_add_css_class (row, "module-error");
@@ -296,8 +309,15 @@ show_failed_module (TesseraWindow *self,
   show_token (self, NULL);
   g_set_object (&self->module, module);
 
-  /* Translators: %s is the name of a PKCS#11 module */
-  title = g_strdup_printf (_("“%s” Could Not Be Loaded"), module_display_name (module));
+  if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE_CRASHED))
+    /* Translators: %s is the name of a PKCS#11 module */
+    title = g_strdup_printf (_("“%s” Stopped Working"), module_display_name (module));
+  else if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE_NOT_RESPONDING))
+    /* Translators: %s is the name of a PKCS#11 module */
+    title = g_strdup_printf (_("“%s” Is Not Responding"), module_display_name (module));
+  else
+    /* Translators: %s is the name of a PKCS#11 module */
+    title = g_strdup_printf (_("“%s” Could Not Be Loaded"), module_display_name (module));
   description = g_strdup_printf ("%s\n%s",
                                  error ? error->message : "",
                                  tessera_module_get_path (module));
@@ -494,6 +514,36 @@ on_sidebar_items_changed (GListModel    *model,
   queue_sync_selection (self);
 }
 
+/* A module can fail (its process crashed) or recover (reloaded) at any
+ * time: the sidebar lists it, or its tokens, again. */
+static void
+on_module_error_changed (TesseraModule *module,
+                         GParamSpec    *pspec,
+                         TesseraWindow *self)
+{
+  gtk_filter_changed (self->failed_filter, GTK_FILTER_CHANGE_DIFFERENT);
+  gtk_sorter_changed (self->module_sorter, GTK_SORTER_CHANGE_DIFFERENT);
+
+  if (module == self->module && tessera_module_get_error (module) != NULL)
+    show_failed_module (self, module);
+  queue_sync_selection (self);
+}
+
+static void
+watch_modules (TesseraWindow *self,
+               GListModel    *modules,
+               guint          position,
+               guint          added)
+{
+  for (guint i = position; i < position + added; i++)
+    {
+      g_autoptr(TesseraModule) module = g_list_model_get_item (modules, i);
+
+      g_signal_connect_object (module, "notify::error",
+                               G_CALLBACK (on_module_error_changed), self, 0);
+    }
+}
+
 static void
 on_modules_items_changed (GListModel    *model,
                           guint          position,
@@ -501,6 +551,7 @@ on_modules_items_changed (GListModel    *model,
                           guint          added,
                           TesseraWindow *self)
 {
+  watch_modules (self, model, position, added);
   gtk_filter_changed (self->failed_filter, GTK_FILTER_CHANGE_DIFFERENT);
   gtk_sorter_changed (self->module_sorter, GTK_SORTER_CHANGE_DIFFERENT);
 }
@@ -530,6 +581,38 @@ refresh_action (GtkWidget  *widget,
 
   if (TESSERA_IS_TOKEN_PAGE (page))
     tessera_token_page_reload (TESSERA_TOKEN_PAGE (page));
+}
+
+static void
+on_module_reloaded (GObject      *source_object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(TesseraWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  /* A module that fails again keeps its error, which the page shows. */
+  if (!tessera_registry_reload_module_finish (TESSERA_REGISTRY (source_object), result, &error))
+    g_debug ("Reloading the module failed: %s", error->message);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reload-module", TRUE);
+  if (self->module != NULL && tessera_module_get_error (self->module) != NULL)
+    show_failed_module (self, self->module);
+}
+
+/* The failed module on screen, loaded again: after a crash or a deadline
+ * it gets a new process. */
+static void
+reload_module_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  TesseraWindow *self = TESSERA_WINDOW (widget);
+
+  if (self->module == NULL)
+    return;
+  gtk_widget_action_set_enabled (widget, "win.reload-module", FALSE);
+  tessera_registry_reload_module_async (self->registry, self->module, NULL,
+                                        on_module_reloaded, g_object_ref (self));
 }
 
 static void
@@ -652,6 +735,7 @@ tessera_window_setup (TesseraWindow *self)
 
   modules = tessera_registry_get_modules (self->registry);
 
+  watch_modules (self, modules, 0, g_list_model_get_n_items (modules));
   self->failed_filter = GTK_FILTER (gtk_custom_filter_new (module_failed, NULL, NULL));
   failed_modules = gtk_filter_list_model_new (g_object_ref (modules),
                                               g_object_ref (self->failed_filter));
@@ -766,6 +850,7 @@ tessera_window_class_init (TesseraWindowClass *klass)
   /* F5 is set with the application's accelerators, so that the shortcuts
    * window and the menus show it */
   gtk_widget_class_install_action (widget_class, "win.refresh", NULL, refresh_action);
+  gtk_widget_class_install_action (widget_class, "win.reload-module", NULL, reload_module_action);
   gtk_widget_class_install_action (widget_class, "win.go-back", NULL, go_back_action);
   gtk_widget_class_install_action (widget_class, "win.close-details", NULL, close_details_action);
   gtk_widget_class_install_action (widget_class, "win.set-up-software-token", NULL,

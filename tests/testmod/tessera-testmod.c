@@ -38,6 +38,41 @@
  *                      for objects with this CKA_ID, as for an object
  *                      with CKA_DESTROYABLE false (none)
  *
+ * Faults that real vendor modules show, for the code that must survive
+ * them.  A crash or a hang happens on entry, before the target is called;
+ * it applies to every C_ function but C_GetFunctionList (none):
+ *
+ *   crash_in=C_Name    that function crashes with a real SIGSEGV, a
+ *                      write through a NULL pointer
+ *   hang_in=C_Name     that function never returns (it sleeps forever,
+ *                      holding a call open, so C_Finalize waits too)
+ *
+ * Lies, where the call still returns CKR_OK (all off by default):
+ *
+ *   lie_length=1       C_GetAttributeValue sets ulValueLen to 0xFFFFFFF0
+ *                      on the first attribute of the template that has a
+ *                      non-NULL pValue, and returns CKR_OK whenever the
+ *                      target answered the template (CKR_OK,
+ *                      CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_TYPE_INVALID
+ *                      or CKR_BUFFER_TOO_SMALL).  Templates of NULL
+ *                      pValues only (size queries) pass unchanged.
+ *                      Nothing is written beyond the buffers given.
+ *   unavailable_length=1  C_GetAttributeValue sets every ulValueLen to
+ *                      CK_UNAVAILABLE_INFORMATION and returns CKR_OK
+ *                      (when the target answered the template, as above)
+ *   lie_slot_count=1   C_GetSlotList with a non-NULL list returns CKR_OK
+ *                      with *pulCount = the caller's count + 1000, having
+ *                      written only what fits in the caller's count
+ *   lie_find_count=1   C_FindObjects returns CKR_OK with *pulObjectCount =
+ *                      ulMaxObjectCount + 1000, having written at most
+ *                      ulMaxObjectCount handles
+ *   garbage_strings=1  C_GetTokenInfo's label, manufacturerID, model and
+ *                      serialNumber hold the real value, cut short, then
+ *                      GARBAGE below: a NUL, ESC "[31m", a newline and the
+ *                      invalid UTF-8 bytes 0xff 0xfe, then space padding.
+ *                      The flags stay the real token's.  C_GetInfo's
+ *                      manufacturerID and libraryDescription get the same.
+ *
  * Write the control file atomically (a temporary file, then rename, as
  * g_file_set_contents() does): a reader that sees it half-written takes
  * the defaults, which would look like a token being put back.
@@ -63,6 +98,17 @@
 
 #define EXPORT __attribute__ ((visibility ("default")))
 
+/* What garbage_strings puts after the real value: NUL, an escape
+ * sequence, a newline and two bytes that are never UTF-8 */
+#define GARBAGE "\0\033[31m\n\xff\xfe"
+#define GARBAGE_LEN (sizeof GARBAGE - 1)
+
+/* What lie_length puts in ulValueLen */
+#define LIE_LENGTH 0xFFFFFFF0UL
+
+/* What lie_slot_count and lie_find_count add to the count */
+#define LIE_COUNT_EXTRA 1000
+
 typedef struct
 {
   bool          present;
@@ -80,6 +126,13 @@ typedef struct
   bool          refuse_create;
   bool          refuse_create_public;
   char          undestroyable_id[129];
+  char          crash_in[64];
+  char          hang_in[64];
+  bool          lie_length;
+  bool          unavailable_length;
+  bool          lie_slot_count;
+  bool          lie_find_count;
+  bool          garbage_strings;
 } Control;
 
 typedef struct
@@ -182,6 +235,21 @@ pad_string (CK_UTF8CHAR *field,
   memcpy (field, value, len);
 }
 
+/* The real value of a space-padded field, cut short, then GARBAGE */
+static void
+garbage_string (CK_UTF8CHAR *field,
+                size_t       size)
+{
+  size_t len = size;
+
+  while (len > 0 && (field[len - 1] == ' ' || field[len - 1] == '\0'))
+    len--;
+  if (len > size - GARBAGE_LEN)
+    len = size - GARBAGE_LEN;
+  memcpy (field + len, GARBAGE, GARBAGE_LEN);
+  memset (field + len + GARBAGE_LEN, ' ', size - len - GARBAGE_LEN);
+}
+
 static char *
 strip (char *s)
 {
@@ -223,6 +291,14 @@ parse_long (const char *value,
   if (errno != 0 || end == value || *end != '\0')
     return fallback;
   return result;
+}
+
+static void
+copy_name (char       *name,
+           size_t      size,
+           const char *value)
+{
+  snprintf (name, size, "%s", value);
 }
 
 static void
@@ -271,12 +347,28 @@ control_set (Control    *control,
         control->undestroyable_id[i] = (char) tolower ((unsigned char) value[i]);
       control->undestroyable_id[i] = '\0';
     }
+  else if (strcmp (key, "crash_in") == 0)
+    copy_name (control->crash_in, sizeof control->crash_in, value);
+  else if (strcmp (key, "hang_in") == 0)
+    copy_name (control->hang_in, sizeof control->hang_in, value);
+  else if (strcmp (key, "lie_length") == 0)
+    control->lie_length = parse_bool (value, control->lie_length);
+  else if (strcmp (key, "unavailable_length") == 0)
+    control->unavailable_length = parse_bool (value, control->unavailable_length);
+  else if (strcmp (key, "lie_slot_count") == 0)
+    control->lie_slot_count = parse_bool (value, control->lie_slot_count);
+  else if (strcmp (key, "lie_find_count") == 0)
+    control->lie_find_count = parse_bool (value, control->lie_find_count);
+  else if (strcmp (key, "garbage_strings") == 0)
+    control->garbage_strings = parse_bool (value, control->garbage_strings);
 }
 
 static const char * const control_keys[] = {
   "present", "wait", "latency_ms", "fail_after", "fail_rv",
   "pin_locked", "pin_final_try", "pin_count_low", "tries", "pins_to_be_changed",
   "refuse_set_attribute", "refuse_copy", "refuse_create", "refuse_create_public", "undestroyable_id",
+  "crash_in", "hang_in", "lie_length", "unavailable_length", "lie_slot_count",
+  "lie_find_count", "garbage_strings",
 };
 
 static void
@@ -520,10 +612,46 @@ sync_presence (CK_FUNCTION_LIST_PTR target,
   module.token_present = present;
 }
 
-/* Call entry and exit */
+/* Faults */
+
+/* @function is the caller's __func__, "testmod_C_Name" */
+static bool
+names_function (const char *wanted,
+                const char *function)
+{
+  if (strncmp (function, "testmod_", 8) == 0)
+    function += 8;
+  return wanted[0] != '\0' && strcmp (wanted, function) == 0;
+}
+
+static void
+fault_maybe (const Control *control,
+             const char    *function)
+{
+  if (names_function (control->crash_in, function))
+    {
+      /* Volatile, so that the compiler neither proves the pointer NULL
+       * (and traps with SIGILL instead) nor drops the write */
+      volatile int *volatile nowhere = NULL;
+
+      fprintf (stderr, "tessera-testmod: crashing in %s, as asked\n", control->crash_in);
+      *nowhere = 42;
+    }
+
+  if (names_function (control->hang_in, function))
+    {
+      fprintf (stderr, "tessera-testmod: hanging in %s, as asked\n", control->hang_in);
+      for (;;)
+        sleep_ms (1000);
+    }
+}
+
+/* Call entry and exit.  Every entry point enters through one of the
+ * macros below them, which name the function for crash_in and hang_in. */
 
 static CK_RV
-call_enter (Call *call)
+call_enter_named (Call       *call,
+                  const char *function)
 {
   unsigned long number;
 
@@ -546,6 +674,8 @@ call_enter (Call *call)
   if (call->control.latency_ms > 0)
     sleep_ms (call->control.latency_ms);
 
+  fault_maybe (&call->control, function);
+
   if (call->control.fail_after >= 0 &&
       number > (unsigned long) call->control.fail_after)
     return call->control.fail_rv;
@@ -558,13 +688,14 @@ call_enter (Call *call)
 }
 
 static CK_RV
-call_enter_session (Call              *call,
-                    CK_SESSION_HANDLE  handle)
+call_enter_session_named (Call              *call,
+                          CK_SESSION_HANDLE  handle,
+                          const char        *function)
 {
   Session *session;
   CK_RV rv;
 
-  rv = call_enter (call);
+  rv = call_enter_named (call, function);
   if (rv != CKR_OK)
     return rv;
 
@@ -588,13 +719,14 @@ call_enter_session (Call              *call,
 /* For calls about a slot's token: with the token pulled, a valid slot
  * answers CKR_TOKEN_NOT_PRESENT. */
 static CK_RV
-call_enter_token (Call       *call,
-                  CK_SLOT_ID  slot)
+call_enter_token_named (Call       *call,
+                        CK_SLOT_ID  slot,
+                        const char *function)
 {
   CK_SLOT_INFO info;
   CK_RV rv;
 
-  rv = call_enter (call);
+  rv = call_enter_named (call, function);
   if (rv != CKR_OK || call->control.present)
     return rv;
 
@@ -603,6 +735,10 @@ call_enter_token (Call       *call,
     return rv;
   return CKR_TOKEN_NOT_PRESENT;
 }
+
+#define call_enter(call) call_enter_named ((call), __func__)
+#define call_enter_session(call, handle) call_enter_session_named ((call), (handle), __func__)
+#define call_enter_token(call, slot) call_enter_token_named ((call), (slot), __func__)
 
 static CK_RV
 call_leave (Call  *call,
@@ -718,6 +854,7 @@ testmod_C_Initialize (CK_VOID_PTR init_args)
 
   if (control.latency_ms > 0)
     sleep_ms (control.latency_ms);
+  fault_maybe (&control, __func__);
 
   return CKR_OK;
 }
@@ -726,6 +863,7 @@ static CK_RV
 testmod_C_Finalize (CK_VOID_PTR reserved)
 {
   CK_FUNCTION_LIST_PTR target;
+  Control control;
   void *handle;
 
   if (reserved != NULL)
@@ -737,6 +875,10 @@ testmod_C_Finalize (CK_VOID_PTR reserved)
       pthread_mutex_unlock (&module.lock);
       return CKR_CRYPTOKI_NOT_INITIALIZED;
     }
+
+  /* A module that hangs here holds its lock, as real ones do */
+  control_read (&control);
+  fault_maybe (&control, __func__);
 
   /* Wake C_WaitForSlotEvent, and let every call inside finish, before the
    * target goes away */
@@ -788,6 +930,11 @@ testmod_C_GetInfo (CK_INFO_PTR info)
       pad_string (info->manufacturerID, sizeof info->manufacturerID, "Tessera tests");
       pad_string (info->libraryDescription, sizeof info->libraryDescription,
                   "Tessera test module");
+      if (call.control.garbage_strings)
+        {
+          garbage_string (info->manufacturerID, sizeof info->manufacturerID);
+          garbage_string (info->libraryDescription, sizeof info->libraryDescription);
+        }
     }
   return call_leave (&call, rv);
 }
@@ -802,16 +949,26 @@ testmod_C_GetSlotList (CK_BBOOL       token_present,
   Call call;
   CK_RV rv;
 
+  CK_ULONG room = 0;
+
   rv = call_enter (&call);
   if (rv == CKR_OK && count == NULL)
     rv = CKR_ARGUMENTS_BAD;
   if (rv == CKR_OK)
     {
+      room = *count;
+
       /* Every slot of the target that holds a token has lost it */
       if (token_present && !call.control.present)
         *count = 0;
       else
         rv = call.target->C_GetSlotList (token_present, slot_list, count);
+    }
+  if ((rv == CKR_OK || rv == CKR_BUFFER_TOO_SMALL) && slot_list != NULL &&
+      call.control.lie_slot_count)
+    {
+      *count = room + LIE_COUNT_EXTRA;
+      rv = CKR_OK;
     }
   return call_leave (&call, rv);
 }
@@ -848,6 +1005,13 @@ testmod_C_GetTokenInfo (CK_SLOT_ID         slot,
     rv = call.target->C_GetTokenInfo (slot, info);
   if (rv == CKR_OK)
     info->flags = token_flags (&call.control, info->flags);
+  if (rv == CKR_OK && call.control.garbage_strings)
+    {
+      garbage_string (info->label, sizeof info->label);
+      garbage_string (info->manufacturerID, sizeof info->manufacturerID);
+      garbage_string (info->model, sizeof info->model);
+      garbage_string (info->serialNumber, sizeof info->serialNumber);
+    }
   return call_leave (&call, rv);
 }
 
@@ -1308,6 +1472,35 @@ testmod_C_GetObjectSize (CK_SESSION_HANDLE session,
   return call_leave (&call, rv);
 }
 
+/* After the target answered @template with @rv */
+static CK_RV
+lie_about_attributes (const Control    *control,
+                      CK_ATTRIBUTE_PTR  template,
+                      CK_ULONG          count,
+                      CK_RV             rv)
+{
+  CK_ULONG i;
+
+  if (control->unavailable_length)
+    {
+      for (i = 0; i < count; i++)
+        template[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+      return CKR_OK;
+    }
+
+  if (control->lie_length)
+    {
+      for (i = 0; i < count; i++)
+        if (template[i].pValue != NULL)
+          {
+            template[i].ulValueLen = LIE_LENGTH;
+            return CKR_OK;
+          }
+    }
+
+  return rv;
+}
+
 static CK_RV
 testmod_C_GetAttributeValue (CK_SESSION_HANDLE session,
                              CK_OBJECT_HANDLE  object,
@@ -1320,6 +1513,9 @@ testmod_C_GetAttributeValue (CK_SESSION_HANDLE session,
   rv = call_enter_session (&call, session);
   if (rv == CKR_OK)
     rv = call.target->C_GetAttributeValue (call.real, object, template, count);
+  if (rv == CKR_OK || rv == CKR_ATTRIBUTE_SENSITIVE || rv == CKR_ATTRIBUTE_TYPE_INVALID ||
+      rv == CKR_BUFFER_TOO_SMALL)
+    rv = lie_about_attributes (&call.control, template, count, rv);
   return call_leave (&call, rv);
 }
 
@@ -1366,6 +1562,8 @@ testmod_C_FindObjects (CK_SESSION_HANDLE    session,
   rv = call_enter_session (&call, session);
   if (rv == CKR_OK)
     rv = call.target->C_FindObjects (call.real, objects, max_count, count);
+  if (rv == CKR_OK && count != NULL && call.control.lie_find_count)
+    *count = max_count + LIE_COUNT_EXTRA;
   return call_leave (&call, rv);
 }
 

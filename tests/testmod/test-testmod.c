@@ -6,6 +6,11 @@
  */
 
 #include <dlfcn.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <glib.h>
 #include <glib/gstdio.h>
 
@@ -445,6 +450,341 @@ test_fail_after (Fixture       *f,
   g_assert_cmpuint (f->p11->C_Finalize (NULL), ==, CKR_OK);
 }
 
+/* Faults: a crash or a hang is watched from outside, in a child */
+
+typedef enum
+{
+  CHILD_RETURNED,
+  CHILD_CRASHED,
+  CHILD_HUNG,
+} ChildEnd;
+
+/* In the child: calls @function, which should not come back */
+static void
+child_call (Fixture           *f,
+            const char        *function,
+            CK_SESSION_HANDLE  session)
+{
+  CK_SLOT_ID slots[16];
+  CK_ULONG n_slots = G_N_ELEMENTS (slots);
+  CK_TOKEN_INFO info;
+  CK_OBJECT_CLASS klass;
+  CK_ATTRIBUTE attribute = { CKA_CLASS, &klass, sizeof klass };
+
+  if (strcmp (function, "C_GetSlotList") == 0)
+    f->p11->C_GetSlotList (CK_TRUE, slots, &n_slots);
+  else if (strcmp (function, "C_GetTokenInfo") == 0)
+    f->p11->C_GetTokenInfo (f->slot, &info);
+  else if (strcmp (function, "C_FindObjectsInit") == 0)
+    f->p11->C_FindObjectsInit (session, NULL, 0);
+  else if (strcmp (function, "C_GetAttributeValue") == 0)
+    f->p11->C_GetAttributeValue (session, 1, &attribute, 1);
+  else if (strcmp (function, "C_Login") == 0)
+    login (f, session, USER_PIN);
+  else if (strcmp (function, "C_Initialize") == 0)
+    {
+      f->p11->C_Finalize (NULL);
+      initialize (f);
+    }
+  else
+    _exit (3);
+}
+
+/*
+ * Forks a child that makes an innocent call, says so down a pipe, then
+ * calls @function with @control written.  A child still running after
+ * 300 ms has hung, and is killed.
+ */
+static ChildEnd
+run_child (Fixture    *f,
+           const char *control,
+           const char *function)
+{
+  CK_SESSION_HANDLE session = open_session (f);
+  gint64 deadline;
+  char byte = 0;
+  int fds[2];
+  int status = 0;
+  pid_t pid;
+
+  control_write (control);
+  g_assert_cmpint (pipe (fds), ==, 0);
+
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      struct rlimit no_core = { 0, 0 };
+      CK_INFO info;
+
+      close (fds[0]);
+      setrlimit (RLIMIT_CORE, &no_core);
+      /* A sanitizer's handler would report the crash and exit instead */
+      signal (SIGSEGV, SIG_DFL);
+
+      /* The knob names one function: another one still works */
+      if (f->p11->C_GetInfo (&info) != CKR_OK || write (fds[1], "x", 1) != 1)
+        _exit (2);
+      child_call (f, function, session);
+      _exit (0);
+    }
+
+  close (fds[1]);
+  g_assert_cmpint (read (fds[0], &byte, 1), ==, 1);
+  g_assert_cmpint (byte, ==, 'x');
+  close (fds[0]);
+
+  deadline = g_get_monotonic_time () + 300 * 1000;
+  while (waitpid (pid, &status, WNOHANG) == 0)
+    {
+      if (g_get_monotonic_time () > deadline)
+        {
+          kill (pid, SIGKILL);
+          g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+          control_write ("");
+          return CHILD_HUNG;
+        }
+      g_usleep (10 * 1000);
+    }
+
+  control_write ("");
+  g_assert_cmpuint (f->p11->C_CloseSession (session), ==, CKR_OK);
+
+  if (WIFSIGNALED (status) && WTERMSIG (status) == SIGSEGV)
+    return CHILD_CRASHED;
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  return CHILD_RETURNED;
+}
+
+static void
+test_crash_in (Fixture       *f,
+               gconstpointer  user_data)
+{
+  const char *functions[] = {
+    "C_GetSlotList", "C_GetTokenInfo", "C_FindObjectsInit", "C_GetAttributeValue",
+    "C_Login", "C_Initialize",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (functions); i++)
+    {
+      g_autofree char *control = g_strdup_printf ("crash_in=%s\n", functions[i]);
+
+      g_test_message ("crash_in=%s", functions[i]);
+      g_assert_cmpint (run_child (f, control, functions[i]), ==, CHILD_CRASHED);
+    }
+
+  /* Only the function named */
+  g_assert_cmpint (run_child (f, "crash_in=C_Logout\n", "C_GetSlotList"), ==, CHILD_RETURNED);
+}
+
+static void
+test_hang_in (Fixture       *f,
+              gconstpointer  user_data)
+{
+  g_assert_cmpint (run_child (f, "hang_in=C_GetSlotList\n", "C_GetSlotList"), ==, CHILD_HUNG);
+  g_assert_cmpint (run_child (f, "hang_in=C_GetAttributeValue\n", "C_GetAttributeValue"),
+                   ==, CHILD_HUNG);
+  g_assert_cmpint (run_child (f, "hang_in=C_Logout\n", "C_GetTokenInfo"), ==, CHILD_RETURNED);
+}
+
+/* Lies: the module says CKR_OK and hands back what cannot be right */
+
+/* A session object, so that the token is left as it was */
+static CK_OBJECT_HANDLE
+create_data_object (Fixture           *f,
+                    CK_SESSION_HANDLE  session,
+                    const char        *label)
+{
+  CK_OBJECT_CLASS klass = CKO_DATA;
+  CK_BBOOL no = CK_FALSE;
+  CK_ATTRIBUTE template[] = {
+    { CKA_CLASS, &klass, sizeof klass },
+    { CKA_TOKEN, &no, sizeof no },
+    { CKA_PRIVATE, &no, sizeof no },
+    { CKA_LABEL, (void *) label, strlen (label) },
+  };
+  CK_OBJECT_HANDLE object;
+
+  g_assert_cmpuint (f->p11->C_CreateObject (session, template, G_N_ELEMENTS (template), &object),
+                    ==, CKR_OK);
+  return object;
+}
+
+static void
+test_lie_length (Fixture       *f,
+                 gconstpointer  user_data)
+{
+  CK_SESSION_HANDLE session = open_session (f);
+  CK_OBJECT_HANDLE object = create_data_object (f, session, "hello");
+  CK_OBJECT_CLASS klass = (CK_OBJECT_CLASS) -1;
+  guint8 label[64 + 16];
+  guint8 modulus[16];
+  CK_ATTRIBUTE template[] = {
+    { CKA_CLASS, &klass, sizeof klass },
+    { CKA_LABEL, label, 64 },
+  };
+  CK_ATTRIBUTE with_invalid[] = {
+    { CKA_MODULUS, modulus, sizeof modulus },
+    { CKA_LABEL, label, 64 },
+  };
+  CK_ATTRIBUTE query = { CKA_LABEL, NULL, 0 };
+
+  memset (label, 0xaa, sizeof label);
+  control_write ("lie_length=1\n");
+
+  /* The first attribute lies, the others are the target's */
+  g_assert_cmpuint (f->p11->C_GetAttributeValue (session, object, template, 2), ==, CKR_OK);
+  g_assert_cmpuint (template[0].ulValueLen, ==, 0xFFFFFFF0UL);
+  g_assert_cmpuint (template[1].ulValueLen, ==, 5);
+  g_assert_cmpmem (label, 5, "hello", 5);
+  for (guint i = 64; i < sizeof label; i++)
+    g_assert_cmpuint (label[i], ==, 0xaa);
+
+  /* CKR_OK even where the target refused an attribute */
+  g_assert_cmpuint (f->p11->C_GetAttributeValue (session, object, with_invalid, 2), ==, CKR_OK);
+  g_assert_cmpuint (with_invalid[0].ulValueLen, ==, 0xFFFFFFF0UL);
+
+  /* A size query tells the truth */
+  g_assert_cmpuint (f->p11->C_GetAttributeValue (session, object, &query, 1), ==, CKR_OK);
+  g_assert_cmpuint (query.ulValueLen, ==, 5);
+
+  control_write ("");
+  template[0].ulValueLen = sizeof klass;
+  g_assert_cmpuint (f->p11->C_GetAttributeValue (session, object, template, 1), ==, CKR_OK);
+  g_assert_cmpuint (template[0].ulValueLen, ==, sizeof klass);
+  g_assert_cmpuint (klass, ==, CKO_DATA);
+}
+
+static void
+test_unavailable_length (Fixture       *f,
+                         gconstpointer  user_data)
+{
+  CK_SESSION_HANDLE session = open_session (f);
+  CK_OBJECT_HANDLE object = create_data_object (f, session, "hello");
+  CK_OBJECT_CLASS klass;
+  guint8 label[64];
+  CK_ATTRIBUTE template[] = {
+    { CKA_CLASS, &klass, sizeof klass },
+    { CKA_LABEL, label, sizeof label },
+    { CKA_APPLICATION, NULL, 0 },
+  };
+
+  control_write ("unavailable_length=1\n");
+  g_assert_cmpuint (f->p11->C_GetAttributeValue (session, object, template, 3), ==, CKR_OK);
+  for (guint i = 0; i < G_N_ELEMENTS (template); i++)
+    g_assert_cmpuint (template[i].ulValueLen, ==, CK_UNAVAILABLE_INFORMATION);
+}
+
+static void
+test_lie_slot_count (Fixture       *f,
+                     gconstpointer  user_data)
+{
+  CK_SLOT_ID slots[4];
+  CK_ULONG honest, n_slots;
+
+  /* SoftHSM has "T" and a free slot, both with a token */
+  g_assert_cmpuint (f->p11->C_GetSlotList (CK_TRUE, NULL, &honest), ==, CKR_OK);
+  g_assert_cmpuint (honest, ==, 2);
+
+  control_write ("lie_slot_count=1\n");
+
+  /* Without a list the count is true */
+  g_assert_cmpuint (f->p11->C_GetSlotList (CK_TRUE, NULL, &n_slots), ==, CKR_OK);
+  g_assert_cmpuint (n_slots, ==, honest);
+
+  for (guint i = 0; i < G_N_ELEMENTS (slots); i++)
+    slots[i] = 0xdeadbeef;
+  n_slots = G_N_ELEMENTS (slots);
+  g_assert_cmpuint (f->p11->C_GetSlotList (CK_TRUE, slots, &n_slots), ==, CKR_OK);
+  g_assert_cmpuint (n_slots, ==, G_N_ELEMENTS (slots) + 1000);
+  g_assert_true (slots[0] == f->slot || slots[1] == f->slot);
+  g_assert_cmpuint (slots[2], ==, 0xdeadbeef);
+
+  /* Room for fewer than there are: still CKR_OK, nothing written beyond */
+  n_slots = 1;
+  slots[1] = 0xdeadbeef;
+  g_assert_cmpuint (f->p11->C_GetSlotList (CK_TRUE, slots, &n_slots), ==, CKR_OK);
+  g_assert_cmpuint (n_slots, ==, 1001);
+  g_assert_cmpuint (slots[1], ==, 0xdeadbeef);
+}
+
+static void
+test_lie_find_count (Fixture       *f,
+                     gconstpointer  user_data)
+{
+  CK_SESSION_HANDLE session = open_session (f);
+  CK_OBJECT_CLASS klass = CKO_DATA;
+  CK_ATTRIBUTE match = { CKA_CLASS, &klass, sizeof klass };
+  CK_OBJECT_HANDLE found[8];
+  CK_ULONG count = 0;
+
+  for (guint i = 0; i < 3; i++)
+    create_data_object (f, session, "found");
+  for (guint i = 0; i < G_N_ELEMENTS (found); i++)
+    found[i] = 0xdeadbeef;
+
+  control_write ("lie_find_count=1\n");
+  g_assert_cmpuint (f->p11->C_FindObjectsInit (session, &match, 1), ==, CKR_OK);
+  g_assert_cmpuint (f->p11->C_FindObjects (session, found, 2, &count), ==, CKR_OK);
+  g_assert_cmpuint (count, ==, 1002);
+  g_assert_cmpuint (found[0], !=, 0xdeadbeef);
+  g_assert_cmpuint (found[1], !=, 0xdeadbeef);
+  g_assert_cmpuint (found[2], ==, 0xdeadbeef);
+  g_assert_cmpuint (f->p11->C_FindObjectsFinal (session), ==, CKR_OK);
+
+  /* And the truth without the knob */
+  control_write ("");
+  g_assert_cmpuint (f->p11->C_FindObjectsInit (session, &match, 1), ==, CKR_OK);
+  g_assert_cmpuint (f->p11->C_FindObjects (session, found, G_N_ELEMENTS (found), &count), ==, CKR_OK);
+  g_assert_cmpuint (count, ==, 3);
+  g_assert_cmpuint (f->p11->C_FindObjectsFinal (session), ==, CKR_OK);
+}
+
+#define GARBAGE "\0\033[31m\n\xff\xfe"
+
+static void
+assert_garbage (const CK_UTF8CHAR *field,
+                gsize              size,
+                const char        *real)
+{
+  gsize len = MIN (strlen (real), size - (sizeof GARBAGE - 1));
+
+  g_assert_cmpmem (field, len, real, len);
+  g_assert_cmpmem (field + len, sizeof GARBAGE - 1, GARBAGE, sizeof GARBAGE - 1);
+  for (gsize i = len + sizeof GARBAGE - 1; i < size; i++)
+    g_assert_cmpint (field[i], ==, ' ');
+}
+
+static void
+test_garbage_strings (Fixture       *f,
+                      gconstpointer  user_data)
+{
+  CK_TOKEN_INFO honest, info;
+  CK_INFO module_info;
+
+  g_assert_cmpuint (f->p11->C_GetTokenInfo (f->slot, &honest), ==, CKR_OK);
+
+  control_write ("garbage_strings=1\n");
+  g_assert_cmpuint (f->p11->C_GetTokenInfo (f->slot, &info), ==, CKR_OK);
+  assert_garbage (info.label, sizeof info.label, "T");
+  assert_garbage (info.manufacturerID, sizeof info.manufacturerID, "SoftHSM project");
+  assert_garbage (info.model, sizeof info.model, "SoftHSM v2");
+  g_assert_cmpmem (info.serialNumber, 7, honest.serialNumber, 7);
+  g_assert_cmpmem (info.serialNumber + 7, sizeof GARBAGE - 1, GARBAGE, sizeof GARBAGE - 1);
+  g_assert_cmpuint (info.flags, ==, honest.flags);
+  g_assert_cmpuint (info.ulMaxPinLen, ==, honest.ulMaxPinLen);
+
+  g_assert_cmpuint (f->p11->C_GetInfo (&module_info), ==, CKR_OK);
+  assert_garbage (module_info.manufacturerID, sizeof module_info.manufacturerID, "Tessera tests");
+  assert_garbage (module_info.libraryDescription, sizeof module_info.libraryDescription,
+                  "Tessera test module");
+
+  /* The same garbage each time, so that the token keeps its identity */
+  g_assert_cmpuint (f->p11->C_GetTokenInfo (f->slot, &honest), ==, CKR_OK);
+  g_assert_cmpmem (honest.label, sizeof honest.label, info.label, sizeof info.label);
+}
+
 static void
 remove_tree (const char *path)
 {
@@ -551,6 +891,13 @@ main (int   argc,
   ADD ("/testmod/pin/tries-run-out", test_pin_tries);
   ADD ("/testmod/latency/sleeps-every-call", test_latency);
   ADD ("/testmod/fail-after/fails-every-call", test_fail_after);
+  ADD ("/testmod/fault/crash-in", test_crash_in);
+  ADD ("/testmod/fault/hang-in", test_hang_in);
+  ADD ("/testmod/lie/length", test_lie_length);
+  ADD ("/testmod/lie/unavailable-length", test_unavailable_length);
+  ADD ("/testmod/lie/slot-count", test_lie_slot_count);
+  ADD ("/testmod/lie/find-count", test_lie_find_count);
+  ADD ("/testmod/lie/garbage-strings", test_garbage_strings);
 
 #undef ADD
 

@@ -1,0 +1,460 @@
+/* tessera-module-host.c: one PKCS#11 module, in a process of its own
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Tessera runs every module in a tessera-module-host, as OpenSSH runs
+ * every provider in ssh-pkcs11-helper.  The host loads the module and
+ * serves it with p11-kit's RPC (p11_kit_remote_serve_module) to Tessera's
+ * p11-kit-client, so a module that crashes or hangs costs only this
+ * process.  It is started by src/core/tessera-module.c, which hands it:
+ *
+ *   fd 3  a listening Unix socket; the client connects to its path
+ *   fd 4  the control pipe: end of file means "Tessera is gone or quits"
+ *   fd 5  the status pipe, where the host says why it stops:
+ *           "load REASON", "timeout FUNCTION MILLISECONDS", "crash FUNCTION SIGNAL"
+ *
+ * and the module's path as its one argument.  Every call runs under a
+ * deadline that depends on what it does (a few seconds to read token
+ * information, minutes for a PIN pad or key generation); past it the host
+ * exits, which ends the call in Tessera with an error.  Counts and
+ * lengths the module returns are checked here before p11-kit's RPC
+ * serialises them, so a lying module cannot make the host read past its
+ * buffers; the core checks them again.
+ */
+
+#define P11_KIT_FUTURE_UNSTABLE_API 1
+
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <p11-kit/p11-kit.h>
+#include <p11-kit/pkcs11.h>
+#include <p11-kit/remote.h>
+
+#include "tessera-module-host.h"
+
+#define LISTEN_FD  3
+#define CONTROL_FD 4
+#define STATUS_FD  5
+
+/* Deadlines, in milliseconds */
+#define DEADLINE_QUICK       5000     /* slot, token and library information */
+#define DEADLINE_READ        15000    /* sessions, objects and attributes */
+#define DEADLINE_INITIALIZE  30000    /* OpenSC waits for pcscd */
+#define DEADLINE_PIN         120000   /* a PIN pad waits for a person */
+#define DEADLINE_CRYPTO      120000   /* signing may wait for a touch or a PIN pad */
+#define DEADLINE_KEYGEN      300000   /* RSA 4096 on a card takes minutes */
+
+/* How long a call in flight may finish once Tessera quits */
+#define QUIT_GRACE_MS 300
+
+static CK_FUNCTION_LIST *module;
+
+static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t call_cond = PTHREAD_COND_INITIALIZER;
+static const char *call_name;          /* NULL: no call in flight */
+static long call_deadline_ms;
+static struct timespec call_started;
+static bool quitting;
+
+/* Read by the crash handler, so a plain atomic pointer */
+static _Atomic (const char *) crash_call_name;
+
+static long
+elapsed_ms (const struct timespec *since)
+{
+  struct timespec now;
+
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+static void
+write_status (const char *line)
+{
+  size_t len = strlen (line);
+
+  while (len > 0)
+    {
+      ssize_t written = write (STATUS_FD, line, len);
+
+      if (written < 0 && errno == EINTR)
+        continue;
+      if (written <= 0)
+        return;
+      line += written;
+      len -= (size_t) written;
+    }
+}
+
+static void
+call_begin (const char *name,
+            long        deadline_ms)
+{
+  pthread_mutex_lock (&call_lock);
+  call_name = name;
+  call_deadline_ms = deadline_ms;
+  clock_gettime (CLOCK_MONOTONIC, &call_started);
+  atomic_store (&crash_call_name, name);
+  pthread_cond_broadcast (&call_cond);
+  pthread_mutex_unlock (&call_lock);
+}
+
+static void
+call_end (void)
+{
+  pthread_mutex_lock (&call_lock);
+  call_name = NULL;
+  atomic_store (&crash_call_name, NULL);
+  pthread_cond_broadcast (&call_cond);
+  pthread_mutex_unlock (&call_lock);
+}
+
+/* The watchdog: exits the process when a call outlives its deadline, or
+ * when Tessera has quit and no call is in flight (or the one in flight
+ * does not end within QUIT_GRACE_MS). */
+static void *
+watchdog_thread (void *data)
+{
+  pthread_mutex_lock (&call_lock);
+  for (;;)
+    {
+      struct timespec until;
+
+      if (quitting && call_name == NULL)
+        _exit (0);
+
+      if (call_name == NULL)
+        {
+          pthread_cond_wait (&call_cond, &call_lock);
+          continue;
+        }
+
+      {
+        long left = call_deadline_ms - elapsed_ms (&call_started);
+
+        if (quitting)
+          left = left < QUIT_GRACE_MS ? left : QUIT_GRACE_MS;
+
+        if (left <= 0)
+          {
+            char line[160];
+
+            if (quitting)
+              _exit (0);
+            snprintf (line, sizeof line, "timeout %s %ld\n", call_name, call_deadline_ms);
+            write_status (line);
+            _exit (TESSERA_MODULE_HOST_EXIT_TIMEOUT);
+          }
+
+        clock_gettime (CLOCK_REALTIME, &until);
+        until.tv_sec += left / 1000;
+        until.tv_nsec += (left % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000)
+          {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+          }
+        pthread_cond_timedwait (&call_cond, &call_lock, &until);
+      }
+    }
+
+  return NULL;
+}
+
+/* Waits for end of file on the control pipe: Tessera quit or died. */
+static void *
+control_thread (void *data)
+{
+  char buffer[64];
+
+  for (;;)
+    {
+      ssize_t got = read (CONTROL_FD, buffer, sizeof buffer);
+
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got <= 0)
+        break;
+    }
+
+  pthread_mutex_lock (&call_lock);
+  quitting = true;
+  pthread_cond_broadcast (&call_cond);
+  pthread_mutex_unlock (&call_lock);
+  return NULL;
+}
+
+static void
+on_fatal_signal (int signum)
+{
+  const char *name = atomic_load (&crash_call_name);
+  char line[160];
+  int len;
+
+  /* snprintf is not async-signal-safe in general, but glibc's does not
+   * allocate for these conversions; the process dies right after. */
+  len = snprintf (line, sizeof line, "crash %s %d\n", name ? name : "-", signum);
+  if (len > 0)
+    {
+      ssize_t ignored = write (STATUS_FD, line, (size_t) len);
+      (void) ignored;
+    }
+  raise (signum);
+}
+
+/* The guarded function list ------------------------------------------------ */
+
+#define GUARDED(name, deadline, params, args) \
+  static CK_RV \
+  guarded_##name params \
+  { \
+    CK_RV rv; \
+    call_begin (#name, deadline); \
+    rv = module->name args; \
+    call_end (); \
+    return rv; \
+  }
+#define GUARDED_SPECIAL(name, deadline, params, args)
+#include "tessera-module-host-calls.h"
+#undef GUARDED
+#undef GUARDED_SPECIAL
+
+static CK_RV
+guarded_C_Initialize (void *init_args)
+{
+  CK_C_INITIALIZE_ARGS args = { NULL, NULL, NULL, NULL, CKF_OS_LOCKING_OK, NULL };
+  CK_RV rv;
+
+  /* p11-kit's server passes its own arguments; keep its pReserved
+   * (the x-init-reserved option) and insist on OS locking. */
+  if (init_args != NULL)
+    args.pReserved = ((CK_C_INITIALIZE_ARGS *) init_args)->pReserved;
+
+  call_begin ("C_Initialize", DEADLINE_INITIALIZE);
+  rv = module->C_Initialize (&args);
+  call_end ();
+  return rv;
+}
+
+static CK_RV
+guarded_C_GetSlotList (CK_BYTE  token_present,
+                       CK_SLOT_ID  *slot_list,
+                       CK_ULONG *count)
+{
+  CK_ULONG room = count ? *count : 0;
+  CK_RV rv;
+
+  call_begin ("C_GetSlotList", DEADLINE_QUICK);
+  rv = module->C_GetSlotList (token_present, slot_list, count);
+  call_end ();
+
+  if (rv == CKR_OK && slot_list != NULL && count != NULL && *count > room)
+    {
+      fprintf (stderr, "tessera-module-host: C_GetSlotList returned %lu slots for room for %lu\n",
+               *count, room);
+      return TESSERA_CKR_MODULE_INVALID_ANSWER;
+    }
+  return rv;
+}
+
+static CK_RV
+guarded_C_GetMechanismList (CK_SLOT_ID         slot_id,
+                            CK_MECHANISM_TYPE *mechanism_list,
+                            CK_ULONG       *count)
+{
+  CK_ULONG room = count ? *count : 0;
+  CK_RV rv;
+
+  call_begin ("C_GetMechanismList", DEADLINE_QUICK);
+  rv = module->C_GetMechanismList (slot_id, mechanism_list, count);
+  call_end ();
+
+  if (rv == CKR_OK && mechanism_list != NULL && count != NULL && *count > room)
+    {
+      fprintf (stderr, "tessera-module-host: C_GetMechanismList returned %lu for room for %lu\n",
+               *count, room);
+      return TESSERA_CKR_MODULE_INVALID_ANSWER;
+    }
+  return rv;
+}
+
+/* p11-kit's server copies ulValueLen bytes out of each buffer it gave:
+ * a length beyond the buffer would make it read past it. */
+static CK_RV
+guarded_C_GetAttributeValue (CK_SESSION_HANDLE  session,
+                             CK_OBJECT_HANDLE   object,
+                             CK_ATTRIBUTE *templ,
+                             CK_ULONG        count)
+{
+  CK_ULONG stack_room[16];
+  CK_ULONG *room = stack_room;
+  CK_RV rv;
+
+  if (templ != NULL && count > G_N_ELEMENTS_HOST (stack_room))
+    {
+      room = calloc (count, sizeof *room);
+      if (room == NULL)
+        return CKR_HOST_MEMORY;
+    }
+  for (CK_ULONG i = 0; templ != NULL && i < count; i++)
+    room[i] = templ[i].ulValueLen;
+
+  call_begin ("C_GetAttributeValue", DEADLINE_READ);
+  rv = module->C_GetAttributeValue (session, object, templ, count);
+  call_end ();
+
+  if (rv == CKR_OK || rv == CKR_ATTRIBUTE_SENSITIVE || rv == CKR_ATTRIBUTE_TYPE_INVALID ||
+      rv == CKR_BUFFER_TOO_SMALL)
+    {
+      for (CK_ULONG i = 0; templ != NULL && i < count; i++)
+        {
+          if (templ[i].pValue != NULL && templ[i].ulValueLen != CK_UNAVAILABLE_INFORMATION &&
+              templ[i].ulValueLen > room[i])
+            {
+              fprintf (stderr, "tessera-module-host: C_GetAttributeValue gave attribute 0x%lx "
+                       "a length of %lu for a buffer of %lu\n",
+                       templ[i].type, templ[i].ulValueLen, room[i]);
+              rv = TESSERA_CKR_MODULE_INVALID_ANSWER;
+              break;
+            }
+        }
+    }
+
+  if (room != stack_room)
+    free (room);
+  return rv;
+}
+
+static CK_RV
+guarded_C_FindObjects (CK_SESSION_HANDLE  session,
+                       CK_OBJECT_HANDLE  *object,
+                       CK_ULONG        max_object_count,
+                       CK_ULONG       *object_count)
+{
+  CK_RV rv;
+
+  call_begin ("C_FindObjects", DEADLINE_READ);
+  rv = module->C_FindObjects (session, object, max_object_count, object_count);
+  call_end ();
+
+  if (rv == CKR_OK && object_count != NULL && *object_count > max_object_count)
+    {
+      fprintf (stderr, "tessera-module-host: C_FindObjects returned %lu objects for room for %lu\n",
+               *object_count, max_object_count);
+      return TESSERA_CKR_MODULE_INVALID_ANSWER;
+    }
+  return rv;
+}
+
+/* The host serves one call at a time: a C_WaitForSlotEvent that blocks
+ * would hold up every other call, so only its non-blocking form passes. */
+static CK_RV
+guarded_C_WaitForSlotEvent (CK_FLAGS    flags,
+                            CK_SLOT_ID *slot,
+                            void         *reserved)
+{
+  CK_RV rv;
+
+  if (!(flags & CKF_DONT_BLOCK))
+    return CKR_FUNCTION_NOT_SUPPORTED;
+
+  call_begin ("C_WaitForSlotEvent", DEADLINE_QUICK);
+  rv = module->C_WaitForSlotEvent (flags, slot, reserved);
+  call_end ();
+  return rv;
+}
+
+static CK_RV guarded_C_GetFunctionList (CK_FUNCTION_LIST **list);
+
+static CK_FUNCTION_LIST guarded_functions = {
+  .version = { 2, 40 },
+#define GUARDED(name, deadline, params, args) .name = guarded_##name,
+#define GUARDED_SPECIAL(name, deadline, params, args) .name = guarded_##name,
+#include "tessera-module-host-calls.h"
+#undef GUARDED
+#undef GUARDED_SPECIAL
+  .C_GetFunctionList = guarded_C_GetFunctionList,
+};
+
+static CK_RV
+guarded_C_GetFunctionList (CK_FUNCTION_LIST **list)
+{
+  if (list == NULL)
+    return CKR_ARGUMENTS_BAD;
+  *list = &guarded_functions;
+  return CKR_OK;
+}
+
+/* main ----------------------------------------------------------------------- */
+
+int
+main (int    argc,
+      char **argv)
+{
+  struct sigaction action = { 0 };
+  const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+  pthread_t thread;
+
+  if (argc != 2)
+    {
+      fprintf (stderr, "usage: %s MODULE\n"
+               "Serves one PKCS#11 module to Tessera; started by Tessera itself.\n", argv[0]);
+      return 2;
+    }
+
+  /* A client that goes away must not kill the host with SIGPIPE. */
+  signal (SIGPIPE, SIG_IGN);
+
+  action.sa_handler = on_fatal_signal;
+  action.sa_flags = SA_RESETHAND | SA_NODEFER;
+  sigemptyset (&action.sa_mask);
+  for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++)
+    sigaction (fatal_signals[i], &action, NULL);
+
+  if (pthread_create (&thread, NULL, control_thread, NULL) != 0 ||
+      pthread_create (&thread, NULL, watchdog_thread, NULL) != 0)
+    return TESSERA_MODULE_HOST_EXIT_LOAD;
+
+  call_begin ("loading", DEADLINE_INITIALIZE);
+  module = p11_kit_module_load (argv[1], P11_KIT_MODULE_UNMANAGED);
+  call_end ();
+  if (module == NULL)
+    {
+      const char *reason = p11_kit_message ();
+      char line[1024];
+
+      snprintf (line, sizeof line, "load %s\n", reason && reason[0] ? reason : "-");
+      write_status (line);
+      return TESSERA_MODULE_HOST_EXIT_LOAD;
+    }
+
+  /* One client at a time; after C_Finalize it disconnects and may come
+   * back (a reload), so accept again. */
+  for (;;)
+    {
+      int fd = accept (LISTEN_FD, NULL, NULL);
+
+      if (fd < 0)
+        {
+          if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+          perror ("tessera-module-host: accept");
+          return 1;
+        }
+      p11_kit_remote_serve_module (&guarded_functions, fd, fd);
+      close (fd);
+    }
+}
