@@ -181,9 +181,9 @@ def main():
 
         proc = run([CLI, "tokens", "--module", "/nonexistent/module.so", "--module", MODULE],
                    env, check_ok=False)
-        check("missing module reported, others still listed",
-              proc.returncode == 0 and "does not exist" in proc.stdout and "Agree" in proc.stdout,
-              proc.stdout)
+        check("missing module reported (exit 1, named on stderr), others still listed",
+              proc.returncode == 1 and "does not exist" in proc.stdout and "Agree" in proc.stdout
+              and "/nonexistent/module.so" in proc.stderr, proc.stdout + proc.stderr)
 
         proc = run([CLI, "objects", "--module", MODULE, "pkcs11:token=Nothing"], env, check_ok=False)
         check("unknown token exits non-zero", proc.returncode == 1 and "No token" in proc.stderr,

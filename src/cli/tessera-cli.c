@@ -339,11 +339,16 @@ print_tokens (TesseraRegistry *registry,
         {
           g_autoptr(TesseraModule) module = g_list_model_get_item (modules, m);
           const GError *error = tessera_module_get_error (module);
+          g_autofree char *path = NULL;
+          g_autofree char *message = NULL;
 
           if (error == NULL)
             continue;
+          /* Paths and module messages need not be UTF-8; the terminal's text must be. */
+          path = g_filename_display_name (tessera_module_get_path (module));
+          message = g_utf8_make_valid (error->message, -1);
           g_printerr ("tessera-cli: ");
-          g_printerr (_("The module %s failed: %s"), tessera_module_get_path (module), error->message);
+          g_printerr (_("The module %s failed: %s"), path, message);
           g_printerr ("\n");
           status = EXIT_FAILURE;
         }
@@ -501,6 +506,8 @@ object_to_json (GString       *out,
 
     case TESSERA_OBJECT_KIND_OTHER:
     default:
+      /* An object the module gave impossible answers about */
+      json_string_member (out, &first, "error", parse_error ? parse_error->message : NULL);
       break;
     }
 
@@ -555,6 +562,10 @@ object_to_text (GString       *out,
       break;
 
     default:
+      /* An object the module gave impossible answers about */
+      if (tessera_object_get_parse_error (object) != NULL)
+        g_string_append_printf (out, "  %s: %s\n", _("Error"),
+                                tessera_object_get_parse_error (object)->message);
       break;
     }
 

@@ -321,15 +321,24 @@ guarded_C_GetAttributeValue (CK_SESSION_HANDLE  session,
     {
       for (CK_ULONG i = 0; templ != NULL && i < count; i++)
         {
-          if (templ[i].pValue != NULL && templ[i].ulValueLen != CK_UNAVAILABLE_INFORMATION &&
-              templ[i].ulValueLen > room[i])
+          if (templ[i].pValue == NULL || templ[i].ulValueLen == CK_UNAVAILABLE_INFORMATION ||
+              templ[i].ulValueLen <= room[i])
+            continue;
+
+          /* With CKR_OK every value fit, so the length is a lie.  With
+           * the other three, a PKCS#11 2.20 module gives the length a
+           * value needs: say "unavailable", as 2.40 does, and the core
+           * asks for the size on its own. */
+          if (rv != CKR_OK)
             {
-              fprintf (stderr, "tessera-module-host: C_GetAttributeValue gave attribute 0x%lx "
-                       "a length of %lu for a buffer of %lu\n",
-                       templ[i].type, templ[i].ulValueLen, room[i]);
-              rv = TESSERA_CKR_MODULE_INVALID_ANSWER;
-              break;
+              templ[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+              continue;
             }
+          fprintf (stderr, "tessera-module-host: C_GetAttributeValue gave attribute 0x%lx "
+                   "a length of %lu for a buffer of %lu\n",
+                   templ[i].type, templ[i].ulValueLen, room[i]);
+          rv = TESSERA_CKR_MODULE_INVALID_ANSWER;
+          break;
         }
     }
 

@@ -1,0 +1,129 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# A crashing, a hanging and a lying module, each beside a healthy SoftHSM
+# token: tessera-cli lists SoftHSM's tokens, names the bad module and why,
+# exits non-zero because a module it was given failed, and the hung one is
+# reported within its deadline.  Every module runs in its own
+# tessera-module-host, so the CLI itself survives.  The bad module is the
+# test module (it forwards to SoftHSM) with a fault switched on.
+
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from tessera_fixtures import SOFTHSM, check, pkcs11_tool, run, run_cases, softhsm_token
+
+CLI = os.environ["TESSERA_CLI"]
+TESTMOD = os.environ["TESSERA_TESTMOD"]
+GOOD_URI = "pkcs11:token=Healthy;model=SoftHSM%20v2"
+
+# What the host allows slot and token information, in seconds
+QUICK_DEADLINE = 5
+
+
+def with_fault(tmp, env, fault):
+    control = os.path.join(tmp, "control")
+    with open(control, "w") as f:
+        f.write(fault + "\n")
+    return dict(env, TESSERA_TESTMOD_CONTROL=control)
+
+
+def tokens(env):
+    start = time.monotonic()
+    proc = run([CLI, "tokens", "--module", TESTMOD, "--module", SOFTHSM], env, check_ok=False, timeout=90)
+    return proc, time.monotonic() - start
+
+
+def healthy_listed(proc):
+    blocks = proc.stdout.split("Module: ")
+    softhsm = [b for b in blocks if b.startswith("libsofthsm2")]
+    return bool(softhsm) and "Token: Healthy" in softhsm[0]
+
+
+def crash(tmp):
+    env = softhsm_token(tmp, "Healthy")
+    bad = with_fault(tmp, env, "crash_in=C_GetSlotList")
+    proc, _ = tokens(bad)
+    check("crash in C_GetSlotList: SoftHSM's token is still listed", healthy_listed(proc), proc.stdout)
+    check("crash in C_GetSlotList: exit status 1, not the CLI's own death",
+          proc.returncode == 1, f"exit {proc.returncode}\n{proc.stderr}")
+    check("crash in C_GetSlotList: stderr names the module and the crash",
+          TESTMOD in proc.stderr and "stopped working" in proc.stderr and "Segmentation fault" in proc.stderr
+          and "C_GetSlotList" in proc.stderr, proc.stderr)
+    check("crash in C_GetSlotList: the listing shows the module's error",
+          re.search(r"Module: tessera-testmod\n  Path: .*\n  Error: .*stopped working", proc.stdout), proc.stdout)
+
+    # A crash while reading objects: the command names the module and why.
+    bad = with_fault(tmp, env, "crash_in=C_FindObjectsInit")
+    proc = run([CLI, "objects", "--module", TESTMOD, "pkcs11:token=Healthy"], bad, check_ok=False)
+    check("crash in C_FindObjectsInit: objects fails, naming the module and the crash",
+          proc.returncode != 0 and "“tessera-testmod” stopped working" in proc.stderr
+          and "C_FindObjectsInit" in proc.stderr, proc.stderr)
+
+
+def hang(tmp):
+    env = softhsm_token(tmp, "Healthy")
+    bad = with_fault(tmp, env, "hang_in=C_GetTokenInfo")
+    proc, seconds = tokens(bad)
+    check("hang in C_GetTokenInfo: SoftHSM's token is still listed", healthy_listed(proc), proc.stdout)
+    check("hang in C_GetTokenInfo: reported as not responding, naming the call and the deadline",
+          proc.returncode == 1 and "not responding" in proc.stderr and "C_GetTokenInfo" in proc.stderr
+          and f"within {QUICK_DEADLINE} seconds" in proc.stderr, f"exit {proc.returncode}\n{proc.stderr}")
+    print(f"# hung module reported after {seconds:.2f} s (deadline {QUICK_DEADLINE} s)")
+    check("hang in C_GetTokenInfo: reported within its deadline (and a margin to start up)",
+          seconds < QUICK_DEADLINE + 3, f"{seconds:.2f} s")
+
+
+def lies(tmp):
+    env = softhsm_token(tmp, "Healthy")
+    pkcs11_tool(env, SOFTHSM, ["--token-label", "Healthy"], "123456", "--keypairgen", "--key-type",
+                "EC:prime256v1", "--id", "01", "--label", "key")
+
+    bad = with_fault(tmp, env, "lie_slot_count=1")
+    proc, _ = tokens(bad)
+    check("lying slot count: SoftHSM's token is still listed", healthy_listed(proc), proc.stdout)
+    check("lying slot count: reported as an answer that cannot be right",
+          proc.returncode == 1 and "cannot be right" in proc.stderr, proc.stderr)
+
+    bad = with_fault(tmp, env, "lie_length=1")
+    proc = run([CLI, "objects", "--module", TESTMOD, "pkcs11:token=Healthy"], bad, check_ok=False)
+    check("lying attribute length: objects ends with a clear error, no crash",
+          proc.returncode in (0, 1) and ("cannot be right" in proc.stderr + proc.stdout
+                                         or "could not be read" in proc.stderr + proc.stdout),
+          f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+
+    bad = with_fault(tmp, env, "garbage_strings=1")
+    proc, _ = tokens(bad)
+    check("garbage token strings: the listing is valid text with no control characters",
+          proc.returncode == 0 and "\x1b" not in proc.stdout and "\x00" not in proc.stdout, repr(proc.stdout))
+
+
+def uris(tmp):
+    env = softhsm_token(tmp, "Healthy")
+    proc = run([CLI, "objects", "--module", SOFTHSM, "token=Healthy"], env, check_ok=False)
+    check("malformed URI: reported as not a PKCS#11 URI",
+          proc.returncode != 0 and "not a PKCS#11 URI: token=Healthy" in proc.stderr, proc.stderr)
+
+    bad = with_fault(tmp, env, "crash_in=C_GetSlotList")
+    proc = run([CLI, "objects", "--module", TESTMOD, "pkcs11:token=Healthy"], bad, check_ok=False)
+    check("token of a crashed module: the error names the module and why",
+          proc.returncode != 0 and "No token matches" in proc.stderr and "tessera-testmod" in proc.stderr
+          and "stopped working" in proc.stderr, proc.stderr)
+
+    proc = run([CLI, "tokens", "--module", "/nonexistent/libnothing.so", "--module", SOFTHSM], env,
+               check_ok=False)
+    check("missing module file: exit 1, named on stderr, SoftHSM listed",
+          proc.returncode == 1 and "/nonexistent/libnothing.so" in proc.stderr and healthy_listed(proc),
+          proc.stderr)
+
+
+def main():
+    return run_cases((crash, hang, lies, uris), "tessera-faults-test-")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
