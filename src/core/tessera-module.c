@@ -611,6 +611,30 @@ host_reap_locked (TesseraModule *self,
   return self->failure != NULL;
 }
 
+static gboolean
+error_may_be_transport (GError **error)
+{
+  const GError *e = error ? *error : NULL;
+
+  if (e == NULL || e->domain != TESSERA_PKCS11_ERROR)
+    return TRUE;
+  switch (e->code)
+    {
+    case TESSERA_PKCS11_ERROR_PIN_INCORRECT:
+    case TESSERA_PKCS11_ERROR_PIN_LOCKED:
+    case TESSERA_PKCS11_ERROR_PIN_INVALID:
+    case TESSERA_PKCS11_ERROR_PIN_EXPIRED:
+    case TESSERA_PKCS11_ERROR_NOT_INITIALIZED:
+    case TESSERA_PKCS11_ERROR_USER_PIN_NOT_SET:
+    case TESSERA_PKCS11_ERROR_WRITE_PROTECTED:
+    case TESSERA_PKCS11_ERROR_NOT_SUPPORTED:
+    case TESSERA_PKCS11_ERROR_MODULE_INVALID:
+      return FALSE;
+    default:
+      return TRUE;
+    }
+}
+
 /*
  * _tessera_module_explain_failure:
  * @error: (inout): the error a call on this module gave, or %NULL
@@ -629,7 +653,10 @@ _tessera_module_explain_failure (TesseraModule  *self,
     return FALSE;
 
   g_mutex_lock (&self->host_lock);
-  failed = host_reap_locked (self, HOST_EXIT_WAIT_MS);
+  /* The module answered these itself: no need to wait for its process
+   * to be seen gone.  A broken connection reads as a device error (or,
+   * once closed, an uninitialised or removed module). */
+  failed = host_reap_locked (self, error_may_be_transport (error) ? HOST_EXIT_WAIT_MS : 0);
   if (failed && error != NULL)
     {
       g_clear_error (error);

@@ -68,6 +68,7 @@ static const char *call_name;          /* NULL: no call in flight */
 static long call_deadline_ms;
 static struct timespec call_started;
 static bool quitting;
+static struct timespec quit_started;
 
 /* Read by the crash handler, so a plain atomic pointer */
 static _Atomic (const char *) crash_call_name;
@@ -146,7 +147,11 @@ watchdog_thread (void *data)
         long left = call_deadline_ms - elapsed_ms (&call_started);
 
         if (quitting)
-          left = left < QUIT_GRACE_MS ? left : QUIT_GRACE_MS;
+          {
+            long grace = QUIT_GRACE_MS - elapsed_ms (&quit_started);
+
+            left = left < grace ? left : grace;
+          }
 
         if (left <= 0)
           {
@@ -192,6 +197,7 @@ control_thread (void *data)
 
   pthread_mutex_lock (&call_lock);
   quitting = true;
+  clock_gettime (CLOCK_MONOTONIC, &quit_started);
   pthread_cond_broadcast (&call_cond);
   pthread_mutex_unlock (&call_lock);
   return NULL;

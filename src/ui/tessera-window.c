@@ -345,11 +345,14 @@ update_content (TesseraWindow *self)
   gboolean loading = app == NULL || tessera_application_get_loading (app);
   const GError *load_error = app ? tessera_application_get_load_error (app) : NULL;
   guint n_items = g_list_model_get_n_items (self->sidebar_model);
-  gboolean sidebar_visible = !loading && load_error == NULL && n_items > 0;
+  /* Modules load side by side: the first tokens show while a slow module
+   * is still loading, so the spinner is only for an empty list. */
+  gboolean waiting = loading && n_items == 0;
+  gboolean sidebar_visible = !waiting && load_error == NULL && n_items > 0;
   gboolean token_shown = FALSE;
   const char *page;
 
-  if (loading)
+  if (waiting)
     page = "loading";
   else if (load_error != NULL)
     {
@@ -363,10 +366,12 @@ update_content (TesseraWindow *self)
     }
   else if (self->module != NULL)
     page = "module-error";
+  else if (loading)
+    page = "loading";
   else
     page = "empty";
 
-  gtk_spinner_set_spinning (self->loading_spinner, loading);
+  gtk_spinner_set_spinning (self->loading_spinner, g_str_equal (page, "loading"));
   gtk_stack_set_visible_child_name (self->content_stack, page);
 
 

@@ -10,6 +10,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 import os
+import re
 import sys
 import time
 
@@ -41,8 +42,10 @@ def test(context):
     # A crash: the module is listed as stopped, SoftHSM works on
     set_fault(control, 'crash_in=C_GetSlotList')
     env = dict(hsm.env, TESSERA_MODULES=f'{TESTMOD}:{SOFTHSM_MODULE}', TESSERA_TESTMOD_CONTROL=control)
+    started = time.monotonic()
     tessera = Tessera('test_bad_modules', env)
     context.defer(tessera.stop)
+    log(f'# (crash) on the accessibility bus after {time.monotonic() - started:.2f} s')
     window = tessera.window('Tessera')
 
     sidebar = find(window, 'list', 'Cards and Tokens')
@@ -83,13 +86,16 @@ def test(context):
     # module is marked "not responding" within its deadline
     set_fault(control, 'hang_in=C_GetTokenInfo')
     started = time.monotonic()
-    tessera = Tessera('test_bad_modules-hang', env)
+    tessera = Tessera('test_bad_modules-hang', dict(env, G_MESSAGES_DEBUG='Tessera-Core'))
     context.defer(tessera.stop)
+    log(f'# on the accessibility bus after {time.monotonic() - started:.2f} s')
     window = tessera.window('Tessera')
+    log(f'# window after {time.monotonic() - started:.2f} s')
     sidebar = find(window, 'list', 'Cards and Tokens')
+    log(f'# sidebar after {time.monotonic() - started:.2f} s')
     find(sidebar, 'list item', 'Still Works')
     shown = time.monotonic() - started
-    log(f'# SoftHSM\'s token shown {shown:.2f} s after start, with a module hung')
+    log(f'# SoftHSM\'s token on screen {shown:.2f} s after start (through AT-SPI), with a module hung')
     hung = find(sidebar, 'list item', 'Module not responding', timeout=15)
     reported = time.monotonic() - started
     log(f'# the hung module reported {reported:.2f} s after start (deadline 5 s)')
@@ -97,12 +103,28 @@ def test(context):
     tessera.check_alive()
     screenshot('test_bad_modules-hang')
 
+    # The app's own clock: SoftHSM's token was there long before the hung
+    # module's deadline, not after it
+    with open(tessera.log_path) as f:
+        app_log = f.read()
+    stamps = {}
+    for line in app_log.splitlines():
+        for what, marker in (('token', 'token=Still%20Works appeared'), ('hung', 'is not responding')):
+            clock = re.search(r'DEBUG: (\d+):(\d+):([\d.]+): ', line)
+            if marker in line and clock and what not in stamps:
+                h, m, sec = clock.groups()
+                stamps[what] = int(h) * 3600 + int(m) * 60 + float(sec)
+    expect('token' in stamps and 'hung' in stamps, f'the app log lacks the events: {stamps}')
+    ahead = stamps['hung'] - stamps['token']
+    log(f'# in the app, SoftHSM\'s token came {ahead:.2f} s before the hung module was given up')
+    expect(ahead > 3.0, f'SoftHSM\'s token waited for the hung module ({ahead:.2f} s ahead only)')
+
     tessera.quit()
 
-    # A call hung in flight (the monitor's first look for events), then
-    # quit: under a second
-    set_fault(control, 'hang_in=C_WaitForSlotEvent')
-    tessera = Tessera('test_bad_modules-quit', env)
+    # A call hung in flight (the monitor's next look for events, once a
+    # second), then quit: under a second
+    set_fault(control, '')
+    tessera = Tessera('test_bad_modules-quit', dict(env, G_MESSAGES_DEBUG='Tessera-Core,Tessera'))
     context.defer(tessera.stop)
     window = tessera.window('Tessera')
     sidebar = find(window, 'list', 'Cards and Tokens')
@@ -110,7 +132,9 @@ def test(context):
              lambda: sum(1 for item in sidebar.findChildren(
                  lambda n: n.roleName == 'list item' and n.name == 'Still Works')) >= 2,
              timeout=20)
-    time.sleep(1.0)
+    set_fault(control, 'hang_in=C_WaitForSlotEvent')
+    time.sleep(2.0)
+    tessera.check_alive()
     from dogtail import rawinput
     rawinput.absoluteMotion(100, 100)
     quit_started = time.monotonic()
