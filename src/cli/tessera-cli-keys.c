@@ -202,13 +202,6 @@ run_generate (Options    *options,
       g_printerr ("tessera-cli: ");
       g_printerr (_("The token cannot make %s keys."), name);
       g_printerr ("\n");
-      /* p11-kit 0.24's RPC, which carries every call to the module's
-       * process, knows no EdDSA mechanism and drops it. */
-      if (spec.type == TESSERA_KEY_TYPE_ED25519 &&
-          tessera_module_get_isolated (tessera_token_get_module (token)))
-        g_printerr ("%s\n", _("The module runs in a process of its own, and this version of p11-kit cannot "
-                               "carry Ed25519 key generation to it. To make the key, run the module inside "
-                               "Tessera with TESSERA_IN_PROCESS_MODULES=1."));
       return EXIT_FAILURE;
     }
   if (!tessera_openssh_supports (spec.type))

@@ -137,7 +137,7 @@ list_specs_thread (GTask        *task,
       if (ec_curves[i].bits >= info.ulMinKeySize && ec_curves[i].bits <= info.ulMaxKeySize)
         g_array_append_val (specs, ((TesseraKeySpec) { TESSERA_KEY_TYPE_EC, ec_curves[i].bits }));
 
-  rv = functions->C_GetMechanismInfo (slot, CKM_EC_EDWARDS_KEY_PAIR_GEN, &info);
+  rv = _tessera_module_get_mechanism_info (functions, slot, CKM_EC_EDWARDS_KEY_PAIR_GEN, &info);
   if (rv == CKR_OK && (info.flags & CKF_GENERATE_KEY_PAIR))
     g_array_append_val (specs, ((TesseraKeySpec) { TESSERA_KEY_TYPE_ED25519, 255 }));
 
@@ -314,8 +314,8 @@ generate_thread (GTask        *task,
   if (g_cancellable_set_error_if_cancelled (cancellable, &error))
     goto out;
 
-  rv = functions->C_GenerateKeyPair (session, &mechanism, public_template, n_public,
-                                     private_template, n_private, &public_key, &private_key);
+  rv = _tessera_module_generate_key_pair (functions, session, &mechanism, public_template, n_public,
+                                          private_template, n_private, &public_key, &private_key);
   if (rv != CKR_OK)
     {
       _tessera_set_ck_error (&error, rv, rv == CKR_USER_NOT_LOGGED_IN

@@ -41,6 +41,11 @@ typedef struct
   int       status_fd;    /* read end: why the host stopped */
 } Host;
 
+/* Which module a p11-kit-client function list belongs to, for the few
+ * calls that go through a host's extension channel. */
+static GMutex clients_lock;
+static GHashTable *clients;
+
 struct _TesseraModule
 {
   GObject           parent_instance;
@@ -50,6 +55,8 @@ struct _TesseraModule
   char             *socket_path;
   GMutex            host_lock;
   Host              host;
+  GMutex            extension_lock;
+  int               extension_fd; /* the host's extension channel; under extension_lock */
   GError           *failure;     /* why the host stopped; under host_lock */
 
   char             *name;
@@ -95,11 +102,20 @@ tessera_module_finalize (GObject *object)
   host_wait (self);
   if (self->functions != NULL && !self->isolated)
     p11_kit_module_release (self->functions);
+  if (self->functions != NULL && self->isolated)
+    {
+      g_mutex_lock (&clients_lock);
+      g_hash_table_remove (clients, self->functions);
+      g_mutex_unlock (&clients_lock);
+    }
   /* A p11-kit-client instance lives as long as the process. */
   self->functions = NULL;
   g_rw_lock_clear (&self->lock);
   if (self->socket_path != NULL)
     g_unlink (self->socket_path);
+  if (self->extension_fd >= 0)
+    close (self->extension_fd);
+  g_mutex_clear (&self->extension_lock);
   g_clear_pointer (&self->socket_path, g_free);
   g_clear_error (&self->failure);
   g_mutex_clear (&self->host_lock);
@@ -183,6 +199,8 @@ tessera_module_init (TesseraModule *self)
 {
   g_rw_lock_init (&self->lock);
   g_mutex_init (&self->host_lock);
+  g_mutex_init (&self->extension_lock);
+  self->extension_fd = -1;
   self->host.control_fd = -1;
   self->host.status_fd = -1;
 }
@@ -433,6 +451,7 @@ host_start_locked (TesseraModule  *self,
   int control[2] = { -1, -1 };
   int status[2] = { -1, -1 };
   int output[2] = { -1, -1 };
+  int extension[2] = { -1, -1 };
   int listen_fd;
   gboolean spawned;
   GPid pid = 0;
@@ -440,6 +459,16 @@ host_start_locked (TesseraModule  *self,
   listen_fd = listen_on (self->socket_path, error);
   if (listen_fd < 0)
     return FALSE;
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, extension) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                   _("Could not open a socket for the module’s process: %s"), g_strerror (saved));
+      close (listen_fd);
+      return FALSE;
+    }
 
   if (!g_unix_open_pipe (control, FD_CLOEXEC, error) ||
       !g_unix_open_pipe (status, FD_CLOEXEC, error) ||
@@ -451,13 +480,14 @@ host_start_locked (TesseraModule  *self,
           if (control[i] >= 0) close (control[i]);
           if (status[i] >= 0) close (status[i]);
           if (output[i] >= 0) close (output[i]);
+          close (extension[i]);
         }
       return FALSE;
     }
 
   {
-    const int source_fds[] = { listen_fd, control[0], status[1] };
-    const int target_fds[] = { 3, 4, 5 };
+    const int source_fds[] = { listen_fd, control[0], status[1], extension[1] };
+    const int target_fds[] = { 3, 4, 5, 6 };
 
     spawned = g_spawn_async_with_pipes_and_fds (NULL, argv, NULL,
                                                 G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL,
@@ -471,17 +501,27 @@ host_start_locked (TesseraModule  *self,
   close (control[0]);
   close (status[1]);
   close (output[1]);
+  close (extension[1]);
 
   if (!spawned)
     {
       close (control[1]);
       close (status[0]);
       close (output[0]);
+      close (extension[0]);
       g_prefix_error (error, _("The module’s process %s could not be started: "), program);
       return FALSE;
     }
 
   g_unix_set_fd_nonblocking (status[0], TRUE, NULL);
+
+  /* Lock order: host_lock, then extension_lock */
+  g_mutex_lock (&self->extension_lock);
+  if (self->extension_fd >= 0)
+    close (self->extension_fd);
+  self->extension_fd = extension[0];
+  g_mutex_unlock (&self->extension_lock);
+
   self->host.pid = pid;
   self->host.control_fd = control[1];
   self->host.status_fd = status[0];
@@ -746,7 +786,220 @@ _tessera_module_isolate (TesseraModule  *self,
 
   self->isolated = TRUE;
   self->managed = FALSE;
+
+  g_mutex_lock (&clients_lock);
+  if (clients == NULL)
+    clients = g_hash_table_new (NULL, NULL);
+  g_hash_table_insert (clients, self->functions, self);
+  g_mutex_unlock (&clients_lock);
   return TRUE;
+}
+
+/* The extension channel ---------------------------------------------------- */
+
+static gboolean
+read_all (int    fd,
+          void  *data,
+          gsize  len)
+{
+  while (len > 0)
+    {
+      ssize_t got = read (fd, data, len);
+
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got <= 0)
+        return FALSE;
+      data = (char *) data + got;
+      len -= (gsize) got;
+    }
+  return TRUE;
+}
+
+static gboolean
+write_all (int         fd,
+           const void *data,
+           gsize       len)
+{
+  while (len > 0)
+    {
+      ssize_t put = write (fd, data, len);
+
+      if (put < 0 && errno == EINTR)
+        continue;
+      if (put <= 0)
+        return FALSE;
+      data = (const char *) data + put;
+      len -= (gsize) put;
+    }
+  return TRUE;
+}
+
+/* One request on the host's extension channel; a broken channel (the
+ * host died) reads as a device error, like a broken RPC connection. */
+static CK_RV
+extension_call (TesseraModule *self,
+                guint32        op,
+                GArray        *request,
+                guint64       *reply,
+                guint          n_reply)
+{
+  guint32 header[2] = { op, request->len * sizeof (guint64) };
+  guint64 answer[8] = { 0 };
+  guint32 answer_len = 0;
+  gboolean ok;
+
+  g_mutex_lock (&self->extension_lock);
+  ok = self->extension_fd >= 0 &&
+       write_all (self->extension_fd, header, sizeof header) &&
+       write_all (self->extension_fd, request->data, header[1]) &&
+       read_all (self->extension_fd, &answer_len, sizeof answer_len) &&
+       answer_len >= sizeof (guint64) && answer_len <= sizeof answer && answer_len % 8 == 0 &&
+       read_all (self->extension_fd, answer, answer_len);
+  g_mutex_unlock (&self->extension_lock);
+
+  if (!ok)
+    return CKR_DEVICE_ERROR;
+  for (guint i = 0; i < n_reply; i++)
+    reply[i] = i + 1 < answer_len / 8 ? answer[i + 1] : 0;
+  return (CK_RV) answer[0];
+}
+
+static void
+put (GArray  *request,
+     guint64  value)
+{
+  g_array_append_val (request, value);
+}
+
+static void
+put_template (GArray             *request,
+              const CK_ATTRIBUTE *template,
+              CK_ULONG            count)
+{
+  put (request, count);
+  for (CK_ULONG i = 0; i < count; i++)
+    {
+      guint words = (template[i].ulValueLen + 7) / 8;
+      guint at;
+
+      put (request, template[i].type);
+      put (request, template[i].ulValueLen);
+      at = request->len;
+      g_array_set_size (request, at + words);
+      memset (&g_array_index (request, guint64, at), 0, words * sizeof (guint64));
+      if (template[i].ulValueLen > 0)
+        memcpy (&g_array_index (request, guint64, at), template[i].pValue, template[i].ulValueLen);
+    }
+}
+
+static TesseraModule *
+isolated_module_for (CK_FUNCTION_LIST *functions)
+{
+  TesseraModule *module;
+
+  g_mutex_lock (&clients_lock);
+  module = clients ? g_hash_table_lookup (clients, functions) : NULL;
+  g_mutex_unlock (&clients_lock);
+  return module;
+}
+
+/*
+ * _tessera_module_get_mechanism_info:
+ *
+ * C_GetMechanismInfo, through the host's extension channel for the EdDSA
+ * mechanisms p11-kit 0.24's RPC cannot carry.
+ */
+CK_RV
+_tessera_module_get_mechanism_info (CK_FUNCTION_LIST  *functions,
+                                    CK_SLOT_ID         slot,
+                                    CK_MECHANISM_TYPE  type,
+                                    CK_MECHANISM_INFO *info)
+{
+  TesseraModule *self = isolated_module_for (functions);
+  g_autoptr(GArray) request = NULL;
+  guint64 reply[3];
+  CK_RV rv;
+
+  if (self == NULL || !TESSERA_MODULE_HOST_EXTENSION_MECHANISM (type))
+    return functions->C_GetMechanismInfo (slot, type, info);
+
+  request = g_array_new (FALSE, FALSE, sizeof (guint64));
+  put (request, slot);
+  put (request, type);
+  rv = extension_call (self, TESSERA_MODULE_HOST_OP_MECHANISM_INFO, request, reply, 3);
+  info->ulMinKeySize = reply[0];
+  info->ulMaxKeySize = reply[1];
+  info->flags = reply[2];
+  return rv;
+}
+
+/*
+ * _tessera_module_generate_key_pair:
+ *
+ * C_GenerateKeyPair, through the host's extension channel for EdDSA.
+ */
+CK_RV
+_tessera_module_generate_key_pair (CK_FUNCTION_LIST   *functions,
+                                   CK_SESSION_HANDLE   session,
+                                   CK_MECHANISM       *mechanism,
+                                   CK_ATTRIBUTE       *public_template,
+                                   CK_ULONG            n_public,
+                                   CK_ATTRIBUTE       *private_template,
+                                   CK_ULONG            n_private,
+                                   CK_OBJECT_HANDLE   *public_key,
+                                   CK_OBJECT_HANDLE   *private_key)
+{
+  TesseraModule *self = isolated_module_for (functions);
+  g_autoptr(GArray) request = NULL;
+  guint64 reply[2];
+  CK_RV rv;
+
+  if (self == NULL || !TESSERA_MODULE_HOST_EXTENSION_MECHANISM (mechanism->mechanism))
+    return functions->C_GenerateKeyPair (session, mechanism, public_template, n_public,
+                                         private_template, n_private, public_key, private_key);
+
+  if (mechanism->ulParameterLen != 0 || n_public > TESSERA_MODULE_HOST_MAX_ATTRIBUTES ||
+      n_private > TESSERA_MODULE_HOST_MAX_ATTRIBUTES)
+    return CKR_ARGUMENTS_BAD;
+
+  request = g_array_new (FALSE, FALSE, sizeof (guint64));
+  put (request, session);
+  put (request, mechanism->mechanism);
+  put_template (request, public_template, n_public);
+  put_template (request, private_template, n_private);
+  rv = extension_call (self, TESSERA_MODULE_HOST_OP_GENERATE_KEY_PAIR, request, reply, 2);
+  *public_key = reply[0];
+  *private_key = reply[1];
+  return rv;
+}
+
+/*
+ * _tessera_module_sign_init:
+ *
+ * C_SignInit, through the host's extension channel for EdDSA; C_Sign
+ * itself carries no mechanism and goes through p11-kit as usual.
+ */
+CK_RV
+_tessera_module_sign_init (CK_FUNCTION_LIST  *functions,
+                           CK_SESSION_HANDLE  session,
+                           CK_MECHANISM      *mechanism,
+                           CK_OBJECT_HANDLE   key)
+{
+  TesseraModule *self = isolated_module_for (functions);
+  g_autoptr(GArray) request = NULL;
+
+  if (self == NULL || !TESSERA_MODULE_HOST_EXTENSION_MECHANISM (mechanism->mechanism))
+    return functions->C_SignInit (session, mechanism, key);
+
+  if (mechanism->ulParameterLen != 0)
+    return CKR_MECHANISM_PARAM_INVALID;
+
+  request = g_array_new (FALSE, FALSE, sizeof (guint64));
+  put (request, session);
+  put (request, mechanism->mechanism);
+  put (request, key);
+  return extension_call (self, TESSERA_MODULE_HOST_OP_SIGN_INIT, request, NULL, 0);
 }
 
 /**

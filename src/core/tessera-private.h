@@ -73,6 +73,23 @@ void            _tessera_module_stop_host        (TesseraModule   *self);
 void            _tessera_module_set_order        (TesseraModule   *self,
                                                   guint            order);
 guint           _tessera_module_get_order        (TesseraModule   *self);
+CK_RV           _tessera_module_get_mechanism_info (CK_FUNCTION_LIST  *functions,
+                                                  CK_SLOT_ID         slot,
+                                                  CK_MECHANISM_TYPE  type,
+                                                  CK_MECHANISM_INFO *info);
+CK_RV           _tessera_module_generate_key_pair (CK_FUNCTION_LIST *functions,
+                                                  CK_SESSION_HANDLE session,
+                                                  CK_MECHANISM     *mechanism,
+                                                  CK_ATTRIBUTE     *public_template,
+                                                  CK_ULONG          n_public,
+                                                  CK_ATTRIBUTE     *private_template,
+                                                  CK_ULONG          n_private,
+                                                  CK_OBJECT_HANDLE *public_key,
+                                                  CK_OBJECT_HANDLE *private_key);
+CK_RV           _tessera_module_sign_init        (CK_FUNCTION_LIST  *functions,
+                                                  CK_SESSION_HANDLE  session,
+                                                  CK_MECHANISM      *mechanism,
+                                                  CK_OBJECT_HANDLE   key);
 
 /* tessera-token.c */
 TesseraToken   *_tessera_token_new               (TesseraModule   *module,
@@ -107,6 +124,10 @@ gboolean        _tessera_ssh_read_string         (const guint8  **data,
                                                   const guint8  **value,
                                                   gsize          *value_len);
 GBytes         *_tessera_ssh_blob_from_certificate (GBytes        *der,
+                                                  GError         **error);
+
+/* tessera-agent.c */
+GPtrArray      *_tessera_agent_parse_identities  (GBytes          *reply,
                                                   GError         **error);
 
 /* tessera-signing.c */

@@ -130,7 +130,7 @@ sign_raw (CK_FUNCTION_LIST  *functions,
   CK_ULONG length = 0, room;
   CK_RV rv;
 
-  rv = functions->C_SignInit (session, &mechanism, key);
+  rv = _tessera_module_sign_init (functions, session, &mechanism, key);
   if (rv == CKR_OK)
     rv = functions->C_Sign (session, (CK_BYTE_PTR) input, input_len, NULL, &length);
   if (rv == CKR_OK)

@@ -12,6 +12,8 @@
  *   fd 4  the control pipe: end of file means "Tessera is gone or quits"
  *   fd 5  the status pipe, where the host says why it stops:
  *           "load REASON", "timeout FUNCTION MILLISECONDS", "crash FUNCTION SIGNAL"
+ *   fd 6  the extension channel, for the EdDSA calls p11-kit 0.24's RPC
+ *         cannot carry (tessera-module-host.h)
  *
  * and the module's path as its one argument.  Every call runs under a
  * deadline that depends on what it does (a few seconds to read token
@@ -32,6 +34,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,9 +48,10 @@
 
 #include "tessera-module-host.h"
 
-#define LISTEN_FD  3
-#define CONTROL_FD 4
-#define STATUS_FD  5
+#define LISTEN_FD     3
+#define CONTROL_FD    4
+#define STATUS_FD     5
+#define EXTENSION_FD  6
 
 /* Deadlines, in milliseconds */
 #define DEADLINE_QUICK       5000     /* slot, token and library information */
@@ -62,16 +66,26 @@
 
 static CK_FUNCTION_LIST *module;
 
+/* A call in flight, one per thread that calls the module: p11-kit's
+ * server (slot 0) and the extension channel (slot 1). */
+typedef struct
+{
+  const char     *name;          /* NULL: no call in flight */
+  long            deadline_ms;
+  struct timespec started;
+} Call;
+
+#define N_CALL_SLOTS 2
+
 static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t call_cond = PTHREAD_COND_INITIALIZER;
-static const char *call_name;          /* NULL: no call in flight */
-static long call_deadline_ms;
-static struct timespec call_started;
+static Call calls[N_CALL_SLOTS];
+static __thread int call_slot;         /* which slot this thread uses */
 static bool quitting;
 static struct timespec quit_started;
 
-/* Read by the crash handler, so a plain atomic pointer */
-static _Atomic (const char *) crash_call_name;
+/* Read by the crash handler, so plain atomic pointers */
+static _Atomic (const char *) crash_call_name[N_CALL_SLOTS];
 
 static long
 elapsed_ms (const struct timespec *since)
@@ -104,11 +118,13 @@ static void
 call_begin (const char *name,
             long        deadline_ms)
 {
+  Call *call = &calls[call_slot];
+
   pthread_mutex_lock (&call_lock);
-  call_name = name;
-  call_deadline_ms = deadline_ms;
-  clock_gettime (CLOCK_MONOTONIC, &call_started);
-  atomic_store (&crash_call_name, name);
+  call->name = name;
+  call->deadline_ms = deadline_ms;
+  clock_gettime (CLOCK_MONOTONIC, &call->started);
+  atomic_store (&crash_call_name[call_slot], name);
   pthread_cond_broadcast (&call_cond);
   pthread_mutex_unlock (&call_lock);
 }
@@ -117,15 +133,15 @@ static void
 call_end (void)
 {
   pthread_mutex_lock (&call_lock);
-  call_name = NULL;
-  atomic_store (&crash_call_name, NULL);
+  calls[call_slot].name = NULL;
+  atomic_store (&crash_call_name[call_slot], NULL);
   pthread_cond_broadcast (&call_cond);
   pthread_mutex_unlock (&call_lock);
 }
 
 /* The watchdog: exits the process when a call outlives its deadline, or
- * when Tessera has quit and no call is in flight (or the one in flight
- * does not end within QUIT_GRACE_MS). */
+ * when Tessera has quit and no call is in flight (or the ones in flight
+ * do not end within QUIT_GRACE_MS of it). */
 static void *
 watchdog_thread (void *data)
 {
@@ -133,47 +149,58 @@ watchdog_thread (void *data)
   for (;;)
     {
       struct timespec until;
+      const Call *soonest = NULL;
+      long left = 0;
 
-      if (quitting && call_name == NULL)
-        _exit (0);
-
-      if (call_name == NULL)
+      for (int i = 0; i < N_CALL_SLOTS; i++)
         {
+          long call_left;
+
+          if (calls[i].name == NULL)
+            continue;
+          call_left = calls[i].deadline_ms - elapsed_ms (&calls[i].started);
+          if (soonest == NULL || call_left < left)
+            {
+              soonest = &calls[i];
+              left = call_left;
+            }
+        }
+
+      if (soonest == NULL)
+        {
+          if (quitting)
+            _exit (0);
           pthread_cond_wait (&call_cond, &call_lock);
           continue;
         }
 
-      {
-        long left = call_deadline_ms - elapsed_ms (&call_started);
+      if (quitting)
+        {
+          long grace = QUIT_GRACE_MS - elapsed_ms (&quit_started);
 
-        if (quitting)
-          {
-            long grace = QUIT_GRACE_MS - elapsed_ms (&quit_started);
+          if (grace <= 0)
+            _exit (0);
+          left = left < grace ? left : grace;
+        }
 
-            left = left < grace ? left : grace;
-          }
+      if (left <= 0)
+        {
+          char line[160];
 
-        if (left <= 0)
-          {
-            char line[160];
+          snprintf (line, sizeof line, "timeout %s %ld\n", soonest->name, soonest->deadline_ms);
+          write_status (line);
+          _exit (TESSERA_MODULE_HOST_EXIT_TIMEOUT);
+        }
 
-            if (quitting)
-              _exit (0);
-            snprintf (line, sizeof line, "timeout %s %ld\n", call_name, call_deadline_ms);
-            write_status (line);
-            _exit (TESSERA_MODULE_HOST_EXIT_TIMEOUT);
-          }
-
-        clock_gettime (CLOCK_REALTIME, &until);
-        until.tv_sec += left / 1000;
-        until.tv_nsec += (left % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000)
-          {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-          }
-        pthread_cond_timedwait (&call_cond, &call_lock, &until);
-      }
+      clock_gettime (CLOCK_REALTIME, &until);
+      until.tv_sec += left / 1000;
+      until.tv_nsec += (left % 1000) * 1000000;
+      if (until.tv_nsec >= 1000000000)
+        {
+          until.tv_sec++;
+          until.tv_nsec -= 1000000000;
+        }
+      pthread_cond_timedwait (&call_cond, &call_lock, &until);
     }
 
   return NULL;
@@ -206,7 +233,8 @@ control_thread (void *data)
 static void
 on_fatal_signal (int signum)
 {
-  const char *name = atomic_load (&crash_call_name);
+  /* The signal is delivered to the thread that crashed */
+  const char *name = atomic_load (&crash_call_name[call_slot]);
   char line[160];
   int len;
 
@@ -413,6 +441,218 @@ guarded_C_GetFunctionList (CK_FUNCTION_LIST **list)
   return CKR_OK;
 }
 
+/* The extension channel ------------------------------------------------------ */
+
+typedef struct
+{
+  const uint64_t *values;
+  size_t          n;
+  size_t          at;
+  bool            failed;
+} Reader;
+
+static uint64_t
+take (Reader *reader)
+{
+  if (reader->at >= reader->n)
+    {
+      reader->failed = true;
+      return 0;
+    }
+  return reader->values[reader->at++];
+}
+
+/* A template from the request; its values point into the request. */
+static CK_ULONG
+take_template (Reader       *reader,
+               CK_ATTRIBUTE *template,
+               CK_ULONG      room)
+{
+  uint64_t n = take (reader);
+
+  if (n > room)
+    {
+      reader->failed = true;
+      return 0;
+    }
+  for (CK_ULONG i = 0; i < n && !reader->failed; i++)
+    {
+      uint64_t words;
+
+      template[i].type = take (reader);
+      template[i].ulValueLen = take (reader);
+      words = (template[i].ulValueLen + 7) / 8;
+      if (template[i].ulValueLen > TESSERA_MODULE_HOST_MAX_MESSAGE || words > reader->n - reader->at)
+        {
+          reader->failed = true;
+          return 0;
+        }
+      template[i].pValue = template[i].ulValueLen ? (void *) &reader->values[reader->at] : NULL;
+      reader->at += words;
+    }
+  return reader->failed ? 0 : (CK_ULONG) n;
+}
+
+static bool
+read_exactly (int    fd,
+              void  *data,
+              size_t len)
+{
+  while (len > 0)
+    {
+      ssize_t got = read (fd, data, len);
+
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got <= 0)
+        return false;
+      data = (char *) data + got;
+      len -= (size_t) got;
+    }
+  return true;
+}
+
+static bool
+write_exactly (int         fd,
+               const void *data,
+               size_t      len)
+{
+  while (len > 0)
+    {
+      ssize_t put = write (fd, data, len);
+
+      if (put < 0 && errno == EINTR)
+        continue;
+      if (put <= 0)
+        return false;
+      data = (const char *) data + put;
+      len -= (size_t) put;
+    }
+  return true;
+}
+
+static void
+handle_extension (uint32_t  op,
+                  Reader   *reader,
+                  uint64_t *reply,
+                  uint32_t *n_reply)
+{
+  CK_RV rv = CKR_ARGUMENTS_BAD;
+
+  *n_reply = 1;
+
+  switch (op)
+    {
+    case TESSERA_MODULE_HOST_OP_MECHANISM_INFO:
+      {
+        CK_SLOT_ID slot = take (reader);
+        CK_MECHANISM_TYPE type = take (reader);
+        CK_MECHANISM_INFO info = { 0 };
+
+        if (reader->failed)
+          break;
+        if (!TESSERA_MODULE_HOST_EXTENSION_MECHANISM (type))
+          {
+            rv = CKR_MECHANISM_INVALID;
+            break;
+          }
+        call_begin ("C_GetMechanismInfo", DEADLINE_QUICK);
+        rv = module->C_GetMechanismInfo (slot, type, &info);
+        call_end ();
+        reply[1] = info.ulMinKeySize;
+        reply[2] = info.ulMaxKeySize;
+        reply[3] = info.flags;
+        *n_reply = 4;
+      }
+      break;
+
+    case TESSERA_MODULE_HOST_OP_GENERATE_KEY_PAIR:
+      {
+        CK_SESSION_HANDLE session = take (reader);
+        CK_MECHANISM mechanism = { take (reader), NULL, 0 };
+        CK_ATTRIBUTE public_template[TESSERA_MODULE_HOST_MAX_ATTRIBUTES];
+        CK_ATTRIBUTE private_template[TESSERA_MODULE_HOST_MAX_ATTRIBUTES];
+        CK_ULONG n_public = take_template (reader, public_template, TESSERA_MODULE_HOST_MAX_ATTRIBUTES);
+        CK_ULONG n_private = take_template (reader, private_template, TESSERA_MODULE_HOST_MAX_ATTRIBUTES);
+        CK_OBJECT_HANDLE public_key = 0, private_key = 0;
+
+        if (reader->failed)
+          break;
+        if (!TESSERA_MODULE_HOST_EXTENSION_MECHANISM (mechanism.mechanism))
+          {
+            rv = CKR_MECHANISM_INVALID;
+            break;
+          }
+        call_begin ("C_GenerateKeyPair", DEADLINE_KEYGEN);
+        rv = module->C_GenerateKeyPair (session, &mechanism, public_template, n_public,
+                                        private_template, n_private, &public_key, &private_key);
+        call_end ();
+        reply[1] = public_key;
+        reply[2] = private_key;
+        *n_reply = 3;
+      }
+      break;
+
+    case TESSERA_MODULE_HOST_OP_SIGN_INIT:
+      {
+        CK_SESSION_HANDLE session = take (reader);
+        CK_MECHANISM mechanism = { take (reader), NULL, 0 };
+        CK_OBJECT_HANDLE key = take (reader);
+
+        if (reader->failed)
+          break;
+        if (!TESSERA_MODULE_HOST_EXTENSION_MECHANISM (mechanism.mechanism))
+          {
+            rv = CKR_MECHANISM_INVALID;
+            break;
+          }
+        call_begin ("C_SignInit", DEADLINE_CRYPTO);
+        rv = module->C_SignInit (session, &mechanism, key);
+        call_end ();
+      }
+      break;
+
+    default:
+      rv = CKR_FUNCTION_NOT_SUPPORTED;
+      break;
+    }
+
+  reply[0] = rv;
+}
+
+/* Serves the extension channel until Tessera closes it. */
+static void *
+extension_thread (void *data)
+{
+  uint64_t *request = malloc (TESSERA_MODULE_HOST_MAX_MESSAGE);
+
+  call_slot = 1;
+
+  for (;;)
+    {
+      uint32_t header[2];
+      uint64_t reply[8] = { 0 };
+      uint32_t n_reply = 0;
+      uint32_t reply_len;
+      Reader reader = { request, 0, 0, false };
+
+      if (!read_exactly (EXTENSION_FD, header, sizeof header) ||
+          header[1] > TESSERA_MODULE_HOST_MAX_MESSAGE || header[1] % 8 != 0 || request == NULL ||
+          !read_exactly (EXTENSION_FD, request, header[1]))
+        break;
+
+      reader.n = header[1] / 8;
+      handle_extension (header[0], &reader, reply, &n_reply);
+      reply_len = n_reply * 8;
+      if (!write_exactly (EXTENSION_FD, &reply_len, sizeof reply_len) ||
+          !write_exactly (EXTENSION_FD, reply, reply_len))
+        break;
+    }
+
+  free (request);
+  return NULL;
+}
+
 /* main ----------------------------------------------------------------------- */
 
 int
@@ -455,6 +695,9 @@ main (int    argc,
       write_status (line);
       return TESSERA_MODULE_HOST_EXIT_LOAD;
     }
+
+  if (pthread_create (&thread, NULL, extension_thread, NULL) != 0)
+    return TESSERA_MODULE_HOST_EXIT_LOAD;
 
   /* One client at a time; after C_Finalize it disconnects and may come
    * back (a reload), so accept again. */
