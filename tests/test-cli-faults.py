@@ -65,6 +65,25 @@ def crash(tmp):
           and "C_FindObjectsInit" in proc.stderr, proc.stderr)
 
 
+def crash_while_writing(tmp):
+    env = softhsm_token(tmp, "Healthy")
+    pin = os.path.join(tmp, "pin")
+    with open(pin, "w") as f:
+        f.write("123456\n")
+    bad = with_fault(tmp, env, "crash_in=C_GenerateKeyPair")
+    # EC goes through p11-kit's RPC, Ed25519 through the host's extension channel
+    for key_type in ("ec:p256", "ed25519"):
+        proc = run([CLI, "generate", "--module", TESTMOD, "pkcs11:token=Healthy", "--type", key_type,
+                    "--label", "never", "--pin-file", pin], bad, check_ok=False)
+        check(f"crash in C_GenerateKeyPair ({key_type}): the error says what was being done, "
+              "which module stopped and where",
+              proc.returncode != 0 and "could not make the key" in proc.stderr
+              and "“tessera-testmod” stopped working" in proc.stderr and "C_GenerateKeyPair" in proc.stderr,
+              proc.stderr)
+    listing = pkcs11_tool(env, SOFTHSM, ["--token-label", "Healthy"], "123456", "-O").stdout
+    check("crash in C_GenerateKeyPair: nothing was written to the token", "never" not in listing, listing)
+
+
 def hang(tmp):
     env = softhsm_token(tmp, "Healthy")
     bad = with_fault(tmp, env, "hang_in=C_GetTokenInfo")
@@ -122,7 +141,7 @@ def uris(tmp):
 
 
 def main():
-    return run_cases((crash, hang, lies, uris), "tessera-faults-test-")
+    return run_cases((crash, crash_while_writing, hang, lies, uris), "tessera-faults-test-")
 
 
 if __name__ == "__main__":

@@ -191,6 +191,12 @@ _tessera_set_ck_error (GError     **error,
     g_set_error (error, TESSERA_PKCS11_ERROR, code, "%s: %s (%s)", what, message, code_text);
   else
     g_set_error (error, TESSERA_PKCS11_ERROR, code, "%s (%s)", message, code_text);
+
+  /* What a broken connection to a module's process gives: say why the
+   * process stopped (a crash, a deadline) instead. */
+  if (rv == CKR_DEVICE_ERROR || rv == CKR_DEVICE_REMOVED || rv == CKR_GENERAL_ERROR ||
+      rv == CKR_CRYPTOKI_NOT_INITIALIZED)
+    _tessera_module_explain_current (error, what);
 }
 
 /*

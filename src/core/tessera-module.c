@@ -1052,12 +1052,20 @@ _tessera_module_set_functions (TesseraModule    *self,
  * Returns: the function list, or %NULL (and nothing to end) when the
  *   module is not initialised
  */
+/* The isolated module this thread is calling, so that an error set from
+ * a bare CK_RV can say why its process stopped. */
+static GPrivate current_module;
+
 CK_FUNCTION_LIST *
 _tessera_module_begin (TesseraModule *self)
 {
   g_rw_lock_reader_lock (&self->lock);
   if (self->initialized)
-    return self->functions;
+    {
+      if (self->isolated)
+        g_private_set (&current_module, self);
+      return self->functions;
+    }
 
   g_rw_lock_reader_unlock (&self->lock);
   return NULL;
@@ -1066,7 +1074,36 @@ _tessera_module_begin (TesseraModule *self)
 void
 _tessera_module_end (TesseraModule *self)
 {
+  if (g_private_get (&current_module) == self)
+    g_private_set (&current_module, NULL);
   g_rw_lock_reader_unlock (&self->lock);
+}
+
+/*
+ * _tessera_module_explain_current:
+ * @error: (inout): an error just set from a CK_RV that a broken connection gives
+ * @what: (nullable): what Tessera was doing, as in _tessera_set_ck_error()
+ *
+ * Between _tessera_module_begin() and _tessera_module_end() of an
+ * isolated module: when its process stopped, @error becomes why.
+ */
+void
+_tessera_module_explain_current (GError     **error,
+                                 const char  *what)
+{
+  TesseraModule *self = g_private_get (&current_module);
+  g_autoptr(GError) failure = NULL;
+
+  if (self == NULL || error == NULL || *error == NULL)
+    return;
+  if (!_tessera_module_explain_failure (self, &failure) || failure == NULL)
+    return;
+
+  g_clear_error (error);
+  if (what != NULL)
+    *error = g_error_new (failure->domain, failure->code, "%s: %s", what, failure->message);
+  else
+    *error = g_steal_pointer (&failure);
 }
 
 /*

@@ -69,6 +69,8 @@ gboolean        _tessera_module_isolate          (TesseraModule   *self,
 gboolean        _tessera_module_explain_failure  (TesseraModule   *self,
                                                   GError         **error);
 gboolean        _tessera_module_has_failed       (TesseraModule   *self);
+void            _tessera_module_explain_current  (GError         **error,
+                                                  const char      *what);
 void            _tessera_module_stop_host        (TesseraModule   *self);
 void            _tessera_module_set_order        (TesseraModule   *self,
                                                   guint            order);
