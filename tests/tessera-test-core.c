@@ -83,6 +83,24 @@ tessera_test_load_softhsm (void)
   return tessera_test_load_paths (paths);
 }
 
+/* SoftHSM loaded into the test's own process, for tests that change its
+ * state from here: SoftHSM shows no other process's changes. */
+TesseraRegistry *
+tessera_test_load_softhsm_in_process (void)
+{
+  const char *paths[] = { TESSERA_TEST_SOFTHSM_MODULE, NULL };
+  TesseraRegistry *registry = tessera_registry_new_for_module_paths (paths);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  tessera_registry_set_in_process (registry, TRUE);
+  tessera_registry_load_async (registry, NULL, tessera_test_on_ready, &result);
+  tessera_registry_load_finish (registry, tessera_test_wait_result (&result), &error);
+  g_assert_no_error (error);
+
+  return registry;
+}
+
 TesseraToken *
 tessera_test_find_token (TesseraRegistry *registry,
             const char      *label)

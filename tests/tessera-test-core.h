@@ -23,6 +23,7 @@ gboolean          tessera_test_wait_until      (TesseraTestCondition condition,
 void              tessera_test_assert_finalized (gpointer            object);
 TesseraRegistry  *tessera_test_load_paths      (const char * const  *paths);
 TesseraRegistry  *tessera_test_load_softhsm    (void);
+TesseraRegistry  *tessera_test_load_softhsm_in_process (void);
 TesseraToken     *tessera_test_find_token      (TesseraRegistry     *registry,
                                                 const char          *label);
 void              tessera_test_login           (TesseraToken        *token,

@@ -240,9 +240,7 @@ test_hotplug_initialize (void)
 
   /* The token is initialised in this process, and SoftHSM shows no other
    * process's changes: the module must run in this one too. */
-  g_setenv ("TESSERA_IN_PROCESS_MODULES", "1", TRUE);
-  registry = tessera_test_load_softhsm ();
-  g_unsetenv ("TESSERA_IN_PROCESS_MODULES");
+  registry = tessera_test_load_softhsm_in_process ();
   tessera_registry_set_poll_interval (registry, 250);
   tessera_registry_start_monitoring (registry);
   g_assert_cmpuint (g_list_model_get_n_items (tessera_registry_get_tokens (registry)), ==, 2);
@@ -569,9 +567,7 @@ test_stale_session (void)
   tessera_test_softhsm_keypair (softhsm, "Stale", "EC:prime256v1", "01", "key");
 
   /* The sessions are closed from this process: the module must be here. */
-  g_setenv ("TESSERA_IN_PROCESS_MODULES", "1", TRUE);
-  registry = tessera_test_load_softhsm ();
-  g_unsetenv ("TESSERA_IN_PROCESS_MODULES");
+  registry = tessera_test_load_softhsm_in_process ();
   token = tessera_test_find_token (registry, "Stale");
   tessera_test_login (token, TESSERA_TEST_PIN, &error);
   g_assert_no_error (error);

@@ -361,7 +361,7 @@ print_tokens (TesseraRegistry *registry,
 
 /* Reads a PIN from a file: the first line, without its newline.  The
  * buffer is wiped on the way. */
-static char *
+char *
 read_pin_file (const char  *path,
                GError     **error)
 {

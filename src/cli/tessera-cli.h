@@ -59,6 +59,8 @@ gboolean          get_user_pin   (Options          *options,
 gboolean          read_token     (TesseraToken     *token,
                                   GError          **error);
 void              wipe_pin       (char             *pin);
+char             *read_pin_file  (const char       *path,
+                                  GError          **error);
 
 typedef char TesseraPinText;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TesseraPinText, wipe_pin)

@@ -464,19 +464,33 @@ tessera_agent_list_identities_finish (TesseraAgent  *self,
                                       GError       **error)
 {
   g_autoptr(GBytes) reply = NULL;
-  g_autoptr(GPtrArray) identities = NULL;
-  const guint8 *data;
-  gsize len;
-  guint32 count;
 
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
   reply = g_task_propagate_pointer (G_TASK (result), error);
   if (reply == NULL)
     return NULL;
+  return _tessera_agent_parse_identities (reply, error);
+}
+
+/*
+ * _tessera_agent_parse_identities:
+ * @reply: the agent's answer to REQUEST_IDENTITIES, without its length
+ *
+ * Returns: (transfer full) (element-type TesseraAgentIdentity): the keys
+ *   the agent holds
+ */
+GPtrArray *
+_tessera_agent_parse_identities (GBytes  *reply,
+                                 GError **error)
+{
+  g_autoptr(GPtrArray) identities = NULL;
+  const guint8 *data;
+  gsize len;
+  guint32 count;
 
   data = g_bytes_get_data (reply, &len);
-  if (data[0] == SSH_AGENT_FAILURE || data[0] != SSH2_AGENT_IDENTITIES_ANSWER || len < 5)
+  if (len < 5 || data[0] != SSH2_AGENT_IDENTITIES_ANSWER)
     {
       g_set_error_literal (error, TESSERA_AGENT_ERROR, TESSERA_AGENT_ERROR_PROTOCOL,
                            _("The SSH agent would not list its keys."));

@@ -51,6 +51,7 @@ struct _TesseraModule
   GObject           parent_instance;
 
   guint             order;       /* where the registry lists it */
+  gboolean          in_process;  /* asked to load into this process */
   gboolean          isolated;
   char             *socket_path;
   GMutex            host_lock;
@@ -1021,6 +1022,19 @@ _tessera_module_set_order (TesseraModule *self,
                            guint          order)
 {
   self->order = order;
+}
+
+void
+_tessera_module_set_in_process (TesseraModule *self,
+                                gboolean       in_process)
+{
+  self->in_process = !!in_process;
+}
+
+gboolean
+_tessera_module_get_in_process (TesseraModule *self)
+{
+  return self->in_process;
 }
 
 guint

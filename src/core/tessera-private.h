@@ -75,6 +75,9 @@ void            _tessera_module_stop_host        (TesseraModule   *self);
 void            _tessera_module_set_order        (TesseraModule   *self,
                                                   guint            order);
 guint           _tessera_module_get_order        (TesseraModule   *self);
+void            _tessera_module_set_in_process   (TesseraModule   *self,
+                                                  gboolean         in_process);
+gboolean        _tessera_module_get_in_process   (TesseraModule   *self);
 CK_RV           _tessera_module_get_mechanism_info (CK_FUNCTION_LIST  *functions,
                                                   CK_SLOT_ID         slot,
                                                   CK_MECHANISM_TYPE  type,

@@ -54,6 +54,7 @@ struct _TesseraRegistry
   GMainContext *context;
   GPtrArray    *monitors;
   guint         poll_interval_ms;
+  guint         in_process : 1;  /* modules load into this process */
   guint         monitoring : 1;
   guint         loading : 1;
   guint         loaded : 1;
@@ -181,7 +182,8 @@ tessera_registry_class_init (TesseraRegistryClass *klass)
 static void
 tessera_registry_init (TesseraRegistry *self)
 {
-  if (_tessera_module_isolation_wanted ())
+  self->in_process = !_tessera_module_isolation_wanted ();
+  if (!self->in_process)
     _tessera_module_prepare_isolation ();
 
   self->modules = g_list_store_new (TESSERA_TYPE_MODULE);
@@ -367,7 +369,7 @@ load_module_file (TesseraModule *module)
       return;
     }
 
-  if (_tessera_module_isolation_wanted ())
+  if (!_tessera_module_get_in_process (module))
     {
       g_autoptr(GError) error = NULL;
 
@@ -631,34 +633,70 @@ load_registered_modules_isolated (void)
 /* Worker thread: which modules there are.  Each is loaded and scanned on
  * its own thread afterwards (in-process registered modules excepted: p11-kit
  * loads those all at once here). */
+typedef struct
+{
+  char     **paths;
+  gboolean   in_process;
+} Listing;
+
+static void
+listing_free (Listing *listing)
+{
+  g_strfreev (listing->paths);
+  g_free (listing);
+}
+
 static void
 list_thread (GTask        *task,
              gpointer      source_object,
              gpointer      task_data,
              GCancellable *cancellable)
 {
-  char **paths = task_data;
+  Listing *listing = task_data;
   GPtrArray *modules;
 
-  if (paths == NULL && _tessera_module_isolation_wanted ())
+  if (listing->paths == NULL && !listing->in_process)
     {
       modules = load_registered_modules_isolated ();
     }
-  else if (paths == NULL)
+  else if (listing->paths == NULL)
     {
       modules = load_registered_modules_in_process (NULL);
     }
   else
     {
       modules = g_ptr_array_new_with_free_func (g_object_unref);
-      for (guint i = 0; paths[i] != NULL; i++)
-        g_ptr_array_add (modules, module_new_for_path (paths[i]));
+      for (guint i = 0; listing->paths[i] != NULL; i++)
+        g_ptr_array_add (modules, module_new_for_path (listing->paths[i]));
     }
 
   for (guint i = 0; i < modules->len; i++)
-    _tessera_module_set_order (g_ptr_array_index (modules, i), i);
+    {
+      _tessera_module_set_order (g_ptr_array_index (modules, i), i);
+      _tessera_module_set_in_process (g_ptr_array_index (modules, i), listing->in_process);
+    }
 
   g_task_return_pointer (task, modules, (GDestroyNotify) g_ptr_array_unref);
+}
+
+/* Worker thread, for modules loaded into this process: one after the
+ * other, as modules that share a library may not survive initialising
+ * side by side. */
+static void
+load_and_scan_all_thread (GTask        *task,
+                          gpointer      source_object,
+                          gpointer      task_data,
+                          GCancellable *cancellable)
+{
+  GPtrArray *modules = task_data;
+  GPtrArray *scans = g_ptr_array_new_with_free_func ((GDestroyNotify) scan_free);
+
+  for (guint i = 0; i < modules->len; i++)
+    {
+      load_module_file (g_ptr_array_index (modules, i));
+      g_ptr_array_add (scans, scan_module (g_ptr_array_index (modules, i)));
+    }
+  g_task_return_pointer (task, scans, (GDestroyNotify) g_ptr_array_unref);
 }
 
 /* Worker thread: one module, loaded and scanned. */
@@ -909,10 +947,23 @@ load_done (GObject      *source_object,
       return;
     }
 
-  /* One step per module, and one for this list, so that no module
-   * finishes the load before every one has started. */
   loading = g_new0 (Loading, 1);
   loading->outer = g_steal_pointer (&outer);
+
+  if (self->in_process)
+    {
+      g_autoptr(GTask) task = g_task_new (NULL, g_task_get_cancellable (loading->outer),
+                                          module_loaded, loading);
+
+      loading->pending = 1;
+      g_task_set_source_tag (task, tessera_registry_load_async);
+      g_task_set_task_data (task, g_ptr_array_ref (modules), (GDestroyNotify) g_ptr_array_unref);
+      g_task_run_in_thread (task, load_and_scan_all_thread);
+      return;
+    }
+
+  /* One step per module, and one for this list, so that no module
+   * finishes the load before every one has started. */
   loading->pending = modules->len + 1;
 
   for (guint i = 0; i < modules->len; i++)
@@ -963,7 +1014,13 @@ tessera_registry_load_async (TesseraRegistry     *self,
 
   inner = g_task_new (NULL, cancellable, load_done, g_steal_pointer (&outer));
   g_task_set_source_tag (inner, tessera_registry_load_async);
-  g_task_set_task_data (inner, g_strdupv (self->paths), (GDestroyNotify) g_strfreev);
+  {
+    Listing *listing = g_new0 (Listing, 1);
+
+    listing->paths = g_strdupv (self->paths);
+    listing->in_process = self->in_process;
+    g_task_set_task_data (inner, listing, (GDestroyNotify) listing_free);
+  }
   g_task_run_in_thread (inner, list_thread);
 }
 
@@ -984,11 +1041,12 @@ add_module_thread (GTask        *task,
                    gpointer      task_data,
                    GCancellable *cancellable)
 {
-  const char *path = task_data;
+  Listing *listing = task_data;
   GPtrArray *scans = g_ptr_array_new_with_free_func ((GDestroyNotify) scan_free);
-  g_autoptr(TesseraModule) module = module_new_for_path (path);
+  g_autoptr(TesseraModule) module = module_new_for_path (listing->paths[0]);
 
   _tessera_module_set_order (module, G_MAXUINT);
+  _tessera_module_set_in_process (module, listing->in_process);
   load_module_file (module);
   g_ptr_array_add (scans, scan_module (module));
   g_task_return_pointer (task, scans, (GDestroyNotify) g_ptr_array_unref);
@@ -1073,7 +1131,14 @@ tessera_registry_add_module_async (TesseraRegistry     *self,
 
   inner = g_task_new (NULL, cancellable, add_module_done, g_steal_pointer (&outer));
   g_task_set_source_tag (inner, tessera_registry_add_module_async);
-  g_task_set_task_data (inner, g_strdup (path), g_free);
+  {
+    Listing *listing = g_new0 (Listing, 1);
+
+    listing->paths = g_new0 (char *, 2);
+    listing->paths[0] = g_strdup (path);
+    listing->in_process = self->in_process;
+    g_task_set_task_data (inner, listing, (GDestroyNotify) listing_free);
+  }
   g_task_run_in_thread (inner, add_module_thread);
 }
 
@@ -1714,6 +1779,27 @@ tessera_registry_start_monitoring (TesseraRegistry *self)
       g_autoptr(TesseraModule) module = g_list_model_get_item (G_LIST_MODEL (self->modules), i);
       monitor_start (self, module);
     }
+}
+
+/**
+ * tessera_registry_set_in_process:
+ * @in_process: %TRUE to load modules into this process
+ *
+ * Every module runs in a tessera-module-host process of its own unless
+ * this is set before tessera_registry_load_async() (or the environment
+ * has TESSERA_IN_PROCESS_MODULES=1): for benchmarks, debugging, and
+ * tests that change a module's state from their own process.
+ */
+void
+tessera_registry_set_in_process (TesseraRegistry *self,
+                                 gboolean         in_process)
+{
+  g_return_if_fail (TESSERA_IS_REGISTRY (self));
+  g_return_if_fail (!self->loading && !self->loaded);
+
+  self->in_process = !!in_process;
+  if (!self->in_process)
+    _tessera_module_prepare_isolation ();
 }
 
 /**

@@ -57,6 +57,8 @@ gboolean         tessera_registry_refresh_finish        (TesseraRegistry     *se
 void             tessera_registry_start_monitoring      (TesseraRegistry     *self);
 void             tessera_registry_set_poll_interval     (TesseraRegistry     *self,
                                                          guint                milliseconds);
+void             tessera_registry_set_in_process        (TesseraRegistry     *self,
+                                                         gboolean             in_process);
 
 GListModel      *tessera_registry_get_modules           (TesseraRegistry     *self);
 GListModel      *tessera_registry_get_tokens            (TesseraRegistry     *self);

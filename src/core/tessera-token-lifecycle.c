@@ -234,13 +234,15 @@ run_initialize (Lifecycle         *lifecycle,
                 GError           **error)
 {
   g_autoptr(GArray) before = list_initialized_slots (functions);
-  CK_UTF8CHAR label[32];
+  /* A label is 32 bytes, padded with spaces, not terminated; the NUL
+   * after them is for p11-kit 0.24's RPC, which takes the label for a
+   * C string (p11-kit issue #497, fixed in 0.25). */
+  CK_UTF8CHAR label[32 + 1] = { 0 };
   gsize label_len = strlen (lifecycle->label);
   CK_RV rv;
 
-  /* A label is 32 bytes, padded with spaces. */
-  memset (label, ' ', sizeof label);
-  memcpy (label, lifecycle->label, MIN (label_len, sizeof label));
+  memset (label, ' ', 32);
+  memcpy (label, lifecycle->label, MIN (label_len, 32));
 
   rv = functions->C_InitToken (lifecycle->slot_id, pin_arg (lifecycle, lifecycle->so_pin),
                                pin_len (lifecycle, lifecycle->so_pin), label);

@@ -418,11 +418,11 @@ fuzz_use_ssh_blob (GBytes     *blob,
 static void
 use_object (TesseraObject *object)
 {
-  g_autofree char *key_type = tessera_object_describe_key_type (object);
-  g_autofree char *usage = tessera_object_describe_usage (object);
   g_autoptr(GBytes) blob = NULL;
   g_autoptr(GBytes) pem = NULL;
 
+  g_free (tessera_object_describe_key_type (object));
+  g_free (tessera_object_describe_usage (object));
   tessera_object_get_kind (object);
   tessera_object_get_kind_name (object);
   tessera_object_get_label (object);
@@ -447,11 +447,9 @@ use_object (TesseraObject *object)
 
   if (tessera_object_get_kind (object) == TESSERA_OBJECT_KIND_CERTIFICATE)
     {
-      g_autofree char *subject = NULL;
-
       pem = tessera_certificate_export (object, TESSERA_CERTIFICATE_FORMAT_PEM, NULL);
       if (tessera_object_get_value (object) != NULL)
-        subject = tessera_ssh_subject_oneline (tessera_object_get_value (object));
+        g_free (tessera_ssh_subject_oneline (tessera_object_get_value (object)));
     }
 }
 
@@ -473,13 +471,13 @@ fuzz_use_objects (GPtrArray *objects)
   for (guint i = 0; i < keys->len; i++)
     {
       TesseraKey *key = g_ptr_array_index (keys, i);
-      g_autofree char *type = tessera_key_describe_type (key);
-      g_autofree char *parts = tessera_key_describe_parts (key);
-      g_autofree char *line = tessera_key_get_ssh_line (key);
-      g_autofree char *fingerprint = tessera_key_get_ssh_fingerprint (key);
-      g_autofree char *verdict = tessera_key_describe_ssh_verdict (key);
-      g_autoptr(GPtrArray) key_objects = tessera_key_list_objects (key);
 
+      g_free (tessera_key_describe_type (key));
+      g_free (tessera_key_describe_parts (key));
+      g_free (tessera_key_get_ssh_line (key));
+      g_free (tessera_key_get_ssh_fingerprint (key));
+      g_free (tessera_key_describe_ssh_verdict (key));
+      g_ptr_array_unref (tessera_key_list_objects (key));
       tessera_key_get_label (key);
       tessera_key_get_bits (key);
     }
