@@ -798,44 +798,6 @@ _tessera_module_isolate (TesseraModule  *self,
 
 /* The extension channel ---------------------------------------------------- */
 
-static gboolean
-read_all (int    fd,
-          void  *data,
-          gsize  len)
-{
-  while (len > 0)
-    {
-      ssize_t got = read (fd, data, len);
-
-      if (got < 0 && errno == EINTR)
-        continue;
-      if (got <= 0)
-        return FALSE;
-      data = (char *) data + got;
-      len -= (gsize) got;
-    }
-  return TRUE;
-}
-
-static gboolean
-write_all (int         fd,
-           const void *data,
-           gsize       len)
-{
-  while (len > 0)
-    {
-      ssize_t put = write (fd, data, len);
-
-      if (put < 0 && errno == EINTR)
-        continue;
-      if (put <= 0)
-        return FALSE;
-      data = (const char *) data + put;
-      len -= (gsize) put;
-    }
-  return TRUE;
-}
-
 /* One request on the host's extension channel; a broken channel (the
  * host died) reads as a device error, like a broken RPC connection. */
 static CK_RV
@@ -852,11 +814,11 @@ extension_call (TesseraModule *self,
 
   g_mutex_lock (&self->extension_lock);
   ok = self->extension_fd >= 0 &&
-       write_all (self->extension_fd, header, sizeof header) &&
-       write_all (self->extension_fd, request->data, header[1]) &&
-       read_all (self->extension_fd, &answer_len, sizeof answer_len) &&
+       tessera_module_host_write_all (self->extension_fd, header, sizeof header) &&
+       tessera_module_host_write_all (self->extension_fd, request->data, header[1]) &&
+       tessera_module_host_read_all (self->extension_fd, &answer_len, sizeof answer_len) &&
        answer_len >= sizeof (guint64) && answer_len <= sizeof answer && answer_len % 8 == 0 &&
-       read_all (self->extension_fd, answer, answer_len);
+       tessera_module_host_read_all (self->extension_fd, answer, answer_len);
   g_mutex_unlock (&self->extension_lock);
 
   if (!ok)

@@ -1587,6 +1587,45 @@ monitor_rescan (Monitor  *monitor,
   return TRUE;
 }
 
+/* Waits one poll interval; returns FALSE when the monitor stops. */
+static gboolean
+monitor_sleep (Monitor *monitor)
+{
+  gint64 until = g_get_monotonic_time () + monitor->interval_ms * G_TIME_SPAN_MILLISECOND;
+
+  g_mutex_lock (&monitor->lock);
+  while (!monitor->stopping && g_cond_wait_until (&monitor->cond, &monitor->lock, until))
+    ;
+  g_mutex_unlock (&monitor->lock);
+
+  return !monitor_is_stopping (monitor);
+}
+
+/* Asks for slot events without blocking, and drains the ones queued up:
+ * one rescan sees them all.  Returns CKR_OK when there was one. */
+static CK_RV
+monitor_next_events (Monitor *monitor)
+{
+  CK_FUNCTION_LIST *functions;
+  CK_SLOT_ID slot;
+  CK_RV rv, first = CKR_CRYPTOKI_NOT_INITIALIZED;
+
+  for (guint i = 0; i < 64; i++)
+    {
+      functions = _tessera_module_begin (monitor->module);
+      if (functions == NULL)
+        break;
+      rv = functions->C_WaitForSlotEvent (CKF_DONT_BLOCK, &slot, NULL);
+      _tessera_module_end (monitor->module);
+
+      if (i == 0)
+        first = rv;
+      if (rv != CKR_OK)
+        break;
+    }
+  return first;
+}
+
 static gpointer
 monitor_thread (gpointer user_data)
 {
@@ -1611,53 +1650,7 @@ monitor_thread (gpointer user_data)
 
   while (!monitor_is_stopping (monitor))
     {
-      if (waits && tessera_module_get_isolated (monitor->module))
-        {
-          /* A module's process answers one call at a time, so a blocking
-           * C_WaitForSlotEvent would hold up every other call: ask it
-           * for events without blocking, once per interval. */
-          gint64 until = g_get_monotonic_time () + monitor->interval_ms * G_TIME_SPAN_MILLISECOND;
-
-          g_mutex_lock (&monitor->lock);
-          while (!monitor->stopping && g_cond_wait_until (&monitor->cond, &monitor->lock, until))
-            ;
-          g_mutex_unlock (&monitor->lock);
-          if (monitor_is_stopping (monitor))
-            break;
-
-          functions = _tessera_module_begin (monitor->module);
-          if (functions == NULL)
-            break;
-          rv = functions->C_WaitForSlotEvent (CKF_DONT_BLOCK, &slot, NULL);
-          _tessera_module_end (monitor->module);
-
-          if (rv == CKR_NO_EVENT)
-            continue;
-          if (rv == CKR_OK)
-            {
-              /* Drain the other events: one rescan sees them all. */
-              for (guint i = 0; i < 64; i++)
-                {
-                  functions = _tessera_module_begin (monitor->module);
-                  if (functions == NULL)
-                    break;
-                  rv = functions->C_WaitForSlotEvent (CKF_DONT_BLOCK, &slot, NULL);
-                  _tessera_module_end (monitor->module);
-                  if (rv != CKR_OK)
-                    break;
-                }
-              if (!monitor_rescan (monitor, TRUE, FALSE))
-                break;
-              continue;
-            }
-
-          g_debug ("C_WaitForSlotEvent on %s: %s; polling instead",
-                   tessera_module_get_name (monitor->module), _tessera_ck_rv_name (rv));
-          waits = FALSE;
-          if (!monitor_rescan (monitor, FALSE, TRUE))
-            break;
-        }
-      else if (waits)
+      if (waits && !tessera_module_get_isolated (monitor->module))
         {
           /* Not under the module's lock: this blocks until an event, or
            * until C_Finalize, which the lock would hold off. */
@@ -1669,31 +1662,40 @@ monitor_thread (gpointer user_data)
 
           if (monitor_is_stopping (monitor) || rv == CKR_CRYPTOKI_NOT_INITIALIZED)
             break;
-          if (rv == CKR_OK)
+        }
+      else
+        {
+          if (!monitor_sleep (monitor))
+            break;
+          if (!waits)
             {
-              if (!monitor_rescan (monitor, TRUE, FALSE))
+              if (!monitor_rescan (monitor, FALSE, FALSE))
                 break;
               continue;
             }
 
-          g_debug ("C_WaitForSlotEvent on %s: %s; polling instead",
-                   tessera_module_get_name (monitor->module), _tessera_ck_rv_name (rv));
-          waits = FALSE;
-          if (!monitor_rescan (monitor, FALSE, TRUE))
+          /* A module's process answers one call at a time, so a blocking
+           * C_WaitForSlotEvent would hold up every other call: ask it
+           * for events without blocking, once per interval. */
+          rv = monitor_next_events (monitor);
+          if (rv == CKR_NO_EVENT)
+            continue;
+          if (rv == CKR_CRYPTOKI_NOT_INITIALIZED)
             break;
         }
-      else
+
+      if (rv == CKR_OK)
         {
-          gint64 until = g_get_monotonic_time () + monitor->interval_ms * G_TIME_SPAN_MILLISECOND;
-
-          g_mutex_lock (&monitor->lock);
-          while (!monitor->stopping && g_cond_wait_until (&monitor->cond, &monitor->lock, until))
-            ;
-          g_mutex_unlock (&monitor->lock);
-
-          if (!monitor_is_stopping (monitor) && !monitor_rescan (monitor, FALSE, FALSE))
+          if (!monitor_rescan (monitor, TRUE, FALSE))
             break;
+          continue;
         }
+
+      g_debug ("C_WaitForSlotEvent on %s: %s; polling instead",
+               tessera_module_get_name (monitor->module), _tessera_ck_rv_name (rv));
+      waits = FALSE;
+      if (!monitor_rescan (monitor, FALSE, TRUE))
+        break;
     }
 
   return NULL;

@@ -493,44 +493,6 @@ take_template (Reader       *reader,
   return reader->failed ? 0 : (CK_ULONG) n;
 }
 
-static bool
-read_exactly (int    fd,
-              void  *data,
-              size_t len)
-{
-  while (len > 0)
-    {
-      ssize_t got = read (fd, data, len);
-
-      if (got < 0 && errno == EINTR)
-        continue;
-      if (got <= 0)
-        return false;
-      data = (char *) data + got;
-      len -= (size_t) got;
-    }
-  return true;
-}
-
-static bool
-write_exactly (int         fd,
-               const void *data,
-               size_t      len)
-{
-  while (len > 0)
-    {
-      ssize_t put = write (fd, data, len);
-
-      if (put < 0 && errno == EINTR)
-        continue;
-      if (put <= 0)
-        return false;
-      data = (const char *) data + put;
-      len -= (size_t) put;
-    }
-  return true;
-}
-
 static void
 handle_extension (uint32_t  op,
                   Reader   *reader,
@@ -636,16 +598,16 @@ extension_thread (void *data)
       uint32_t reply_len;
       Reader reader = { request, 0, 0, false };
 
-      if (!read_exactly (EXTENSION_FD, header, sizeof header) ||
+      if (!tessera_module_host_read_all (EXTENSION_FD, header, sizeof header) ||
           header[1] > TESSERA_MODULE_HOST_MAX_MESSAGE || header[1] % 8 != 0 || request == NULL ||
-          !read_exactly (EXTENSION_FD, request, header[1]))
+          !tessera_module_host_read_all (EXTENSION_FD, request, header[1]))
         break;
 
       reader.n = header[1] / 8;
       handle_extension (header[0], &reader, reply, &n_reply);
       reply_len = n_reply * 8;
-      if (!write_exactly (EXTENSION_FD, &reply_len, sizeof reply_len) ||
-          !write_exactly (EXTENSION_FD, reply, reply_len))
+      if (!tessera_module_host_write_all (EXTENSION_FD, &reply_len, sizeof reply_len) ||
+          !tessera_module_host_write_all (EXTENSION_FD, reply, reply_len))
         break;
     }
 

@@ -5,6 +5,11 @@
 
 #pragma once
 
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <unistd.h>
+
 #include <p11-kit/pkcs11.h>
 
 /* The host's exit statuses, besides death by a signal */
@@ -46,5 +51,44 @@
 /* Whether a mechanism goes through the extension channel */
 #define TESSERA_MODULE_HOST_EXTENSION_MECHANISM(m) \
   ((m) == CKM_EC_EDWARDS_KEY_PAIR_GEN || (m) == CKM_EDDSA)
+
+/* Reads or writes all of @len bytes on the extension channel */
+static inline bool
+tessera_module_host_read_all (int    fd,
+                              void  *data,
+                              size_t len)
+{
+  while (len > 0)
+    {
+      ssize_t got = read (fd, data, len);
+
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got <= 0)
+        return false;
+      data = (char *) data + got;
+      len -= (size_t) got;
+    }
+  return true;
+}
+
+static inline bool
+tessera_module_host_write_all (int         fd,
+                               const void *data,
+                               size_t      len)
+{
+  while (len > 0)
+    {
+      ssize_t put = write (fd, data, len);
+
+      if (put < 0 && errno == EINTR)
+        continue;
+      if (put <= 0)
+        return false;
+      data = (const char *) data + put;
+      len -= (size_t) put;
+    }
+  return true;
+}
 
 #define G_N_ELEMENTS_HOST(array) (sizeof (array) / sizeof ((array)[0]))
