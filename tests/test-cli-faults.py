@@ -140,8 +140,45 @@ def uris(tmp):
           proc.stderr)
 
 
+def ambiguous(tmp):
+    """Two tokens of one SoftHSM, each with a key of ID 07: a URI that names
+    only the manufacturer matches both, and nothing may act on either."""
+    env = softhsm_token(tmp, "First")
+    run(["softhsm2-util", "--init-token", "--free", "--label", "Second", "--so-pin", "12345678",
+         "--pin", "123456"], env)
+    for label in ("First", "Second"):
+        pkcs11_tool(env, SOFTHSM, ["--token-label", label], "123456", "--keypairgen", "--key-type",
+                    "EC:prime256v1", "--id", "07", "--label", f"key of {label}")
+    pin = os.path.join(tmp, "pin")
+    with open(pin, "w") as f:
+        f.write("123456\n")
+
+    loose = "pkcs11:manufacturer=SoftHSM%20project;model=SoftHSM%20v2"
+    proc = run([CLI, "delete", "--module", SOFTHSM, loose, "--id", "07", "--yes", "--pin-file", pin], env,
+               check_ok=False)
+    check("ambiguous URI: delete refuses, naming every match",
+          proc.returncode != 0 and "matches 3 tokens" in proc.stderr and "token=First" in proc.stderr
+          and "token=Second" in proc.stderr, proc.stderr)
+    for label in ("First", "Second"):
+        listing = pkcs11_tool(env, SOFTHSM, ["--token-label", label], "123456", "-O").stdout
+        check(f"ambiguous URI: {label}'s key is still there (pkcs11-tool)", f"key of {label}" in listing, listing)
+
+    for argv in (["objects", loose], ["ssh-keys", loose], ["init", loose, "--label", "X", "--yes"]):
+        proc = run([CLI, argv[0], "--module", SOFTHSM, *argv[1:]], env, check_ok=False)
+        check(f"ambiguous URI: {argv[0]} refuses", proc.returncode != 0 and "matches 3 tokens" in proc.stderr,
+              proc.stderr)
+
+    proc = run([CLI, "delete", "--module", SOFTHSM, "pkcs11:token=Second", "--id", "07", "--yes",
+                "--pin-file", pin], env, check_ok=False)
+    first = pkcs11_tool(env, SOFTHSM, ["--token-label", "First"], "123456", "-O").stdout
+    second = pkcs11_tool(env, SOFTHSM, ["--token-label", "Second"], "123456", "-O").stdout
+    check("a URI that names one token: delete acts on that token only",
+          proc.returncode == 0 and "key of First" in first and "key of Second" not in second,
+          proc.stderr + first + second)
+
+
 def main():
-    return run_cases((crash, crash_while_writing, hang, lies, uris), "tessera-faults-test-")
+    return run_cases((crash, crash_while_writing, hang, lies, uris, ambiguous), "tessera-faults-test-")
 
 
 if __name__ == "__main__":

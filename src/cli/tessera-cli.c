@@ -667,7 +667,7 @@ find_token (TesseraRegistry  *registry,
   int parse_status = p11_kit_uri_parse (uri, P11_KIT_URI_FOR_ANY, parsed);
   GListModel *modules = tessera_registry_get_modules (registry);
   g_autoptr(GString) message = NULL;
-  TesseraToken *token;
+  g_autoptr(GPtrArray) matches = NULL;
 
   p11_kit_uri_free (parsed);
   if (parse_status != P11_KIT_URI_OK)
@@ -677,9 +677,39 @@ find_token (TesseraRegistry  *registry,
       return NULL;
     }
 
-  token = tessera_registry_lookup_token (registry, uri);
-  if (token != NULL)
-    return token;
+  matches = tessera_registry_match_tokens (registry, uri);
+  if (matches->len == 1)
+    return g_ptr_array_index (matches, 0);
+
+  /* Acting on the first of several would be acting on an arbitrary one */
+  if (matches->len > 1)
+    {
+      message = g_string_new (NULL);
+      g_string_append_printf (message,
+                              g_dngettext (GETTEXT_PACKAGE,
+                                           "This URI matches %u token; name one of them:",
+                                           "This URI matches %u tokens; name one of them:",
+                                           matches->len),
+                              matches->len);
+      for (guint i = 0; i < matches->len; i++)
+        {
+          TesseraToken *match = g_ptr_array_index (matches, i);
+          const char *match_uri = tessera_token_get_uri (match);
+          gboolean shared = FALSE;
+
+          /* Tokens with one identity (a TPM's) differ only by slot */
+          for (guint j = 0; j < matches->len; j++)
+            shared |= j != i && g_str_equal (match_uri, tessera_token_get_uri (g_ptr_array_index (matches, j)));
+
+          g_string_append_printf (message, "\n  %s", match_uri);
+          if (shared && strstr (match_uri, "slot-id=") == NULL)
+            g_string_append_printf (message, ";slot-id=%lu", (unsigned long) tessera_token_get_slot_id (match));
+          g_string_append_printf (message, "  (%s, %s)", tessera_token_get_display_name (match),
+                                  tessera_module_get_name (tessera_token_get_module (match)));
+        }
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, message->str);
+      return NULL;
+    }
 
   message = g_string_new (_("No token matches this URI."));
   for (guint i = 0; i < g_list_model_get_n_items (modules); i++)
@@ -812,6 +842,7 @@ run_ssh_keys (Options    *options,
   g_autoptr(GString) out = g_string_new (NULL);
   GListModel *tokens;
   TesseraModule *module = NULL;
+  TesseraToken *chosen = NULL;
   gboolean md5 = FALSE;
   int status = EXIT_SUCCESS;
 
@@ -831,7 +862,7 @@ run_ssh_keys (Options    *options,
     return fail (error);
 
   tokens = tessera_registry_get_tokens (registry);
-  if (uri != NULL && find_token (registry, uri, &error) == NULL)
+  if (uri != NULL && (chosen = find_token (registry, uri, &error)) == NULL)
     return fail (error);
 
   for (guint i = 0; i < g_list_model_get_n_items (tokens); i++)
@@ -839,7 +870,7 @@ run_ssh_keys (Options    *options,
       g_autoptr(TesseraToken) token = g_list_model_get_item (tokens, i);
       g_autoptr(GPtrArray) identities = NULL;
 
-      if (uri != NULL && tessera_registry_lookup_token (registry, uri) != token)
+      if (chosen != NULL && chosen != token)
         continue;
       if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_NOT_INITIALIZED))
         continue;

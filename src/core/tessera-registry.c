@@ -1844,18 +1844,26 @@ tessera_registry_get_tokens (TesseraRegistry *self)
 }
 
 /**
- * tessera_registry_lookup_token:
+ * tessera_registry_match_tokens:
  * @uri: a PKCS#11 URI
  *
- * Returns: (transfer none) (nullable): the first token the URI matches
+ * A URI may match several tokens: two cards of one model, every token of
+ * a TPM (they share serial and model), or a URI that names only a
+ * manufacturer.  Commands that act on "the" token must refuse when more
+ * than one matches.
+ *
+ * Returns: (transfer container) (element-type TesseraToken) (nullable):
+ *   every token @uri matches, in the registry's order, or %NULL when @uri
+ *   is not a PKCS#11 URI
  */
-TesseraToken *
-tessera_registry_lookup_token (TesseraRegistry *self,
+GPtrArray *
+tessera_registry_match_tokens (TesseraRegistry *self,
                                const char      *uri)
 {
   P11KitUri *parsed;
+  GPtrArray *matches;
+  CK_ULONG slot_id;
   guint n;
-  TesseraToken *found = NULL;
 
   g_return_val_if_fail (TESSERA_IS_REGISTRY (self), NULL);
   g_return_val_if_fail (uri != NULL, NULL);
@@ -1867,20 +1875,45 @@ tessera_registry_lookup_token (TesseraRegistry *self,
       return NULL;
     }
 
+  matches = g_ptr_array_new_with_free_func (g_object_unref);
+  slot_id = p11_kit_uri_get_slot_id (parsed);
   n = g_list_model_get_n_items (G_LIST_MODEL (self->tokens));
-  for (guint i = 0; i < n && found == NULL; i++)
+  for (guint i = 0; i < n; i++)
     {
       g_autoptr(TesseraToken) token = g_list_model_get_item (G_LIST_MODEL (self->tokens), i);
       P11KitUri *token_uri = p11_kit_uri_new ();
-      CK_ULONG slot_id = p11_kit_uri_get_slot_id (parsed);
 
       p11_kit_uri_parse (tessera_token_get_uri (token), P11_KIT_URI_FOR_ANY, token_uri);
       if (p11_kit_uri_match_token_info (parsed, p11_kit_uri_get_token_info (token_uri)) &&
           (slot_id == (CK_ULONG) -1 || slot_id == tessera_token_get_slot_id (token)))
-        found = token;
+        g_ptr_array_add (matches, g_object_ref (token));
       p11_kit_uri_free (token_uri);
     }
 
   p11_kit_uri_free (parsed);
-  return found;
+  return matches;
+}
+
+/**
+ * tessera_registry_lookup_token:
+ * @uri: a PKCS#11 URI
+ *
+ * Returns: (transfer none) (nullable): the one token @uri matches, or
+ *   %NULL when it matches none, or several (see
+ *   tessera_registry_match_tokens())
+ */
+TesseraToken *
+tessera_registry_lookup_token (TesseraRegistry *self,
+                               const char      *uri)
+{
+  g_autoptr(GPtrArray) matches = NULL;
+
+  g_return_val_if_fail (TESSERA_IS_REGISTRY (self), NULL);
+  g_return_val_if_fail (uri != NULL, NULL);
+
+  matches = tessera_registry_match_tokens (self, uri);
+  if (matches == NULL || matches->len != 1)
+    return NULL;
+  /* The registry's list holds its own reference */
+  return g_ptr_array_index (matches, 0);
 }

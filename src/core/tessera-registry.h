@@ -62,6 +62,8 @@ void             tessera_registry_set_in_process        (TesseraRegistry     *se
 
 GListModel      *tessera_registry_get_modules           (TesseraRegistry     *self);
 GListModel      *tessera_registry_get_tokens            (TesseraRegistry     *self);
+GPtrArray       *tessera_registry_match_tokens          (TesseraRegistry     *self,
+                                                         const char          *uri);
 TesseraToken    *tessera_registry_lookup_token          (TesseraRegistry     *self,
                                                          const char          *uri);
 
