@@ -144,6 +144,52 @@ def softhsm(tmp):
               len(blob) == 51 and spki.endswith(blob[-32:]), (spki.hex(), blob.hex()))
 
 
+def hostile_labels(tmp):
+    """A label is data any program may write: one that holds a line break
+    and a forged key, or a terminal escape, must not become a second
+    authorized_keys line or drive the terminal.  ssh-keygen -D prints them
+    raw; Tessera leaves the comment out and says why."""
+    os.makedirs(os.path.join(tmp, "tokens"))
+    conf = os.path.join(tmp, "softhsm2.conf")
+    with open(conf, "w") as f:
+        f.write(f"directories.tokendir = {tmp}/tokens\n")
+    env = dict(os.environ, SOFTHSM2_CONF=conf)
+    run(["softhsm2-util", "--init-token", "--free", "--label", "Labels", "--so-pin", "12345678",
+         "--pin", "123456"], env)
+    forged = "evil\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFORGEDFORGEDFORGEDFORGEDFORGEDFORGEDFORGED attacker"
+    labels = {"01": forged, "02": "red \x1b[31mtext\x1b[0m", "03": "plain label"}
+    for key_id, label in labels.items():
+        run(["pkcs11-tool", "--module", SOFTHSM, "--token-label", "Labels", "--login", "--pin", "123456",
+             "--keypairgen", "--key-type", "EC:prime256v1", "--id", key_id, "--label", label], env)
+
+    ours = run([CLI, "ssh-keys", "--module", SOFTHSM], env).stdout.decode()
+    theirs = run(["ssh-keygen", "-D", SOFTHSM], env).stdout.decode()
+    our_lines = ours.splitlines()
+    check("hostile labels: ssh-keygen -D itself prints the forged line (the hazard is real)",
+          "\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFORGED" in theirs, theirs)
+    check("hostile labels: one line per key, no forged line",
+          len(our_lines) == 3 and not any("FORGED" in l for l in our_lines), ours)
+    check("hostile labels: no escape character reaches the output", "\x1b" not in ours, repr(ours))
+    keys_theirs = sorted(" ".join(l.split()[:2]) for l in theirs.splitlines() if l.startswith("ecdsa-"))
+    keys_ours = sorted(" ".join(l.split()[:2]) for l in our_lines)
+    check("hostile labels: the keys themselves equal ssh-keygen -D's", keys_ours == keys_theirs,
+          (keys_ours, keys_theirs))
+    check("hostile labels: an ordinary label is still the comment, byte for byte",
+          any(l.endswith(" plain label") for l in our_lines) and
+          [l for l in our_lines if l.endswith(" plain label")][0] in theirs.splitlines(), ours)
+    bare = [l for l in our_lines if not l.endswith(" plain label")]
+    check("hostile labels: a label with control characters leaves the line without a comment",
+          len(bare) == 2 and all(len(l.split()) == 2 for l in bare), bare)
+
+    listing = run([CLI, "objects", "--module", SOFTHSM, "pkcs11:token=Labels"], env).stdout.decode()
+    check("hostile labels: objects shows them escaped, on one line",
+          "evil\\x0assh-ed25519" in listing and "red \\x1b[31mtext" in listing and "\x1b" not in listing,
+          listing)
+    reasons = run([CLI, "objects", "--module", SOFTHSM, "pkcs11:token=Labels", "--json"], env).stdout.decode()
+    check("hostile labels: the readiness sentence says why the comment is missing",
+          reasons.count("control characters") == 2, reasons)
+
+
 def opencryptoki(tmp):
     # The token is machine-global: back to how the package leaves it.
     reset = os.path.join(os.environ["G_TEST_SRCDIR"], "opencryptoki-reset.sh")
@@ -169,7 +215,7 @@ def opencryptoki(tmp):
 
 
 def main():
-    for backend in (softhsm, opencryptoki):
+    for backend in (softhsm, hostile_labels, opencryptoki):
         tmp = tempfile.mkdtemp(prefix="tessera-ssh-test-")
         try:
             backend(tmp)

@@ -387,9 +387,10 @@ confirm_delete (GPtrArray  *objects,
   for (guint i = 0; i < objects->len; i++)
     {
       TesseraObject *object = g_ptr_array_index (objects, i);
+      g_autofree char *label = escape_text (tessera_object_get_label (object));
 
       g_printerr ("  %s “%s” (ID %s)\n", tessera_object_get_kind_name (object),
-                  tessera_object_get_label (object), tessera_object_get_id_hex (object));
+                  label, tessera_object_get_id_hex (object));
     }
   if (yes)
     return TRUE;

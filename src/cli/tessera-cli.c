@@ -41,6 +41,34 @@ options_clear (Options *options)
   g_clear_pointer (&options->output, g_free);
 }
 
+/*
+ * Labels are data a token holds, written by any program: a line break or
+ * an escape sequence in one must not reach the terminal as such.  Control
+ * characters come out as \xNN, bytes that are not UTF-8 as U+FFFD, so
+ * ordinary labels print as they are.
+ */
+char *
+escape_text (const char *text)
+{
+  g_autofree char *valid = g_utf8_make_valid (text != NULL ? text : "", -1);
+  GString *out = g_string_new (NULL);
+
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (c == '\\')
+        g_string_append (out, "\\\\");
+      else if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
+        g_string_append_printf (out, "\\x%02x", c);
+      else if (c == 0x2028 || c == 0x2029)
+        g_string_append_printf (out, "\\u%04x", c);
+      else
+        g_string_append_unichar (out, c);
+    }
+  return g_string_free (out, FALSE);
+}
+
 int
 fail (const GError *error)
 {
@@ -302,7 +330,9 @@ print_tokens (TesseraRegistry *registry,
               g_autofree char *summary = tessera_token_describe_state (token);
               g_auto(GStrv) descriptions = tessera_token_list_state_descriptions (token);
 
-              g_string_append_printf (out, "  %s: %s\n", _("Token"), tessera_token_get_display_name (token));
+              g_autofree char *name = escape_text (tessera_token_get_display_name (token));
+
+              g_string_append_printf (out, "  %s: %s\n", _("Token"), name);
               g_string_append_printf (out, "    URI: %s\n", tessera_token_get_uri (token));
               g_string_append_printf (out, "    %s: %s\n", _("Manufacturer"), tessera_token_get_manufacturer (token));
               g_string_append_printf (out, "    %s: %s\n", _("Model"), tessera_token_get_model (token));
@@ -519,9 +549,10 @@ object_to_text (GString       *out,
                 TesseraObject *object)
 {
   g_autofree char *type = tessera_object_describe_key_type (object);
+  g_autofree char *label = escape_text (tessera_object_get_label (object));
 
   g_string_append_printf (out, "%s\n", tessera_object_get_kind_name (object));
-  g_string_append_printf (out, "  %s: %s\n", _("Label"), tessera_object_get_label (object));
+  g_string_append_printf (out, "  %s: %s\n", _("Label"), label);
   g_string_append_printf (out, "  ID: %s\n", tessera_object_get_id_hex (object));
   if (type != NULL)
     g_string_append_printf (out, "  %s: %s\n", _("Type"), type);
@@ -1172,8 +1203,10 @@ confirm_initialize (TesseraToken  *token,
   for (guint i = 0; i < n; i++)
     {
       g_autoptr(TesseraObject) object = g_list_model_get_item (objects, i);
+      g_autofree char *label = escape_text (tessera_object_get_label (object));
+
       g_printerr ("  %s “%s” (ID %s)\n", tessera_object_get_kind_name (object),
-                  tessera_object_get_label (object), tessera_object_get_id_hex (object));
+                  label, tessera_object_get_id_hex (object));
     }
   if (!tessera_token_get_logged_in (token))
     g_printerr ("%s\n", _("Private objects, hidden without login, are destroyed too."));

@@ -42,6 +42,7 @@ typedef struct
 
 
 int               fail           (const GError     *error);
+char             *escape_text    (const char       *text);
 void              on_async_ready (GObject          *source_object,
                                   GAsyncResult     *result,
                                   gpointer          user_data);

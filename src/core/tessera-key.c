@@ -505,6 +505,8 @@ tessera_key_get_ssh_verdict (TesseraKey *self)
   return self->verdict;
 }
 
+static char *describe_verdict (TesseraKey *self);
+
 /**
  * tessera_key_describe_ssh_verdict:
  *
@@ -513,9 +515,21 @@ tessera_key_get_ssh_verdict (TesseraKey *self)
 char *
 tessera_key_describe_ssh_verdict (TesseraKey *self)
 {
-  guint major = 0, minor = 0;
+  g_autofree char *verdict = NULL;
 
   g_return_val_if_fail (TESSERA_IS_KEY (self), NULL);
+
+  verdict = describe_verdict (self);
+  if (!tessera_ssh_comment_is_safe (self->ssh_comment))
+    return g_strdup_printf ("%s %s", verdict,
+                            _("Its label has control characters (such as a line break), so its SSH line carries no comment."));
+  return g_steal_pointer (&verdict);
+}
+
+static char *
+describe_verdict (TesseraKey *self)
+{
+  guint major = 0, minor = 0;
 
   switch (self->verdict)
     {

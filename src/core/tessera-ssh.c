@@ -485,11 +485,43 @@ tessera_ssh_blob_get_type_label (GBytes *blob)
 }
 
 /**
+ * tessera_ssh_comment_is_safe:
+ * @comment: (nullable): a label or subject meant as an SSH line's comment
+ *
+ * A label is data a token holds, written by any program: one with a line
+ * break would add a second, forged key line to whatever the SSH line is
+ * pasted into, and one with an escape sequence would drive the terminal.
+ *
+ * Returns: %TRUE when @comment holds no control character (C0, DEL, C1,
+ *   or a Unicode line or paragraph separator) and is valid UTF-8
+ */
+gboolean
+tessera_ssh_comment_is_safe (const char *comment)
+{
+  const char *p;
+
+  if (comment == NULL)
+    return TRUE;
+  if (!g_utf8_validate (comment, -1, NULL))
+    return FALSE;
+  for (p = comment; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/**
  * tessera_ssh_format_line:
  * @comment: (nullable): the comment; none when empty
  *
  * Returns: (transfer full): the authorized_keys line, byte for byte what
- *   `ssh-keygen -D` prints for the key
+ *   `ssh-keygen -D` prints for the key; always one line: a comment with a
+ *   control character (see tessera_ssh_comment_is_safe()) is left out,
+ *   where `ssh-keygen -D` would print it raw
  */
 char *
 tessera_ssh_format_line (GBytes     *blob,
@@ -497,7 +529,7 @@ tessera_ssh_format_line (GBytes     *blob,
 {
   g_autofree char *base64 = g_base64_encode (g_bytes_get_data (blob, NULL), g_bytes_get_size (blob));
 
-  if (comment == NULL || comment[0] == '\0')
+  if (comment == NULL || comment[0] == '\0' || !tessera_ssh_comment_is_safe (comment))
     return g_strdup_printf ("%s %s", tessera_ssh_blob_get_type (blob), base64);
   return g_strdup_printf ("%s %s %s", tessera_ssh_blob_get_type (blob), base64, comment);
 }
@@ -562,8 +594,10 @@ tessera_ssh_format_fingerprint_line (GBytes     *blob,
   g_autofree char *fingerprint = md5 ? tessera_ssh_fingerprint_md5 (blob)
                                      : tessera_ssh_fingerprint_sha256 (blob);
 
+  /* One line, as the key line: a comment with control characters is left out */
   return g_strdup_printf ("%u %s %s (%s)", tessera_ssh_blob_get_bits (blob), fingerprint,
-                          comment != NULL && comment[0] != '\0' ? comment : "no comment",
+                          comment != NULL && comment[0] != '\0' && tessera_ssh_comment_is_safe (comment)
+                          ? comment : "no comment",
                           tessera_ssh_blob_get_type_label (blob));
 }
 

@@ -48,6 +48,7 @@ GBytes     *tessera_ssh_blob_from_object       (TesseraObject  *object,
 const char *tessera_ssh_blob_get_type          (GBytes         *blob);
 guint       tessera_ssh_blob_get_bits          (GBytes         *blob);
 const char *tessera_ssh_blob_get_type_label    (GBytes         *blob);
+gboolean    tessera_ssh_comment_is_safe        (const char     *comment);
 char       *tessera_ssh_format_line            (GBytes         *blob,
                                                 const char     *comment);
 char       *tessera_ssh_fingerprint_sha256     (GBytes         *blob);
