@@ -177,8 +177,48 @@ def ambiguous(tmp):
           proc.stderr + first + second)
 
 
+def texts(tmp):
+    """PINs and labels are text: a PIN with control characters or bytes
+    that are not UTF-8 is refused before any C_Login (counted by
+    pkcs11-spy), and a label with control characters is never written."""
+    env = softhsm_token(tmp, "Texts")
+    pkcs11_tool(env, SOFTHSM, ["--token-label", "Texts"], "123456", "--keypairgen", "--key-type",
+                "EC:prime256v1", "--id", "07", "--label", "key")
+    spy = "/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so"
+    log = os.path.join(tmp, "spy.log")
+    spy_env = dict(env, PKCS11SPY=SOFTHSM, PKCS11SPY_OUTPUT=log)
+
+    for name, content in (("random bytes", b"\x9c\x01\xff\x00\x1b[31m12\n"),
+                          ("a NUL inside", b"1234\x0056\n"),
+                          ("an escape", b"12\x1b3456\n")):
+        pin = os.path.join(tmp, "pin")
+        with open(pin, "wb") as f:
+            f.write(content)
+        if os.path.exists(log):
+            os.unlink(log)
+        proc = run([CLI, "objects", "--module", spy, "pkcs11:token=Texts", "--login", "--pin-file", pin],
+                   spy_env, check_ok=False)
+        logins = open(log).read().count("C_Login") if os.path.exists(log) else 0
+        check(f"PIN file with {name}: refused before any C_Login",
+              proc.returncode != 0 and "control characters" in proc.stderr and logins == 0,
+              f"exit {proc.returncode}, {logins} C_Login\n{proc.stderr}")
+
+    good = os.path.join(tmp, "good")
+    with open(good, "w") as f:
+        f.write("123456\n")
+    for argv in (["rename", "pkcs11:token=Texts", "--id", "07", "--label", "two\nlines"],
+                 ["generate", "pkcs11:token=Texts", "--type", "ec:p256", "--label", "red \x1b[31m",
+                  "--pin-file", good]):
+        proc = run([CLI, argv[0], "--module", SOFTHSM, *argv[1:]], env, check_ok=False)
+        check(f"{argv[0]} with a control character in the label: refused",
+              proc.returncode != 0 and "A label cannot have control characters" in proc.stderr, proc.stderr)
+    listing = pkcs11_tool(env, SOFTHSM, ["--token-label", "Texts"], "123456", "-O").stdout
+    check("labels with control characters: nothing was written", "two" not in listing and "red" not in listing
+          and listing.count("label:") == 2, listing)
+
+
 def main():
-    return run_cases((crash, crash_while_writing, hang, lies, uris, ambiguous), "tessera-faults-test-")
+    return run_cases((crash, crash_while_writing, hang, lies, uris, ambiguous, texts), "tessera-faults-test-")
 
 
 if __name__ == "__main__":

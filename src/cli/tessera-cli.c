@@ -396,14 +396,30 @@ read_pin_file (const char  *path,
                GError     **error)
 {
   g_autofree char *contents = NULL;
-  gsize length = 0;
+  gsize length = 0, line = 0;
   char *pin;
 
   if (!g_file_get_contents (path, &contents, &length, error))
     return NULL;
 
-  pin = g_strndup (contents, strcspn (contents, "\r\n"));
+  /* The first line, by its length: a NUL inside it must not cut it short
+   * into something that looks like a PIN. */
+  while (line < length && contents[line] != '\n' && contents[line] != '\r')
+    line++;
+  pin = g_strndup (contents, line);
+  /* A NUL is a control character too: check what the line holds */
+  if (memchr (contents, '\0', line) != NULL)
+    pin[0] = '\x01';
   explicit_bzero (contents, length);
+  if (!tessera_check_pin_text (pin, error))
+    {
+      g_autofree char *name = g_filename_display_name (path);
+
+      g_prefix_error (error, "%s: ", name);
+      explicit_bzero (pin, line);
+      g_free (pin);
+      return NULL;
+    }
   return pin;
 }
 
@@ -1527,6 +1543,10 @@ run (int      argc,
 
   command = argv[1];
 
+
+  /* A label to be written is checked before anything else, PINs included */
+  if (options_out->label != NULL && !tessera_check_label_text (options_out->label, &error))
+    return fail (error);
 
   if (g_str_equal (command, "tokens") && argc == 2)
     {

@@ -955,12 +955,21 @@ tessera_agent_add_token_async (TesseraAgent        *self,
 {
   GTask *task;
   AddToken *add;
+  GError *error = NULL;
 
   g_return_if_fail (TESSERA_IS_AGENT (self));
   g_return_if_fail (TESSERA_IS_TOKEN (token));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tessera_agent_add_token_async);
+
+  /* The agent's helper would try it on the token: refuse it first */
+  if (!tessera_check_pin_text (pin, &error))
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
 
   add = g_new0 (AddToken, 1);
   add->token = g_object_ref (token);

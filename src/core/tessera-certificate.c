@@ -572,8 +572,15 @@ tessera_token_import_certificate_async (TesseraToken        *token,
   gnutls_datum_t der = { NULL, 0 };
   P11KitUri *parsed;
   Import *import;
+  GError *error = NULL;
 
   g_task_set_source_tag (task, tessera_token_import_certificate_async);
+
+  if (!tessera_check_label_text (label, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
 
   gnutls_x509_crt_init (&crt);
   if (gnutls_x509_crt_import (crt, &input, GNUTLS_X509_FMT_PEM) < 0 &&

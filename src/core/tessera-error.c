@@ -12,6 +12,65 @@
 
 G_DEFINE_QUARK (tessera-pkcs11-error-quark, tessera_pkcs11_error)
 
+static gboolean
+has_control_character (const char *text)
+{
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/**
+ * tessera_check_pin_text:
+ * @pin: (nullable): a PIN, from a file, a terminal or an entry
+ *
+ * A PIN is text: one with a control character or bytes that are not UTF-8
+ * (a binary file given as a PIN file, a stray newline) cannot be what the
+ * user meant, and sending it to the token would cost a try.
+ *
+ * Returns: %TRUE when @pin may be sent to a token (%NULL, for a PIN pad, may)
+ */
+gboolean
+tessera_check_pin_text (const char  *pin,
+                        GError     **error)
+{
+  if (pin == NULL)
+    return TRUE;
+  if (!g_utf8_validate (pin, -1, NULL) || has_control_character (pin))
+    {
+      g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INVALID,
+                           _("The PIN has control characters or bytes that are not text, so it was not "
+                             "sent to the token (no try was spent)."));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * tessera_check_label_text:
+ * @label: a label Tessera is asked to write to a token
+ *
+ * Returns: %TRUE when @label is UTF-8 without control characters: a line
+ *   break in a label would forge lines wherever the label is printed
+ */
+gboolean
+tessera_check_label_text (const char  *label,
+                          GError     **error)
+{
+  if (label == NULL || (g_utf8_validate (label, -1, NULL) && !has_control_character (label)))
+    return TRUE;
+
+  g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_LABEL_INVALID,
+                       _("A label cannot have control characters, such as a line break or a tab, "
+                         "or bytes that are not text."));
+  return FALSE;
+}
+
 const char *
 _tessera_ck_rv_name (CK_RV rv)
 {

@@ -29,6 +29,8 @@ G_BEGIN_DECLS
  * @TESSERA_PKCS11_ERROR_MODULE_NOT_RESPONDING: a call to the module outlived its deadline
  * @TESSERA_PKCS11_ERROR_MODULE_INVALID: the module answered with a count, length
  *   or value that cannot be right
+ * @TESSERA_PKCS11_ERROR_LABEL_INVALID: a label to be written has control
+ *   characters or is not UTF-8
  *
  * Errors from PKCS#11 modules and tokens, with messages written for users.
  */
@@ -48,8 +50,14 @@ typedef enum {
   TESSERA_PKCS11_ERROR_MODULE_CRASHED,
   TESSERA_PKCS11_ERROR_MODULE_NOT_RESPONDING,
   TESSERA_PKCS11_ERROR_MODULE_INVALID,
+  TESSERA_PKCS11_ERROR_LABEL_INVALID,
 } TesseraPkcs11Error;
 
-GQuark tessera_pkcs11_error_quark (void);
+GQuark   tessera_pkcs11_error_quark (void);
+
+gboolean tessera_check_pin_text     (const char  *pin,
+                                     GError     **error);
+gboolean tessera_check_label_text   (const char  *label,
+                                     GError     **error);
 
 G_END_DECLS

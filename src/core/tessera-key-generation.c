@@ -393,11 +393,20 @@ tessera_token_generate_key_async (TesseraToken         *token,
                                   gpointer              user_data)
 {
   g_autoptr(GTask) task = g_task_new (token, cancellable, callback, user_data);
-  Generate *generate = g_new0 (Generate, 1);
-  g_autofree char *uri = NULL;
-  P11KitUri *parsed = p11_kit_uri_new ();
+  Generate *generate;
+  P11KitUri *parsed;
+  GError *error = NULL;
 
   g_task_set_source_tag (task, tessera_token_generate_key_async);
+
+  if (!tessera_check_label_text (label, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  generate = g_new0 (Generate, 1);
+  parsed = p11_kit_uri_new ();
 
   generate->module = g_object_ref (tessera_token_get_module (token));
   generate->slot = tessera_token_get_slot_id (token);

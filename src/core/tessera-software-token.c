@@ -329,6 +329,18 @@ tessera_software_token_create_async (TesseraRegistry     *registry,
       return;
     }
 
+  {
+    GError *error = NULL;
+
+    if (!tessera_check_label_text (label, &error) || !tessera_check_pin_text (so_pin, &error) ||
+        !tessera_check_pin_text (user_pin, &error))
+      {
+        g_task_return_error (task, error);
+        g_object_unref (task);
+        return;
+      }
+  }
+
   create = g_new0 (Create, 1);
   create->label = g_strdup (label);
   create->so_pin = g_strdup (so_pin);

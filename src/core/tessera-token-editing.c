@@ -236,10 +236,16 @@ tessera_token_set_label_async (TesseraToken        *token,
                                gpointer             user_data)
 {
   g_autoptr(GTask) task = g_task_new (token, cancellable, callback, user_data);
+  GError *error = NULL;
 
   g_return_if_fail (label != NULL);
 
   g_task_set_source_tag (task, tessera_token_set_label_async);
+  if (!tessera_check_label_text (label, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
   g_task_set_task_data (task, edit_new (token, objects, label), (GDestroyNotify) edit_free);
   g_task_run_in_thread (task, set_label_thread);
 }

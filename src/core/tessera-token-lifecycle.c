@@ -411,6 +411,17 @@ start (TesseraToken        *token,
       return;
     }
 
+  if (!tessera_check_pin_text (lifecycle->so_pin, &error) ||
+      !tessera_check_pin_text (lifecycle->old_pin, &error) ||
+      !tessera_check_pin_text (lifecycle->new_pin, &error) ||
+      !tessera_check_label_text (lifecycle->label, &error))
+    {
+      lifecycle_free (lifecycle);
+      g_task_return_error (outer, error);
+      g_object_unref (outer);
+      return;
+    }
+
   for (guint i = 0; pins_to_check[i] != NULL; i++)
     {
       if (!tessera_token_check_pin_length (token, pins_to_check[i], &error))

@@ -852,6 +852,8 @@ tessera_token_login_async (TesseraToken        *self,
                            GAsyncReadyCallback  callback,
                            gpointer             user_data)
 {
+  g_autoptr(GError) error = NULL;
+
   g_return_if_fail (TESSERA_IS_TOKEN (self));
 
   if (self->state & TESSERA_TOKEN_STATE_USER_PIN_LOCKED)
@@ -859,6 +861,12 @@ tessera_token_login_async (TesseraToken        *self,
       g_task_report_new_error (self, callback, user_data, tessera_token_login_async,
                                TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED,
                                _("The PIN is locked. It must be unblocked with the SO PIN."));
+      return;
+    }
+
+  if (!tessera_check_pin_text (pin, &error))
+    {
+      g_task_report_error (self, callback, user_data, tessera_token_login_async, g_steal_pointer (&error));
       return;
     }
 
