@@ -172,6 +172,49 @@ test_uninitialized_token_has_no_keys (void)
   g_assert_cmpuint (g_list_model_get_n_items (tessera_token_get_keys (token)), ==, 0);
 }
 
+/* Labels and PINs are data a token or a file holds: what may be shown,
+ * put in an SSH line, sent as a PIN or written as a label. */
+static void
+test_text_rules (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *visible = tessera_text_make_visible ("evil\nssh-ed25519 \x1b[31m\x7f\xff");
+  g_autofree char *plain = tessera_text_make_visible ("Schlüssel für SSH");
+  static const guint8 blob_bytes[] = {
+    0, 0, 0, 11, 's', 's', 'h', '-', 'e', 'd', '2', '5', '5', '1', '9',
+    0, 0, 0, 32, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+    17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
+  };
+  g_autoptr(GBytes) blob = g_bytes_new_static (blob_bytes, sizeof blob_bytes);
+  g_autofree char *forged = tessera_ssh_format_line (blob, "evil\nssh-rsa AAAA attacker");
+  g_autofree char *ordinary = tessera_ssh_format_line (blob, "my key");
+
+  g_assert_cmpstr (visible, ==, "evil\xe2\x90\x8assh-ed25519 \xe2\x90\x9b[31m\xe2\x90\xa1\xef\xbf\xbd");
+  g_assert_cmpstr (plain, ==, "Schlüssel für SSH");
+
+  g_assert_true (tessera_ssh_comment_is_safe ("Schlüssel für SSH"));
+  g_assert_false (tessera_ssh_comment_is_safe ("a\tb"));
+  g_assert_false (tessera_ssh_comment_is_safe ("a\xc2\x85" "b"));       /* NEL, a C1 line break */
+  g_assert_false (tessera_ssh_comment_is_safe ("a\xe2\x80\xa8" "b"));   /* LINE SEPARATOR */
+  g_assert_null (strchr (forged, '\n'));
+  g_assert_true (g_str_has_prefix (forged, "ssh-ed25519 AAAA"));
+  g_assert_null (strchr (forged + strlen ("ssh-ed25519 "), ' '));
+  g_assert_true (g_str_has_suffix (ordinary, " my key"));
+
+  g_assert_true (tessera_check_pin_text ("123456", NULL));
+  g_assert_true (tessera_check_pin_text (NULL, NULL));   /* a PIN pad */
+  g_assert_false (tessera_check_pin_text ("1234\n", &error));
+  g_assert_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INVALID);
+  g_clear_error (&error);
+  g_assert_false (tessera_check_pin_text ("12\xff" "34", &error));
+  g_assert_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INVALID);
+  g_clear_error (&error);
+
+  g_assert_true (tessera_check_label_text ("Clé d’accès", NULL));
+  g_assert_false (tessera_check_label_text ("two\nlines", &error));
+  g_assert_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_LABEL_INVALID);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -179,6 +222,7 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/core/ssh/readiness-verdicts", test_readiness_verdicts);
+  g_test_add_func ("/core/ssh/text-rules", test_text_rules);
   g_test_add_func ("/core/ssh/uninitialized-token-has-no-keys", test_uninitialized_token_has_no_keys);
 
   return g_test_run ();

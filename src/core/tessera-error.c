@@ -52,6 +52,39 @@ tessera_check_pin_text (const char  *pin,
 }
 
 /**
+ * tessera_text_make_visible:
+ * @text: (nullable): a label as the token holds it
+ *
+ * For showing a label in the window: control characters become the
+ * visible symbols of Unicode's Control Pictures block (a line break is
+ * "␊", an escape "␛"), C1 controls and bytes that are not UTF-8 become
+ * U+FFFD, so the label stays on one line and looks like what it is.
+ *
+ * Returns: (transfer full): the text to show
+ */
+char *
+tessera_text_make_visible (const char *text)
+{
+  g_autofree char *valid = g_utf8_make_valid (text != NULL ? text : "", -1);
+  GString *out = g_string_new (NULL);
+
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (c < 0x20)
+        g_string_append_unichar (out, 0x2400 + c);
+      else if (c == 0x7f)
+        g_string_append_unichar (out, 0x2421);
+      else if ((c >= 0x80 && c <= 0x9f) || c == 0x2028 || c == 0x2029)
+        g_string_append_unichar (out, 0xfffd);
+      else
+        g_string_append_unichar (out, c);
+    }
+  return g_string_free (out, FALSE);
+}
+
+/**
  * tessera_check_label_text:
  * @label: a label Tessera is asked to write to a token
  *

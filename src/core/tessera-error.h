@@ -59,5 +59,6 @@ gboolean tessera_check_pin_text     (const char  *pin,
                                      GError     **error);
 gboolean tessera_check_label_text   (const char  *label,
                                      GError     **error);
+char    *tessera_text_make_visible  (const char  *text);
 
 G_END_DECLS

@@ -109,6 +109,29 @@ tessera_key_get_label (TesseraKey *self)
   return "";
 }
 
+/**
+ * tessera_key_get_display_label:
+ *
+ * Returns: tessera_key_get_label() as it is shown to a person (see
+ *   tessera_object_get_display_label())
+ */
+const char *
+tessera_key_get_display_label (TesseraKey *self)
+{
+  TesseraObject *parts[3];
+
+  g_return_val_if_fail (TESSERA_IS_KEY (self), NULL);
+
+  parts[0] = self->private_key;
+  parts[1] = self->public_key;
+  parts[2] = self->certificate;
+  for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
+    if (parts[i] != NULL && tessera_object_get_label (parts[i])[0] != '\0')
+      return tessera_object_get_display_label (parts[i]);
+
+  return "";
+}
+
 GBytes *
 tessera_key_get_id (TesseraKey *self)
 {

@@ -25,6 +25,7 @@ TesseraObject  *tessera_key_get_private_key  (TesseraKey *self);
 TesseraObject  *tessera_key_get_public_key   (TesseraKey *self);
 TesseraObject  *tessera_key_get_certificate  (TesseraKey *self);
 const char     *tessera_key_get_label        (TesseraKey *self);
+const char     *tessera_key_get_display_label (TesseraKey *self);
 GBytes         *tessera_key_get_id           (TesseraKey *self);
 const char     *tessera_key_get_id_hex       (TesseraKey *self);
 TesseraKeyType  tessera_key_get_key_type     (TesseraKey *self);

@@ -27,6 +27,7 @@ struct _TesseraObject
   TesseraObjectKind  kind;
   CK_OBJECT_HANDLE   handle;
   char              *label;
+  char              *display_label;  /* made on the main context, when asked */
   GBytes            *id;
   char              *id_hex;
   char              *uri;
@@ -68,6 +69,7 @@ tessera_object_finalize (GObject *object)
   TesseraObject *self = (TesseraObject *) object;
 
   g_clear_pointer (&self->label, g_free);
+  g_clear_pointer (&self->display_label, g_free);
   g_clear_pointer (&self->id, g_bytes_unref);
   g_clear_pointer (&self->id_hex, g_free);
   g_clear_pointer (&self->uri, g_free);
@@ -1106,6 +1108,21 @@ tessera_object_get_label (TesseraObject *self)
 {
   g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
   return self->label;
+}
+
+/**
+ * tessera_object_get_display_label:
+ *
+ * Returns: the label to show a person: on one line, with control
+ *   characters as visible symbols (tessera_text_make_visible())
+ */
+const char *
+tessera_object_get_display_label (TesseraObject *self)
+{
+  g_return_val_if_fail (TESSERA_IS_OBJECT (self), NULL);
+  if (self->display_label == NULL)
+    self->display_label = tessera_text_make_visible (self->label);
+  return self->display_label;
 }
 
 /**

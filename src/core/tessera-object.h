@@ -47,6 +47,7 @@ TesseraObjectKind  tessera_object_get_kind          (TesseraObject *self);
 const char        *tessera_object_get_kind_name     (TesseraObject *self);
 gulong             tessera_object_get_handle        (TesseraObject *self);
 const char        *tessera_object_get_label         (TesseraObject *self);
+const char        *tessera_object_get_display_label (TesseraObject *self);
 GBytes            *tessera_object_get_id            (TesseraObject *self);
 const char        *tessera_object_get_id_hex        (TesseraObject *self);
 const char        *tessera_object_get_uri           (TesseraObject *self);

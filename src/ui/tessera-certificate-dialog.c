@@ -346,7 +346,7 @@ tessera_certificate_dialog_new (GtkWindow    *parent,
   self->token = g_object_ref (token);
   self->key = g_object_ref (key);
 
-  label = tessera_key_get_label (key);
+  label = tessera_key_get_display_label (key);
   self->title = g_strdup (label != NULL && label[0] != '\0' ? label : C_("key", "Unnamed key"));
 
   /* Translators: %s is a key's name */

@@ -349,7 +349,7 @@ create_object_list (GListModel *objects)
   for (guint i = 0; i < n; i++)
     {
       g_autoptr(TesseraObject) object = g_list_model_get_item (objects, i);
-      const char *label = tessera_object_get_label (object);
+      const char *label = tessera_object_get_display_label (object);
       GtkWidget *row = adw_action_row_new ();
 
       adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);

@@ -165,7 +165,7 @@ add_object_group (TesseraKeyDetails *self,
 
   adw_preferences_group_set_title (group, title);
 
-  add_row (group, C_("object attribute", "Label"), tessera_object_get_label (object));
+  add_row (group, C_("object attribute", "Label"), tessera_object_get_display_label (object));
   add_row (group, C_("object attribute", "Kind"), tessera_object_get_kind_name (object));
   add_row (group, C_("object attribute", "ID"), tessera_object_get_id_hex (object));
 
@@ -267,11 +267,11 @@ build_for_key (TesseraKeyDetails *self,
   g_autofree char *parts = tessera_key_describe_parts (key);
   TesseraObject *object;
 
-  self->title = g_strdup (is_blank (tessera_key_get_label (key))
+  self->title = g_strdup (is_blank (tessera_key_get_display_label (key))
                           ? C_("key", "Unnamed key")
-                          : tessera_key_get_label (key));
+                          : tessera_key_get_display_label (key));
 
-  tessera_property_row_set_value (self->key_label_row, tessera_key_get_label (key));
+  tessera_property_row_set_value (self->key_label_row, tessera_key_get_display_label (key));
   tessera_property_row_set_value (self->key_type_row, type);
   tessera_property_row_set_value (self->key_parts_row, parts);
   tessera_property_row_set_value (self->key_id_row, tessera_key_get_id_hex (key));
@@ -289,7 +289,7 @@ static void
 build_for_object (TesseraKeyDetails *self,
                   TesseraObject     *object)
 {
-  const char *label = tessera_object_get_label (object);
+  const char *label = tessera_object_get_display_label (object);
   const char *kind = tessera_object_get_kind_name (object);
 
   gtk_widget_set_visible (GTK_WIDGET (self->key_group), FALSE);

@@ -180,9 +180,9 @@ update_row (TesseraKeyRow *self)
   GString *accessible_description;
 
   g_free (self->title);
-  self->title = g_strdup (is_blank (tessera_key_get_label (key))
+  self->title = g_strdup (is_blank (tessera_key_get_display_label (key))
                           ? C_("key", "Unnamed key")
-                          : tessera_key_get_label (key));
+                          : tessera_key_get_display_label (key));
 
   if (!is_blank (id))
     /* Translators: a key's type, parts and ID, e.g.
@@ -531,7 +531,7 @@ export_certificate_action (GtkWidget  *widget,
   gtk_file_chooser_set_filter (GTK_FILE_CHOOSER (export->chooser), pem_filter);
   g_object_unref (pem_filter);
 
-  file_name = tessera_ssh_export_suggest_file_name (tessera_key_get_label (self->key), ".pem");
+  file_name = tessera_ssh_export_suggest_file_name (tessera_key_get_display_label (self->key), ".pem");
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (export->chooser), file_name);
 
   g_signal_connect (export->chooser, "response", G_CALLBACK (on_export_chooser_response), export);
@@ -769,7 +769,7 @@ show_rename_dialog (gpointer user_data)
   key_edit_refresh (edit);
   g_clear_pointer (&edit->objects, g_ptr_array_unref);
   edit->objects = tessera_key_list_objects (edit->key);
-  label = tessera_key_get_label (edit->key);
+  label = tessera_key_get_display_label (edit->key);
 
   dialog = adw_message_dialog_new (edit->window, NULL, NULL);
   /* Translators: a dialog's heading, %s is a key's name */
@@ -877,7 +877,7 @@ create_doomed_object_list (GPtrArray *objects)
   for (guint i = 0; i < objects->len; i++)
     {
       TesseraObject *object = g_ptr_array_index (objects, i);
-      const char *label = tessera_object_get_label (object);
+      const char *label = tessera_object_get_display_label (object);
       const char *id = tessera_object_get_id_hex (object);
       GtkWidget *row = adw_action_row_new ();
       g_autofree char *subtitle = NULL;

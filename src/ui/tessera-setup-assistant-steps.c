@@ -1212,7 +1212,7 @@ describe_public_key_path (TesseraSetupAssistant *self)
       return g_strdup (path);
     }
 
-  name = tessera_ssh_export_suggest_file_name (tessera_key_get_label (self->key), ".pub");
+  name = tessera_ssh_export_suggest_file_name (tessera_key_get_display_label (self->key), ".pub");
   return g_strdup_printf ("~/.ssh/%s", name);
 }
 

@@ -322,7 +322,7 @@ tessera_ssh_export_save_public_key_async (GtkWindow           *parent,
                                                _("_Cancel"));
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (save->chooser), TRUE);
 
-  file_name = tessera_ssh_export_suggest_file_name (tessera_key_get_label (key), ".pub");
+  file_name = tessera_ssh_export_suggest_file_name (tessera_key_get_display_label (key), ".pub");
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (save->chooser), file_name);
 
   /* Where OpenSSH keeps keys, when the user has it */

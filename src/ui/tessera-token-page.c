@@ -246,7 +246,7 @@ create_certificate_row (gpointer item,
                         gpointer user_data)
 {
   TesseraObject *certificate = TESSERA_OBJECT (item);
-  const char *label = tessera_object_get_label (certificate);
+  const char *label = tessera_object_get_display_label (certificate);
   const char *subject = tessera_object_get_subject (certificate);
   const GError *parse_error = tessera_object_get_parse_error (certificate);
   g_autofree char *validity = NULL;
@@ -286,7 +286,7 @@ create_object_row (gpointer item,
                    gpointer user_data)
 {
   TesseraObject *object = TESSERA_OBJECT (item);
-  const char *label = tessera_object_get_label (object);
+  const char *label = tessera_object_get_display_label (object);
   const char *kind = tessera_object_get_kind_name (object);
   const char *id = tessera_object_get_id_hex (object);
   g_autofree char *subtitle = NULL;
