@@ -86,6 +86,11 @@ def inner(tmp):
         check("the PIN is the secret, never an attribute",
               "attribute.serial = " + serial in attributes and
               not re.search(r"attribute\.\w+ = 123456", attributes), attributes)
+        # A TPM gives all its tokens one serial: the label is part of the
+        # identity, so another token with this serial finds no PIN.
+        check("the token's label is part of its identity in the keyring",
+              "attribute.label = Keyring" in attributes and
+              run(lookup + ["label", "Other"], env, check_ok=False).stdout == "", attributes)
 
         proc = run([CLI, "agent", "add", "--module", SPY, "pkcs11:token=Keyring"], env, check_ok=False)
         check("a remembered PIN is used when no PIN is given",

@@ -1,7 +1,9 @@
 /* tessera-pin-store.c: PINs in the user's keyring, only when asked to
  *
- * The item's attributes are the token's identity — manufacturer, model
- * and serial — never the PIN.  A remembered PIN is tried at most once:
+ * The item's attributes are the token's whole identity — manufacturer,
+ * model, serial and label — never the PIN.  The serial alone is not an
+ * identity: every token of a TPM has serial 0000000000000000, and its
+ * PIN must never be tried on another of them.  A remembered PIN is tried at most once:
  * when the token refuses it, it is forgotten, because trying it again is
  * how cards get locked.
  *
@@ -31,6 +33,7 @@ pin_schema (void)
       { "manufacturer", SECRET_SCHEMA_ATTRIBUTE_STRING },
       { "model", SECRET_SCHEMA_ATTRIBUTE_STRING },
       { "serial", SECRET_SCHEMA_ATTRIBUTE_STRING },
+      { "label", SECRET_SCHEMA_ATTRIBUTE_STRING },
       { NULL, 0 },
     }
   };
@@ -46,6 +49,8 @@ token_attributes (TesseraToken *token)
   g_hash_table_insert (attributes, "manufacturer", (char *) tessera_token_get_manufacturer (token));
   g_hash_table_insert (attributes, "model", (char *) tessera_token_get_model (token));
   g_hash_table_insert (attributes, "serial", (char *) tessera_token_get_serial (token));
+  g_hash_table_insert (attributes, "label",
+                       (char *) (tessera_token_get_label (token) ? tessera_token_get_label (token) : ""));
   return attributes;
 }
 
