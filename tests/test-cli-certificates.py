@@ -141,6 +141,13 @@ def import_export(tmp):
         original = subprocess.run(["openssl", "x509", "-outform", "der"], stdin=f, capture_output=True).stdout
     check("import: the bytes on the token are the file's", read_cert(env, "0c") == original)
 
+    for attempt in (1, 2):
+        again = run(cli + ["certificate", "import", URI, rsa_pem, "--pin-file", pin_file], env, check_ok=False)
+        check(f"re-import #{attempt}: reported as already on the token, and not written again",
+              again.returncode != 0 and "already on the token" in again.stderr and
+              [o for o in list_objects(env, SOFTHSM, TOKEN, PIN) if o[0] == "Certificate" and o[2] == "0c"]
+              == [("Certificate", "rsa", "0c")], (again.stderr, list_objects(env, SOFTHSM, TOKEN, PIN)))
+
     before = list_objects(env, SOFTHSM, TOKEN, PIN)
     run(["certtool", "--generate-privkey", "--outfile", os.path.join(tmp, "other.key")], env)
     with open(os.path.join(tmp, "other.tmpl"), "w") as f:

@@ -532,6 +532,25 @@ import_thread (GTask        *task,
     }
 
   id = tessera_object_get_id (private_key);
+
+  /* Importing it again would only add a copy */
+  for (guint i = 0; i < objects->len; i++)
+    {
+      TesseraObject *object = g_ptr_array_index (objects, i);
+      GBytes *value = tessera_object_get_value (object);
+
+      if (tessera_object_get_kind (object) == TESSERA_OBJECT_KIND_CERTIFICATE && value != NULL &&
+          g_bytes_equal (value, import->der) && tessera_object_get_id (object) != NULL &&
+          g_bytes_equal (tessera_object_get_id (object), id))
+        {
+          g_set_error (&error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                       _("This certificate is already on the token, as “%s”, with its key’s ID; nothing was imported."),
+                       tessera_object_get_display_label (object));
+          id = NULL;
+          goto out;
+        }
+    }
+
   if (import->label != NULL)
     label = g_strdup (import->label);
   else
