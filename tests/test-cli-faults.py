@@ -115,6 +115,11 @@ def lies(tmp):
                                          or "could not be read" in proc.stderr + proc.stdout),
           f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
 
+    bad = with_fault(tmp, env, "lie_find_count=1")
+    proc = run([CLI, "objects", "--module", TESTMOD, "pkcs11:token=Healthy"], bad, check_ok=False)
+    check("lying object count: objects fails with a clear error, no crash",
+          proc.returncode == 1 and "cannot be right" in proc.stderr, f"exit {proc.returncode}\n{proc.stderr}")
+
     bad = with_fault(tmp, env, "garbage_strings=1")
     proc, _ = tokens(bad)
     check("garbage token strings: the listing is valid text with no control characters",
