@@ -37,6 +37,7 @@ def test(context):
     hsm = SoftHSM()
     context.defer(hsm.cleanup)
     hsm.init_token('Still Works', '12345678', '123456')
+    hsm.keypairgen('Still Works', '123456', 'EC:prime256v1', '01', 'a key')
     control = os.path.join(hsm.dir, 'control')
 
     # A crash: the module is listed as stopped, SoftHSM works on
@@ -80,6 +81,41 @@ def test(context):
     expect('cannot be right' in lied.description, f'the error reads {lied.description!r}')
     find(sidebar, 'list item', 'Still Works')
     tessera.check_alive()
+    tessera.quit()
+
+    # Garbage in the token's strings: shown as text on one line
+    set_fault(control, 'garbage_strings=1')
+    tessera = Tessera('test_bad_modules-garbage', env)
+    context.defer(tessera.stop)
+    window = tessera.window('Tessera')
+    sidebar = find(window, 'list', 'Cards and Tokens')
+    find(sidebar, 'list item', 'Still Works')
+    garbled = wait_for('the garbled token', lambda: next(
+        (n for n in sidebar.findChildren(lambda n: n.roleName == 'list item')
+         if n.name.startswith('Still Works') and n.name != 'Still Works'), None))
+    log(f'# the garbled label reads {garbled.name!r}')
+    expect(not any(c in garbled.name for c in '\n\x1b\x00'),
+           f'control characters reach the window: {garbled.name!r}')
+    tessera.check_alive()
+    tessera.quit()
+
+    # Lengths that cannot be right: the objects are marked, the window lives
+    set_fault(control, 'lie_length=1')
+    tessera = Tessera('test_bad_modules-lengths', env)
+    context.defer(tessera.stop)
+    window = tessera.window('Tessera')
+    sidebar = find(window, 'list', 'Cards and Tokens')
+    wait_for('both modules\' tokens',
+             lambda: sum(1 for item in sidebar.findChildren(
+                 lambda n: n.roleName == 'list item' and n.name == 'Still Works')) >= 2,
+             timeout=20)
+    for item in [n for n in sidebar.findChildren(lambda n: n.roleName == 'list item')
+                 if n.name == 'Still Works']:
+        sidebar.querySelection().selectChild(item.indexInParent)
+        find(window, 'list', 'Keys')
+        time.sleep(1.0)
+        tessera.check_alive()
+    screenshot('test_bad_modules-lengths')
     tessera.quit()
 
     # A hang: SoftHSM's token shows while the module is stuck, then the
