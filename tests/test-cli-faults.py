@@ -222,8 +222,25 @@ def texts(tmp):
           and listing.count("label:") == 2, listing)
 
 
+def blank_slot(tmp):
+    """SoftHSM's empty slot reports its SO PIN as locked and to be changed:
+    for a blank token that is no problem to show, only that it needs
+    initialising; --json keeps every flag."""
+    env = softhsm_token(tmp, "Healthy")
+    text = run([CLI, "tokens", "--module", SOFTHSM], env).stdout
+    blank = text.split("Token: Uninitialized token")[1]
+    states = blank.split("State: ")[1].splitlines()
+    check("blank slot: the text says only that it is not initialized",
+          states[0] == "Not initialized" and [l.strip() for l in states[1:] if l.strip()] ==
+          ["The token is not initialized."], blank)
+    data = __import__("json").loads(run([CLI, "tokens", "--module", SOFTHSM, "--json"], env).stdout)
+    flags = [t["states"] for m in data["modules"] for t in m["tokens"] if t["label"] == ""][0]
+    check("blank slot: --json keeps every flag the token reports",
+          "not-initialized" in flags and "so-pin-locked" in flags, flags)
+
+
 def main():
-    return run_cases((crash, crash_while_writing, hang, lies, uris, ambiguous, texts), "tessera-faults-test-")
+    return run_cases((crash, crash_while_writing, hang, lies, uris, ambiguous, texts, blank_slot), "tessera-faults-test-")
 
 
 if __name__ == "__main__":

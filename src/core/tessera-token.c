@@ -1104,13 +1104,25 @@ tessera_token_list_state_descriptions (TesseraToken *self)
     { TESSERA_TOKEN_STATE_WRITE_PROTECTED, N_("The token is write-protected.") },
     { TESSERA_TOKEN_STATE_LOGIN_REQUIRED, N_("Some functions need a login with the user PIN.") },
   };
+  TesseraTokenState state;
   GPtrArray *lines;
 
   g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
 
+  state = self->state;
+  /* A blank slot's PIN flags describe no PIN anyone set (SoftHSM reports
+   * its empty slot's SO PIN as locked and to be changed): initialising
+   * the token is the one thing to say. */
+  if (self->state & TESSERA_TOKEN_STATE_NOT_INITIALIZED)
+    state &= ~(TESSERA_TOKEN_STATE_USER_PIN_NOT_SET | TESSERA_TOKEN_STATE_USER_PIN_TO_BE_CHANGED |
+               TESSERA_TOKEN_STATE_USER_PIN_COUNT_LOW | TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY |
+               TESSERA_TOKEN_STATE_USER_PIN_LOCKED | TESSERA_TOKEN_STATE_SO_PIN_TO_BE_CHANGED |
+               TESSERA_TOKEN_STATE_SO_PIN_COUNT_LOW | TESSERA_TOKEN_STATE_SO_PIN_FINAL_TRY |
+               TESSERA_TOKEN_STATE_SO_PIN_LOCKED | TESSERA_TOKEN_STATE_LOGIN_REQUIRED);
+
   lines = g_ptr_array_new ();
   for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
-    if (self->state & texts[i].state)
+    if (state & texts[i].state)
       g_ptr_array_add (lines, g_strdup (_(texts[i].text)));
   g_ptr_array_add (lines, NULL);
 
