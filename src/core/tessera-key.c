@@ -86,6 +86,18 @@ tessera_key_get_certificate (TesseraKey *self)
   return self->certificate;
 }
 
+/* The object whose label names the key: the first that has one */
+static TesseraObject *
+labelled_part (TesseraKey *self)
+{
+  TesseraObject *parts[] = { self->private_key, self->public_key, self->certificate };
+
+  for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
+    if (parts[i] != NULL && tessera_object_get_label (parts[i])[0] != '\0')
+      return parts[i];
+  return NULL;
+}
+
 /**
  * tessera_key_get_label:
  *
@@ -95,18 +107,12 @@ tessera_key_get_certificate (TesseraKey *self)
 const char *
 tessera_key_get_label (TesseraKey *self)
 {
-  TesseraObject *parts[3];
+  TesseraObject *part;
 
   g_return_val_if_fail (TESSERA_IS_KEY (self), NULL);
 
-  parts[0] = self->private_key;
-  parts[1] = self->public_key;
-  parts[2] = self->certificate;
-  for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
-    if (parts[i] != NULL && tessera_object_get_label (parts[i])[0] != '\0')
-      return tessera_object_get_label (parts[i]);
-
-  return "";
+  part = labelled_part (self);
+  return part != NULL ? tessera_object_get_label (part) : "";
 }
 
 /**
@@ -118,18 +124,12 @@ tessera_key_get_label (TesseraKey *self)
 const char *
 tessera_key_get_display_label (TesseraKey *self)
 {
-  TesseraObject *parts[3];
+  TesseraObject *part;
 
   g_return_val_if_fail (TESSERA_IS_KEY (self), NULL);
 
-  parts[0] = self->private_key;
-  parts[1] = self->public_key;
-  parts[2] = self->certificate;
-  for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
-    if (parts[i] != NULL && tessera_object_get_label (parts[i])[0] != '\0')
-      return tessera_object_get_display_label (parts[i]);
-
-  return "";
+  part = labelled_part (self);
+  return part != NULL ? tessera_object_get_display_label (part) : "";
 }
 
 GBytes *

@@ -40,6 +40,7 @@ typedef struct
   TesseraModule *module;
   GArray        *slots;   /* of SlotEntry; NULL when the scan failed */
   GError        *error;   /* why it failed, applied on the main context */
+  gboolean       stopped; /* the module's process stopped: its tokens go */
 } Scan;
 
 typedef struct _Monitor Monitor;
@@ -318,11 +319,15 @@ scan_module (TesseraModule *module)
        * process down with it (a crash, a deadline). */
       if ((scan->error != NULL || call_failed) &&
           _tessera_module_explain_failure (module, &scan->error))
-        g_clear_pointer (&scan->slots, g_array_unref);
+        {
+          g_clear_pointer (&scan->slots, g_array_unref);
+          scan->stopped = TRUE;
+        }
     }
-  else if (_tessera_module_explain_failure (module, &scan->error))
+  else
     {
-      /* It stopped before its first scan (a crash in C_Initialize). */
+      /* It may have stopped before its first scan (a crash in C_Initialize). */
+      scan->stopped = _tessera_module_explain_failure (module, &scan->error);
     }
 
   return scan;
@@ -679,14 +684,15 @@ list_thread (GTask        *task,
   g_task_return_pointer (task, modules, (GDestroyNotify) g_ptr_array_unref);
 }
 
-/* Worker thread, for modules loaded into this process: one after the
- * other, as modules that share a library may not survive initialising
+/* Worker thread: each module loaded, unless it is already, and scanned,
+ * one after the other: for a refresh, and for modules loaded into this
+ * process, as modules that share a library may not survive initialising
  * side by side. */
 static void
-load_and_scan_all_thread (GTask        *task,
-                          gpointer      source_object,
-                          gpointer      task_data,
-                          GCancellable *cancellable)
+load_and_scan_each_thread (GTask        *task,
+                           gpointer      source_object,
+                           gpointer      task_data,
+                           GCancellable *cancellable)
 {
   GPtrArray *modules = task_data;
   GPtrArray *scans = g_ptr_array_new_with_free_func ((GDestroyNotify) scan_free);
@@ -776,8 +782,9 @@ reconcile (TesseraRegistry *self,
       _tessera_module_set_error (scan->module, scan->error);
 
       /* A module whose process stopped took its sessions with it: its
-       * tokens come back when it is reloaded. */
-      if (_tessera_module_has_failed (scan->module))
+       * tokens come back when it is reloaded.  (Known from the worker that
+       * scanned: the main context never waits on a module's process.) */
+      if (scan->stopped)
         {
           for (guint i = g_list_model_get_n_items (tokens); i > 0; i--)
             {
@@ -958,7 +965,7 @@ load_done (GObject      *source_object,
       loading->pending = 1;
       g_task_set_source_tag (task, tessera_registry_load_async);
       g_task_set_task_data (task, g_ptr_array_ref (modules), (GDestroyNotify) g_ptr_array_unref);
-      g_task_run_in_thread (task, load_and_scan_all_thread);
+      g_task_run_in_thread (task, load_and_scan_each_thread);
       return;
     }
 
@@ -1304,20 +1311,6 @@ tessera_registry_remove_module (TesseraRegistry *self,
 
 /* Refreshing ---------------------------------------------------------------- */
 
-static void
-refresh_thread (GTask        *task,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *cancellable)
-{
-  GPtrArray *modules = task_data;
-  GPtrArray *scans = g_ptr_array_new_with_free_func ((GDestroyNotify) scan_free);
-
-  for (guint i = 0; i < modules->len; i++)
-    g_ptr_array_add (scans, scan_module (g_ptr_array_index (modules, i)));
-
-  g_task_return_pointer (task, scans, (GDestroyNotify) g_ptr_array_unref);
-}
 
 static void
 refresh_done (GObject      *source_object,
@@ -1377,7 +1370,7 @@ tessera_registry_refresh_async (TesseraRegistry     *self,
   inner = g_task_new (NULL, cancellable, refresh_done, g_steal_pointer (&outer));
   g_task_set_source_tag (inner, tessera_registry_refresh_async);
   g_task_set_task_data (inner, modules, (GDestroyNotify) g_ptr_array_unref);
-  g_task_run_in_thread (inner, refresh_thread);
+  g_task_run_in_thread (inner, load_and_scan_each_thread);
 }
 
 gboolean
@@ -1517,6 +1510,7 @@ monitor_post_error (Monitor      *monitor,
   update->scan = g_new0 (Scan, 1);
   update->scan->module = g_object_ref (monitor->module);
   update->scan->error = g_error_copy (error);
+  update->scan->stopped = TRUE;
 
   g_main_context_invoke_full (monitor->context, G_PRIORITY_DEFAULT,
                               monitor_update_apply, update,
