@@ -51,12 +51,22 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   fclose (file);
 
   pin = read_pin_file (path, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (pin);
 
-  while (expected < size && data[expected] != '\0' && data[expected] != '\r' && data[expected] != '\n')
+  /* The first line, whole: a PIN when it is text, refused otherwise */
+  while (expected < size && data[expected] != '\r' && data[expected] != '\n')
     expected++;
+  if (pin == NULL)
+    {
+      g_autofree char *line = g_strndup ((const char *) data, expected);
+
+      g_assert_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INVALID);
+      g_assert_true (memchr (data, '\0', expected) != NULL || !tessera_check_pin_text (line, NULL));
+      g_clear_error (&error);
+      return 0;
+    }
+  g_assert_no_error (error);
   g_assert_cmpuint (strlen (pin), ==, expected);
   g_assert_true (memcmp (pin, data, expected) == 0);
+  g_assert_true (tessera_check_pin_text (pin, NULL));
   return 0;
 }

@@ -22,5 +22,5 @@ export ASAN_OPTIONS=detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 unset LSAN_OPTIONS
 
-exec "$target" -runs="$runs" -seed="${FUZZ_SEED:-1}" -timeout=10 \
+exec "$target" -runs="$runs" -seed="${FUZZ_SEED:-1}" -timeout=10 -error_exitcode=1 \
   -print_final_stats=1 -artifact_prefix="$(dirname "$target")/" "$@" "$scratch" "$corpus"
