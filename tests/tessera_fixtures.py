@@ -163,3 +163,88 @@ def run_cases(cases, prefix):
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return report()
+
+
+TPM2_PKCS11 = "/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so"
+
+
+class Tpm:
+    """A software TPM 2.0 with tokens of its own: swtpm, tpm2-abrmd on a
+    private D-Bus, and tpm2-pkcs11 with its store in tmp.  self.env holds
+    what the module, the tools and an ssh-agent that loads the module need.
+    Every token shares the serial 0000000000000000, as on a real TPM."""
+
+    def __init__(self, tmp, tokens=(("tpmA", "111111"), ("tpmB", "222222"))):
+        self.dir = os.path.join(tmp, "tpm")
+        os.makedirs(os.path.join(self.dir, "state"))
+        os.makedirs(os.path.join(self.dir, "store"))
+        self.procs = []
+        # the swtpm TCTI finds the control channel on the next port
+        port = free_port_pair()
+        ctrl = port + 1
+        env = dict(os.environ, HOME=tmp)
+        env.pop("SSH_AUTH_SOCK", None)
+        self.procs.append(subprocess.Popen(
+            ["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={self.dir}/state",
+             "--server", f"type=tcp,port={port}", "--ctrl", f"type=tcp,port={ctrl}",
+             "--flags", "not-need-init,startup-clear"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        bus = os.path.join(self.dir, "bus")
+        self.procs.append(subprocess.Popen(
+            ["dbus-daemon", "--session", "--nofork", f"--address=unix:path={bus}"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        _wait_for(lambda: os.path.exists(bus) and _port_open(port), "swtpm and D-Bus")
+        env.update(DBUS_SESSION_BUS_ADDRESS=f"unix:path={bus}",
+                   TPM2_PKCS11_TCTI="tabrmd:bus_type=session",
+                   TPM2TOOLS_TCTI="tabrmd:bus_type=session",
+                   TPM2_PKCS11_STORE=os.path.join(self.dir, "store"))
+        self.procs.append(subprocess.Popen(
+            ["tpm2-abrmd", "--session", "--allow-root", f"--tcti=swtpm:host=127.0.0.1,port={port}",
+             "--flush-all"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.env = env
+        _wait_for(lambda: subprocess.run(["tpm2_getcap", "properties-variable"], env=env,
+                                         capture_output=True).returncode == 0, "tpm2-abrmd")
+        run(["tpm2_ptool", "init"], env)
+        for label, pin in tokens:
+            run(["tpm2_ptool", "addtoken", "--pid=1", f"--label={label}", f"--userpin={pin}",
+                 "--sopin=87654321"], env)
+
+    def lockout_counter(self):
+        """How many failed authorisations the TPM has counted."""
+        out = run(["tpm2_getcap", "properties-variable"], self.env).stdout
+        return int(re.search(r"TPM2_PT_LOCKOUT_COUNTER:\s*(0x[0-9a-fA-F]+|\d+)", out).group(1), 0)
+
+    def stop(self):
+        for proc in reversed(self.procs):
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def free_port_pair():
+    """A free port whose successor is free too."""
+    for _ in range(100):
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no two free ports in a row")
+
+
+def _port_open(port):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _wait_for(ready, what, seconds=20):
+    for _ in range(seconds * 20):
+        if ready():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not start within {seconds} s")
