@@ -181,6 +181,72 @@ def mismatch_case(tmp):
         agent.stop()
 
 
+def remote_module_case(tmp):
+    """A module p11-kit runs through a "remote:" line has no file for the
+    agent: a clear refusal, never a CRITICAL or "(null)".  p11-kit reads
+    only the system's module configs as root, so bubblewrap shows it one of
+    ours over an empty /usr/share/p11-kit/modules."""
+    if shutil.which("bwrap") is None:
+        skip("a p11-kit remote: module", "bubblewrap is not installed")
+        return
+    env = softhsm_token(tmp, "Remote")
+    keygen(env, SOFTHSM, ["--token-label", "Remote"], "123456", "EC:prime256v1", "01", "remote key")
+    modules = os.path.join(tmp, "modules")
+    os.makedirs(modules)
+    with open(os.path.join(modules, "remote-softhsm.module"), "w") as f:
+        f.write(f"remote: |p11-kit remote {SOFTHSM}\n")
+    pin_file = os.path.join(tmp, "pin")
+    with open(pin_file, "w") as f:
+        f.write("123456\n")
+    agent = Agent(tmp, env)
+    env = dict(env, SSH_AUTH_SOCK=agent.sock)
+    sandbox = ["bwrap", "--bind", "/", "/", "--tmpfs", "/usr/share/p11-kit/modules",
+               "--ro-bind", modules, "/etc/pkcs11/modules", "--dev", "/dev", "--proc", "/proc",
+               "--die-with-parent"]
+    try:
+        proc = run(sandbox + [CLI, "tokens"], env, check_ok=False)
+        check("remote: module: listed with its token, and no \"(null)\" path",
+              "remote-softhsm" in proc.stdout and "Token: Remote" in proc.stdout and
+              "(null)" not in proc.stdout and "remote:" in proc.stdout, proc.stdout + proc.stderr)
+        proc = run(sandbox + [CLI, "agent", "add", "pkcs11:token=Remote", "--pin-file", pin_file], env,
+                   check_ok=False)
+        check("remote: module: agent add refuses with exit 7, naming the remote: setting",
+              proc.returncode == 7 and "“remote:”" in proc.stderr and "(null)" not in proc.stderr and
+              "CRITICAL" not in proc.stderr, (proc.returncode, proc.stderr))
+    finally:
+        agent.stop()
+
+
+def p11_kit_client_case(tmp):
+    """Through p11-kit-client.so the agent's helper needs the server's
+    address in the *agent's* environment: the refusal says that, not that
+    the agent is old."""
+    client = "/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so"
+    env = softhsm_token(tmp, "Served")
+    keygen(env, SOFTHSM, ["--token-label", "Served"], "123456", "EC:prime256v1", "01", "served key")
+    sock = os.path.join(tmp, "p11-kit-server.sock")
+    server = subprocess.Popen(["p11-kit", "server", "-f", "-n", sock, "--provider", SOFTHSM, "pkcs11:token=Served"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        if os.path.exists(sock):
+            break
+        time.sleep(0.05)
+    pin_file = os.path.join(tmp, "pin")
+    with open(pin_file, "w") as f:
+        f.write("123456\n")
+    agent = Agent(tmp, env)  # started without P11_KIT_SERVER_ADDRESS
+    try:
+        proc = run([CLI, "agent", "add", "--module", client, "pkcs11:token=Served", "--pin-file", pin_file],
+                   dict(env, SSH_AUTH_SOCK=agent.sock, P11_KIT_SERVER_ADDRESS=f"unix:path={sock}"), check_ok=False)
+        check("p11-kit-client.so: the refusal names the agent's missing P11_KIT_SERVER_ADDRESS",
+              proc.returncode == 9 and "P11_KIT_SERVER_ADDRESS" in proc.stderr and "old one" not in proc.stderr,
+              (proc.returncode, proc.stderr))
+    finally:
+        agent.stop()
+        server.terminate()
+        server.wait()
+
+
 def sandbox_case(tmp):
     """Tessera in a sandbox (a Flatpak) loads its own copy of a module; the
     host's agent must be sent the host's. TESSERA_HOST_ROOT stands in for
@@ -245,7 +311,9 @@ def opencryptoki_case(tmp):
 
 
 def main():
-    return run_cases((softhsm_cases, mismatch_case, sandbox_case, opencryptoki_case), "tessera-agent-test-")
+    return run_cases((softhsm_cases, mismatch_case, remote_module_case, p11_kit_client_case, sandbox_case,
+                      opencryptoki_case),
+                     "tessera-agent-test-")
 
 
 if __name__ == "__main__":

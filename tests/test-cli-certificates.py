@@ -3,7 +3,9 @@
 #
 # Certificates and object edits with tessera-cli on SoftHSM, judged by
 # openssl, certtool, p11tool and pkcs11-tool: self-signed certificates
-# signed on the token, import by key material, export, rename, delete.
+# signed on the token, import by key material (each certificate of a
+# file, skipping and naming the ones already there, for no key on the
+# token or unreadable), export, rename, delete.
 # Then "nothing lost": the doctor's fix on a test module that refuses
 # C_SetAttributeValue, C_CopyObject, C_CreateObject or the delete of one
 # object leaves every original object in place.
@@ -108,10 +110,30 @@ def make_certificate(tmp, env, key_id, name):
     with open(template, "w") as f:
         f.write(f'cn = "{name}"\nexpiration_days = 30\nsigning_key\n')
     pem = os.path.join(tmp, f"{name}.pem")
+    uri_id = "".join("%" + byte for byte in re.findall("..", key_id))
     run(["certtool", "--provider", SOFTHSM, "--generate-self-signed",
-         "--load-privkey", f"{URI};id=%{key_id};type=private", "--load-pubkey", f"{URI};id=%{key_id};type=public",
+         "--load-privkey", f"{URI};id={uri_id};type=private", "--load-pubkey", f"{URI};id={uri_id};type=public",
          "--template", template, "--outfile", pem], dict(env, GNUTLS_PIN=PIN))
     return pem
+
+
+def make_stranger_certificate(tmp, env, name):
+    """A self-signed certificate, and its key file, for a key on no token."""
+    key = os.path.join(tmp, f"{name}.key")
+    template = os.path.join(tmp, f"{name}.tmpl")
+    pem = os.path.join(tmp, f"{name}.pem")
+    run(["certtool", "--generate-privkey", "--outfile", key], env)
+    with open(template, "w") as f:
+        f.write(f'cn = "{name}"\nexpiration_days = 30\n')
+    run(["certtool", "--generate-self-signed", "--load-privkey", key, "--template", template, "--outfile", pem], env)
+    return pem, key
+
+
+def pem_block(path, kind):
+    """The first PEM block of this kind in the file, with its markers."""
+    with open(path) as f:
+        text = f.read()
+    return re.search(rf"-----BEGIN {kind}-----\n.*?-----END {kind}-----\n", text, re.S).group(0)
 
 
 def import_export(tmp):
@@ -149,13 +171,8 @@ def import_export(tmp):
               == [("Certificate", "rsa", "0c")], (again.stderr, list_objects(env, SOFTHSM, TOKEN, PIN)))
 
     before = list_objects(env, SOFTHSM, TOKEN, PIN)
-    run(["certtool", "--generate-privkey", "--outfile", os.path.join(tmp, "other.key")], env)
-    with open(os.path.join(tmp, "other.tmpl"), "w") as f:
-        f.write('cn = "elsewhere"\nexpiration_days = 30\n')
-    run(["certtool", "--generate-self-signed", "--load-privkey", os.path.join(tmp, "other.key"),
-         "--template", os.path.join(tmp, "other.tmpl"), "--outfile", os.path.join(tmp, "other.pem")], env)
-    refused = run(cli + ["certificate", "import", URI, os.path.join(tmp, "other.pem"), "--pin-file", pin_file], env,
-                  check_ok=False)
+    other_pem, _ = make_stranger_certificate(tmp, env, "elsewhere")
+    refused = run(cli + ["certificate", "import", URI, other_pem, "--pin-file", pin_file], env, check_ok=False)
     check("import of a certificate whose key is not on the token is refused, and says why",
           refused.returncode == 1 and "No private key on the token matches" in refused.stderr and
           list_objects(env, SOFTHSM, TOKEN, PIN) == before, refused.stderr)
@@ -202,6 +219,93 @@ def import_export(tmp):
     missing = run(cli + ["delete", URI, "--id", "0c", "--yes", "--pin-file", pin_file], env, check_ok=False)
     check("delete of an ID that is not there says so", missing.returncode == 1 and "No key or certificate" in
           missing.stderr, missing.stderr)
+
+
+def several_certificates(tmp):
+    """A PEM with several certificates: each one for a key on the token is
+    imported, the others are named with the reason; a second import adds
+    nothing."""
+    env, pin_file = setup(tmp)
+    cli = [CLI, "--module", SOFTHSM]
+    ids = {}
+    for name, key_type in (("alice", "rsa:2048"), ("bob", "ec:p256"), ("carol", "ed25519")):
+        made = run(cli + ["generate", URI, "--type", key_type, "--label", name, "--pin-file", pin_file], env,
+                   check_ok=False)
+        ids[name] = made.stdout.strip()
+        check(f"several: key {name} generated", made.returncode == 0 and ids[name], made.stderr)
+    alice_pem = make_certificate(tmp, env, ids["alice"], "alice")
+    bob_pem = make_certificate(tmp, env, ids["bob"], "bob")
+    carol_pem = make_certificate(tmp, env, ids["carol"], "carol")
+    stranger_pem, stranger_key = make_stranger_certificate(tmp, env, "stranger")
+    garbage = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"
+
+    bundle = os.path.join(tmp, "bundle.pem")
+    with open(bundle, "w") as f:
+        f.write("Certificates for alice and bob\n" + pem_block(alice_pem, "CERTIFICATE") + garbage +
+                pem_block(stranger_pem, "CERTIFICATE") + pem_block(bob_pem, "CERTIFICATE"))
+    before = list_objects(env, SOFTHSM, TOKEN, PIN)
+
+    imported = run(cli + ["certificate", "import", URI, bundle, "--pin-file", pin_file], env, check_ok=False)
+    after = list_objects(env, SOFTHSM, TOKEN, PIN)
+    check("several: both certificates whose keys are on the token are imported, exit status 0, their IDs printed",
+          imported.returncode == 0 and imported.stdout.split() == [ids["alice"], ids["bob"]],
+          (imported.stdout, imported.stderr))
+    check("several: pkcs11-tool -O shows each certificate under its key's ID and label, and nothing else new",
+          ("Certificate", "alice", ids["alice"]) in after and ("Certificate", "bob", ids["bob"]) in after and
+          sorted(before + [("Certificate", "alice", ids["alice"]), ("Certificate", "bob", ids["bob"])]) == after,
+          (before, after))
+    check("several: the certificate for no key on this token is named on stderr, with the reason",
+          "“CN=stranger” (position 3): matches no key on this token" in imported.stderr, imported.stderr)
+    check("several: the malformed block in the middle is named by its position, and did not stop the others",
+          "Position 2: not a certificate, or malformed" in imported.stderr, imported.stderr)
+    check("several: the imported ones are not named as skipped",
+          "alice" not in imported.stderr and "bob" not in imported.stderr and
+          len(imported.stderr.strip().splitlines()) == 2, imported.stderr)
+    with open(bob_pem) as f:
+        original = subprocess.run(["openssl", "x509", "-outform", "der"], stdin=f, capture_output=True).stdout
+    check("several: the bytes on the token are the file's", read_cert(env, ids["bob"]) == original)
+
+    again = run(cli + ["certificate", "import", URI, bundle, "--pin-file", pin_file], env, check_ok=False)
+    check("several, again: nothing added (pkcs11-tool -O as before)", list_objects(env, SOFTHSM, TOKEN, PIN) == after,
+          list_objects(env, SOFTHSM, TOKEN, PIN))
+    check("several, again: nothing imported is an error, exit status 1, that names each one and why",
+          again.returncode == 1 and again.stdout == "" and "Nothing was imported" in again.stderr and
+          "“CN=alice” (position 1): already on the token, as “alice”" in again.stderr and
+          "“CN=bob” (position 4): already on the token, as “bob”" in again.stderr and
+          "(position 3): matches no key on this token" in again.stderr and
+          "Position 2: not a certificate, or malformed" in again.stderr, (again.stdout, again.stderr))
+
+    both = os.path.join(tmp, "both.pem")
+    with open(both, "w") as f:
+        f.write(pem_block(alice_pem, "CERTIFICATE") + pem_block(bob_pem, "CERTIFICATE"))
+    again = run(cli + ["certificate", "import", URI, both, "--pin-file", pin_file], env, check_ok=False)
+    check("several, all already on the token: the error says so for each, and nothing is added",
+          again.returncode == 1 and again.stderr.count("already on the token") == 2 and
+          list_objects(env, SOFTHSM, TOKEN, PIN) == after, again.stderr)
+
+    # A bundle as people keep them: a key file's block, a certificate
+    # already there, a new one, and the new one once more
+    mixed = os.path.join(tmp, "mixed.pem")
+    with open(stranger_key) as f:
+        key_block = re.search(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----\n.*?-----END \1-----\n", f.read(), re.S).group(0)
+    with open(mixed, "w") as f:
+        f.write(key_block + pem_block(alice_pem, "CERTIFICATE") + pem_block(carol_pem, "CERTIFICATE") +
+                pem_block(carol_pem, "CERTIFICATE"))
+    mixed_run = run(cli + ["certificate", "import", URI, mixed, "--pin-file", pin_file], env, check_ok=False)
+    final = list_objects(env, SOFTHSM, TOKEN, PIN)
+    check("mixed: the new certificate is imported once, and only it",
+          mixed_run.returncode == 0 and mixed_run.stdout.split() == [ids["carol"]] and
+          final == sorted(after + [("Certificate", "carol", ids["carol"])]),
+          (mixed_run.stdout, mixed_run.stderr, final))
+    check("mixed: the key block, the certificate already there and the repeat are each named",
+          "Position 1: a “" in mixed_run.stderr and "PRIVATE KEY” block, not a certificate" in mixed_run.stderr and
+          "“CN=alice” (position 2): already on the token" in mixed_run.stderr and
+          "“CN=carol” (position 4): already on the token: the same as position 3" in mixed_run.stderr,
+          mixed_run.stderr)
+
+    help_text = run([CLI, "--help"], env, check_ok=False).stdout
+    check("tessera-cli --help gives certificate import's exit status",
+          "at least one was imported, 1 when none was" in help_text, help_text[-2000:])
 
 
 def test_sign(tmp):
@@ -293,7 +397,8 @@ def hidden_key_fallback(tmp):
 
 
 def main():
-    return run_cases((self_signed, import_export, test_sign, nothing_lost, hidden_key_fallback), "tessera-certificates-test-")
+    return run_cases((self_signed, import_export, several_certificates, test_sign, nothing_lost, hidden_key_fallback),
+                     "tessera-certificates-test-")
 
 
 if __name__ == "__main__":

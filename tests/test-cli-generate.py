@@ -72,7 +72,8 @@ def main():
                   "sign" in private[0], private)
 
             label = urllib.parse.quote(f"made {key_type}")
-            exported = run(["p11tool", "--export-pubkey", f"pkcs11:token=Gen;object={label};type=public"],
+            exported = run(["p11tool", "--provider", SOFTHSM, "--export-pubkey",
+                            f"pkcs11:token=Gen;object={label};type=public"],
                            dict(env, GNUTLS_PIN="123456"), check_ok=False).stdout
             info = run(["certtool", "--pubkey-info"], env, check_ok=False, input=exported).stdout
             match = re.search(r"sha1:([0-9a-f]{40})", info)

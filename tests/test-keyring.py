@@ -14,6 +14,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tessera_fixtures import TPM2_PKCS11, Tpm, agent_allowlist_args, reference_env  # noqa: E402
+
 CLI = os.environ["TESSERA_CLI"]
 SOFTHSM = "/usr/lib/softhsm/libsofthsm2.so"
 SPY = "/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so"
@@ -26,7 +29,7 @@ def check(name, condition, detail=""):
 
 
 def run(argv, env, check_ok=True, input=None):
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, input=input,
+    proc = subprocess.run(argv, env=reference_env(argv, env), capture_output=True, text=True, input=input,
                           stdin=None if input is not None else subprocess.DEVNULL, timeout=120)
     if check_ok and proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr}")
@@ -63,7 +66,7 @@ def inner(tmp):
     spy_log = os.path.join(tmp, "spy.log")
     agent_sock = os.path.join(tmp, "agent.sock")
     env.update(PKCS11SPY=SOFTHSM, PKCS11SPY_OUTPUT=spy_log)
-    agent = subprocess.Popen(["ssh-agent", "-D", "-a", agent_sock], env=env,
+    agent = subprocess.Popen(["ssh-agent", "-D", *agent_allowlist_args(), "-a", agent_sock], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     env["SSH_AUTH_SOCK"] = agent_sock
     try:
@@ -113,8 +116,58 @@ def inner(tmp):
     finally:
         agent.terminate()
         agent.wait()
+
+    try:
+        tpm_tokens(tmp, env)
+    finally:
         keyring.terminate()
         keyring.wait()
+
+
+def tpm_tokens(tmp, env):
+    """Two tokens of one TPM share the serial 0000000000000000: tpmA's
+    remembered PIN is never tried on tpmB, and still works for tpmA."""
+    tpm_dir = os.path.join(tmp, "tpm-home")
+    os.makedirs(tpm_dir)
+    tpm = Tpm(tpm_dir, own_bus=False)
+    env = dict(tpm.env, HOME=env["HOME"])
+    pin_a = os.path.join(tmp, "pin-a")
+    with open(pin_a, "w") as f:
+        f.write("111111\n")
+    pin_b = os.path.join(tmp, "pin-b")
+    with open(pin_b, "w") as f:
+        f.write("222222\n")
+    agent_sock = os.path.join(tmp, "tpm-agent.sock")
+    agent = None
+    try:
+        for token, pin in (("tpmA", pin_a), ("tpmB", pin_b)):
+            run([CLI, "generate", "--module", TPM2_PKCS11, f"pkcs11:token={token}", "--pin-file", pin,
+                 "--type", "ec:p256"], env)
+        agent = subprocess.Popen(["ssh-agent", "-D", *agent_allowlist_args(), "-a", agent_sock], env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env["SSH_AUTH_SOCK"] = agent_sock
+        for _ in range(100):
+            if os.path.exists(agent_sock):
+                break
+            time.sleep(0.05)
+
+        proc = run([CLI, "agent", "add", "--module", TPM2_PKCS11, "pkcs11:token=tpmA", "--pin-file", pin_a,
+                    "--remember-pin"], env, check_ok=False)
+        check("TPM: tpmA added, its PIN remembered", proc.returncode == 0, proc.stderr)
+        proc = run([CLI, "agent", "add", "--module", TPM2_PKCS11, "pkcs11:token=tpmB"], env, check_ok=False)
+        check("TPM: tpmB, with the same serial, finds no remembered PIN and asks for one",
+              proc.returncode != 0 and "--pin-file" in proc.stderr and "remembered" not in proc.stderr,
+              proc.stderr)
+        check("TPM: tpmA's PIN was never tried on tpmB: the lockout counter is 0", tpm.lockout_counter() == 0,
+              tpm.lockout_counter())
+        proc = run([CLI, "agent", "add", "--module", TPM2_PKCS11, "pkcs11:token=tpmA"], env, check_ok=False)
+        check("TPM: tpmA's remembered PIN still works for tpmA",
+              proc.returncode == 0 and "remembered" in proc.stderr and tpm.lockout_counter() == 0, proc.stderr)
+    finally:
+        if agent is not None:
+            agent.terminate()
+            agent.wait()
+        tpm.stop()
 
 
 def main():

@@ -91,7 +91,9 @@ test_readiness_verdicts (void)
   g_assert_no_error (error);
   {
     const char *argv[] = {
-      "env", "GNUTLS_PIN=" TESSERA_TEST_PIN, "certtool", "--generate-self-signed",
+      /* certtool loads every registered module; tpm2-pkcs11's GLib
+       * CRITICAL with no TPM must not be fatal to it */
+      "env", "-u", "G_DEBUG", "GNUTLS_PIN=" TESSERA_TEST_PIN, "certtool", "--generate-self-signed",
       "--load-privkey", "pkcs11:token=Doctor;id=%03;type=private",
       "--load-pubkey", "pkcs11:token=Doctor;id=%03;type=public",
       "--template", cert_template, "--outder", "--outfile", cert_der, NULL

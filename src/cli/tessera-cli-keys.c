@@ -326,20 +326,42 @@ run_certificate (Options    *options,
   else
     {
       g_autofree char *contents = NULL;
-      g_autofree char *id_hex = NULL;
       g_autoptr(GBytes) data = NULL;
-      g_autoptr(GBytes) id = NULL;
+      g_autoptr(GPtrArray) outcomes = NULL;
       gsize length;
 
       if (!g_file_get_contents (file, &contents, &length, &error))
         return fail (error);
       data = g_bytes_new_take (g_steal_pointer (&contents), length);
-      tessera_token_import_certificate_async (token, data, options->label, NULL, on_async_ready, &result);
-      id = tessera_token_import_certificate_finish (token, wait_for (&result), &error);
-      if (id == NULL)
+      tessera_token_import_certificates_async (token, data, options->label, NULL, on_async_ready, &result);
+      outcomes = tessera_token_import_certificates_finish (token, wait_for (&result), &error);
+      if (outcomes == NULL)
         return fail (error);
-      id_hex = tessera_bytes_to_hex (id, 0);
-      g_print ("%s\n", id_hex);
+
+      /* The IDs written on stdout, one a line; what was skipped, and why,
+       * on stderr.  Some imported is success: the exit status is 0. */
+      for (guint i = 0; i < outcomes->len; i++)
+        {
+          TesseraCertificateOutcome *outcome = g_ptr_array_index (outcomes, i);
+
+          if (tessera_certificate_outcome_get_imported (outcome))
+            {
+              g_autofree char *id_hex = tessera_bytes_to_hex (tessera_certificate_outcome_get_id (outcome), 0);
+
+              g_print ("%s\n", id_hex);
+            }
+          else
+            {
+              /* The core shows control characters in a subject as symbols */
+              g_autofree char *line = tessera_certificate_outcome_describe (outcome);
+
+              g_printerr ("tessera-cli: ");
+              /* Translators: %s says which certificate and why, e.g.
+               * “CN=alice” (position 2): matches no key on this token */
+              g_printerr (_("Not imported: %s"), line);
+              g_printerr ("\n");
+            }
+        }
       return EXIT_SUCCESS;
     }
 }

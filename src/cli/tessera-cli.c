@@ -307,7 +307,11 @@ print_tokens (TesseraRegistry *registry,
       else
         {
           g_string_append_printf (out, "%s: %s\n", _("Module"), tessera_module_get_name (module));
-          g_string_append_printf (out, "  %s: %s\n", _("Path"), tessera_module_get_path (module));
+          if (tessera_module_get_path (module) != NULL)
+            g_string_append_printf (out, "  %s: %s\n", _("Path"), tessera_module_get_path (module));
+          else
+            g_string_append_printf (out, "  %s: %s\n", _("Path"),
+                                    _("none (p11-kit runs it through its “remote:” setting)"));
           if (error != NULL)
             g_string_append_printf (out, "  %s: %s\n", _("Error"), error->message);
         }
@@ -1084,14 +1088,13 @@ run_agent (Options    *options,
   if (g_str_equal (verb, "remove"))
     {
       g_autoptr(GAsyncResult) result = NULL;
-      const char *provider = tessera_module_get_host_path (tessera_token_get_module (token));
 
       identities = agent_identities (agent, &error);
       if (identities == NULL)
         return agent_fail (error);
 
-      tessera_agent_remove_provider_async (agent, provider, NULL, on_async_ready, &result);
-      if (!tessera_agent_remove_provider_finish (agent, wait_for (&result), &error) &&
+      tessera_agent_remove_token_async (agent, token, NULL, on_async_ready, &result);
+      if (!tessera_agent_remove_token_finish (agent, wait_for (&result), &error) &&
           tessera_agent_state_for_token (identities, token) != TESSERA_AGENT_STATE_NONE)
         return agent_fail (error);
 
@@ -1424,7 +1427,10 @@ static const char *summary_text =
      "  certificate create [--module PATH] URI --id ID [--subject CN] [--days N]\n"
      "      A self-signed certificate for the key with this ID (default CN \"SSH key\", 365 days).\n"
      "  certificate import [--module PATH] URI FILE [--label LABEL]\n"
-     "      Write a PEM or DER certificate with the ID of the private key it belongs to.\n"
+     "      Write each certificate of a PEM or DER file with the ID of the private key it\n"
+     "      belongs to; prints each ID written. Certificates already on the token, for no\n"
+     "      key on it, or unreadable are skipped and named on stderr. Exit status 0 when\n"
+     "      at least one was imported, 1 when none was.\n"
      "  certificate export [--module PATH] URI --id ID [--der] [--output FILE]\n"
      "      Print or save the certificate with this ID, PEM unless --der.\n"
      "  rename [--module PATH] URI --id ID [--kind KIND] --label LABEL\n"

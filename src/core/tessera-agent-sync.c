@@ -361,7 +361,7 @@ tessera_agent_sync_track (TesseraAgentSync *self,
   g_free (tracked->label);
   tracked->label = g_strdup (tessera_token_get_display_name (token));
   g_free (tracked->provider);
-  tracked->provider = g_strdup (tessera_module_get_host_path (tessera_token_get_module (token)));
+  tracked->provider = tessera_agent_get_token_provider (token);
   tracked->lifetime = lifetime;
   tracked->confirm = confirm;
   tracked->present = !tessera_token_has_state (token, TESSERA_TOKEN_STATE_REMOVED);

@@ -12,13 +12,16 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <gio/gunixsocketaddress.h>
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 
 #include "tessera-agent.h"
+#include "tessera-agent-provider.h"
 #include "tessera-private.h"
 
 #define SSH_AGENT_FAILURE                    5
@@ -175,15 +178,20 @@ match_pattern (const char *string,
  *
  * Checks a provider the way ssh-agent does by default: its real path must
  * match one of the patterns "/usr/lib*" "/" "*" or "/usr/local/lib*" "/" "*",
- * where a star also matches slashes.
+ * where a star also matches slashes.  For an agent started with -P, the
+ * user gives Tessera the same comma-separated list in
+ * TESSERA_AGENT_ALLOWLIST.
  *
- * Returns: whether ssh-agent, started without -P, accepts it
+ * Returns: whether ssh-agent accepts it
  */
 gboolean
 tessera_agent_provider_allowed (const char  *provider,
                                 char       **real_path)
 {
-  static const char *patterns[] = { "/usr/lib*/*", "/usr/local/lib*/*" };
+  static const char *defaults[] = { "/usr/lib*/*", "/usr/local/lib*/*", NULL };
+  const char *allowlist = g_getenv ("TESSERA_AGENT_ALLOWLIST");
+  g_auto(GStrv) custom = NULL;
+  const char * const *patterns = defaults;
   const char *root = _tessera_sandbox_host_root ();
   g_autofree char *resolved = NULL;
   gboolean allowed = FALSE;
@@ -200,8 +208,15 @@ tessera_agent_provider_allowed (const char  *provider,
   else
     resolved = realpath (provider, NULL);
 
+  /* An agent started with -P: its list, as the user told Tessera */
+  if (allowlist != NULL && allowlist[0] != '\0')
+    {
+      custom = g_strsplit (allowlist, ",", -1);
+      patterns = (const char * const *) custom;
+    }
+
   if (resolved != NULL)
-    for (guint i = 0; i < G_N_ELEMENTS (patterns); i++)
+    for (guint i = 0; patterns[i] != NULL; i++)
       allowed |= match_pattern (resolved, patterns[i]);
 
   if (real_path != NULL)
@@ -676,12 +691,476 @@ tessera_agent_state_for_token (GPtrArray    *identities,
   return found == wanted ? TESSERA_AGENT_STATE_ALL : TESSERA_AGENT_STATE_SOME;
 }
 
+/* One token, one provider ------------------------------------------------------ */
+
+/* ssh-agent's helper logs in to every token of a provider with the one
+ * PIN it is given, so adding one token of a module that holds others
+ * costs each of them a failed try (and a TPM counts them all towards its
+ * lockout).  Such a token goes to the agent through one of Tessera's
+ * one-token providers instead (src/agent-provider): a module that loads
+ * the real one and shows the agent only the token chosen in a small file.
+ * Copy N of the provider reads choice file N; a token keeps its copy
+ * while its keys are in the agent. */
+
+typedef struct
+{
+  char         *module;
+  CK_SLOT_ID    slot_id;
+  CK_TOKEN_INFO info;    /* label, manufacturerID, model, serialNumber only */
+  char         *name;
+} AgentChoice;
+
+static void
+agent_choice_free (AgentChoice *choice)
+{
+  g_free (choice->module);
+  g_free (choice->name);
+  g_free (choice);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AgentChoice, agent_choice_free)
+
+/* Where the one-token providers are, or NULL when the agent's computer has
+ * none: they are installed beside Tessera, or run from its build tree.  In
+ * a sandbox the agent runs on the host, which has none of Tessera's. */
+static const char *
+agent_provider_dir (void)
+{
+  const char *dir = g_getenv ("TESSERA_AGENT_PROVIDER_DIR");
+  g_autofree char *first = g_strdup_printf (TESSERA_AGENT_PROVIDER_FORMAT, 1);
+
+  if (dir != NULL && dir[0] != '\0')
+    {
+      g_autofree char *there = g_build_filename (dir, first, NULL);
+
+      return g_file_test (there, G_FILE_TEST_IS_REGULAR) ? dir : NULL;
+    }
+  if (_tessera_sandbox_host_root () != NULL)
+    return NULL;
+
+  {
+    g_autofree char *installed = g_build_filename (TESSERA_AGENT_PROVIDER_INSTALLED, first, NULL);
+    g_autofree char *built = g_build_filename (TESSERA_AGENT_PROVIDER_BUILT, first, NULL);
+
+    if (g_file_test (installed, G_FILE_TEST_IS_REGULAR))
+      return TESSERA_AGENT_PROVIDER_INSTALLED;
+    if (g_file_test (built, G_FILE_TEST_IS_REGULAR))
+      return TESSERA_AGENT_PROVIDER_BUILT;
+  }
+  return NULL;
+}
+
+static char *
+agent_provider_path (const char *dir,
+                     int         n)
+{
+  g_autofree char *name = g_strdup_printf (TESSERA_AGENT_PROVIDER_FORMAT, n);
+
+  return g_build_filename (dir, name, NULL);
+}
+
+static char *
+agent_choice_path (int n)
+{
+  g_autofree char *name = g_strdup_printf (TESSERA_AGENT_CHOICE_NAME "%d", n);
+
+  return g_build_filename (g_get_user_runtime_dir (), TESSERA_AGENT_CHOICE_DIR, name, NULL);
+}
+
+static gboolean
+read_hex_field (const char *text,
+                guchar     *out,
+                gsize       length)
+{
+  if (strlen (text) != length * 2)
+    return FALSE;
+  for (gsize i = 0; i < length; i++)
+    {
+      int high = g_ascii_xdigit_value (text[2 * i]);
+      int low = g_ascii_xdigit_value (text[2 * i + 1]);
+
+      if (high < 0 || low < 0)
+        return FALSE;
+      out[i] = (guchar) (high << 4 | low);
+    }
+  return TRUE;
+}
+
+/* Choice file N, or NULL when there is none or it cannot be read. */
+static AgentChoice *
+agent_choice_read (int n)
+{
+  g_autofree char *path = agent_choice_path (n);
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(AgentChoice) choice = g_new0 (AgentChoice, 1);
+  guint seen = 0;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return NULL;
+
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char *value = strchr (lines[i], ' ');
+
+      if (lines[i][0] == '#' || value == NULL)
+        continue;
+      *value++ = '\0';
+
+      if (g_str_equal (lines[i], "module"))
+        {
+          g_free (choice->module);
+          choice->module = g_strdup (value);
+          seen |= 1;
+        }
+      else if (g_str_equal (lines[i], "slot"))
+        {
+          guint64 id;
+
+          if (g_ascii_string_to_unsigned (value, 10, 0, G_MAXULONG, &id, NULL))
+            {
+              choice->slot_id = id;
+              seen |= 2;
+            }
+        }
+      else if (g_str_equal (lines[i], "label") &&
+               read_hex_field (value, choice->info.label, sizeof choice->info.label))
+        seen |= 4;
+      else if (g_str_equal (lines[i], "manufacturer") &&
+               read_hex_field (value, choice->info.manufacturerID, sizeof choice->info.manufacturerID))
+        seen |= 8;
+      else if (g_str_equal (lines[i], "model") &&
+               read_hex_field (value, choice->info.model, sizeof choice->info.model))
+        seen |= 16;
+      else if (g_str_equal (lines[i], "serial") &&
+               read_hex_field (value, choice->info.serialNumber, sizeof choice->info.serialNumber))
+        seen |= 32;
+      else if (g_str_equal (lines[i], "name"))
+        {
+          g_free (choice->name);
+          choice->name = g_strdup (value);
+        }
+    }
+
+  if (seen != 63)
+    return NULL;
+  if (choice->name == NULL)
+    choice->name = TESSERA_CK_STRING (choice->info.label);
+  return g_steal_pointer (&choice);
+}
+
+static gboolean
+same_raw_identity (const CK_TOKEN_INFO *a,
+                   const CK_TOKEN_INFO *b)
+{
+  return memcmp (a->label, b->label, sizeof a->label) == 0 &&
+         memcmp (a->manufacturerID, b->manufacturerID, sizeof a->manufacturerID) == 0 &&
+         memcmp (a->model, b->model, sizeof a->model) == 0 &&
+         memcmp (a->serialNumber, b->serialNumber, sizeof a->serialNumber) == 0;
+}
+
+static gboolean
+agent_choice_names_token (AgentChoice  *choice,
+                          TesseraToken *token)
+{
+  const char *module = tessera_module_get_host_path (tessera_token_get_module (token));
+
+  return module != NULL && g_str_equal (choice->module, module) &&
+         choice->slot_id == tessera_token_get_slot_id (token) &&
+         same_raw_identity (&choice->info, _tessera_token_peek_info (token));
+}
+
+/* The copy of the provider that holds @token, or 0. */
+static int
+agent_choice_find (TesseraToken *token)
+{
+  for (int n = 1; n <= TESSERA_AGENT_PROVIDER_COUNT; n++)
+    {
+      g_autoptr(AgentChoice) choice = agent_choice_read (n);
+
+      if (choice != NULL && agent_choice_names_token (choice, token))
+        return n;
+    }
+  return 0;
+}
+
+static void
+append_hex_line (GString      *out,
+                 const char   *key,
+                 const guchar *data,
+                 gsize         length)
+{
+  g_string_append_printf (out, "%s ", key);
+  for (gsize i = 0; i < length; i++)
+    g_string_append_printf (out, "%02x", data[i]);
+  g_string_append_c (out, '\n');
+}
+
+static gboolean
+agent_choice_write (int            n,
+                    TesseraToken  *token,
+                    GError       **error)
+{
+  const CK_TOKEN_INFO *info = _tessera_token_peek_info (token);
+  const char *module = tessera_module_get_host_path (tessera_token_get_module (token));
+  g_autofree char *path = agent_choice_path (n);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *name = tessera_text_make_visible (tessera_token_get_display_name (token));
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  g_string_append_printf (out, "# Written by Tessera: the one token that "
+                          TESSERA_AGENT_PROVIDER_FORMAT " shows ssh-agent.\n", n);
+  g_string_append_printf (out, "module %s\n", module);
+  g_string_append_printf (out, "slot %lu\n", (gulong) tessera_token_get_slot_id (token));
+  append_hex_line (out, "label", info->label, sizeof info->label);
+  append_hex_line (out, "manufacturer", info->manufacturerID, sizeof info->manufacturerID);
+  append_hex_line (out, "model", info->model, sizeof info->model);
+  append_hex_line (out, "serial", info->serialNumber, sizeof info->serialNumber);
+  g_strdelimit (name, "\n", ' ');
+  g_string_append_printf (out, "name %s\n", name);
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   _("Could not create %s: %s"), dir, g_strerror (saved));
+      return FALSE;
+    }
+
+  return g_file_set_contents_full (path, out->str, out->len,
+                                   G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+}
+
+static void
+agent_choice_forget (TesseraToken *token)
+{
+  int n = agent_choice_find (token);
+
+  if (n != 0)
+    {
+      g_autofree char *path = agent_choice_path (n);
+
+      g_unlink (path);
+    }
+}
+
+/**
+ * tessera_agent_get_token_provider:
+ * @token: a token
+ *
+ * The provider the agent holds @token's keys under, or would: one of
+ * Tessera's one-token providers when it was added through one, otherwise
+ * its module as the agent's computer sees it.
+ *
+ * Returns: (transfer full) (nullable): a path, or %NULL when the agent's
+ *   computer has no module for the token
+ */
+char *
+tessera_agent_get_token_provider (TesseraToken *token)
+{
+  const char *dir;
+  int n;
+
+  g_return_val_if_fail (TESSERA_IS_TOKEN (token), NULL);
+
+  n = agent_choice_find (token);
+  dir = agent_provider_dir ();
+  if (n != 0 && dir != NULL)
+    return agent_provider_path (dir, n);
+
+  return g_strdup (tessera_module_get_host_path (tessera_token_get_module (token)));
+}
+
+/* Worker thread: which provider to give the agent for a token.  The
+ * module's own when the token is its only initialised one; a one-token
+ * provider otherwise.  The other tokens' names come back in @at_risk. */
+typedef struct
+{
+  char      *provider;
+  gboolean   one_token;
+  GPtrArray *at_risk;
+} ProviderChoice;
+
+static void
+provider_choice_free (ProviderChoice *choice)
+{
+  g_free (choice->provider);
+  g_clear_pointer (&choice->at_risk, g_ptr_array_unref);
+  g_free (choice);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProviderChoice, provider_choice_free)
+
+/* What the worker thread needs of the token, copied on the main context. */
+typedef struct
+{
+  TesseraModule *module;
+  CK_SLOT_ID     slot_id;
+  CK_TOKEN_INFO  info;
+} TokenSnapshot;
+
+static void
+token_snapshot_free (TokenSnapshot *snapshot)
+{
+  g_clear_object (&snapshot->module);
+  g_free (snapshot);
+}
+
+/* Worker thread: the names of the module's other initialised tokens, on
+ * which the agent's helper would try the PIN. */
+static void
+list_other_tokens_thread (GTask        *task,
+                          gpointer      source,
+                          gpointer      task_data,
+                          GCancellable *cancellable)
+{
+  TokenSnapshot *mine = task_data;
+  g_autoptr(GPtrArray) others = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) slots = NULL;
+  CK_FUNCTION_LIST *functions;
+  gboolean call_failed = FALSE;
+  GError *error = NULL;
+
+  functions = _tessera_module_begin (mine->module);
+  if (functions == NULL)
+    {
+      g_task_return_new_error (task, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                               _("The module “%s” is not loaded."),
+                               tessera_module_get_name (mine->module));
+      return;
+    }
+  slots = _tessera_scan_slots (functions, &call_failed, &error);
+  _tessera_module_end (mine->module);
+  if (slots == NULL)
+    {
+      _tessera_module_explain_failure (mine->module, &error);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  for (guint i = 0; i < slots->len; i++)
+    {
+      TesseraSlotEntry *entry = &g_array_index (slots, TesseraSlotEntry, i);
+      g_autofree char *label = NULL;
+
+      if (entry->slot_id == mine->slot_id && same_raw_identity (&entry->token_info, &mine->info))
+        continue;
+      /* The agent's helper skips tokens that are not initialised. */
+      if (!(entry->token_info.flags & CKF_TOKEN_INITIALIZED))
+        continue;
+
+      label = TESSERA_CK_STRING (entry->token_info.label);
+      g_ptr_array_add (others, tessera_text_make_visible (label[0] ? label : _("Unnamed token")));
+    }
+
+  /* A token that could not be read may be one more the helper would try. */
+  if (call_failed)
+    g_ptr_array_add (others, g_strdup (_("a token that could not be read")));
+
+  g_task_return_pointer (task, g_steal_pointer (&others), (GDestroyNotify) g_ptr_array_unref);
+}
+
+static char *
+join_names (GPtrArray *names)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      if (i > 0)
+        g_string_append (out, ", ");
+      g_string_append_printf (out, "“%s”", (const char *) g_ptr_array_index (names, i));
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* Which provider to give the agent for @token, given the module's other
+ * tokens: the module's own when there are none, a one-token provider
+ * otherwise (writing its choice file). */
+static ProviderChoice *
+choose_provider (TesseraToken  *token,
+                 GPtrArray     *at_risk,
+                 GError       **error)
+{
+  TesseraModule *module = tessera_token_get_module (token);
+  g_autoptr(ProviderChoice) choice = g_new0 (ProviderChoice, 1);
+  g_autofree char *names = NULL;
+  const char *dir;
+  int n;
+
+  choice->at_risk = g_ptr_array_ref (at_risk);
+
+  n = agent_choice_find (token);
+  if (choice->at_risk->len == 0 && n == 0)
+    {
+      choice->provider = g_strdup (tessera_module_get_host_path (module));
+      return g_steal_pointer (&choice);
+    }
+
+  names = join_names (choice->at_risk);
+  dir = agent_provider_dir ();
+  if (dir == NULL || tessera_module_get_host_path (module) == NULL)
+    {
+      g_set_error (error, TESSERA_AGENT_ERROR, TESSERA_AGENT_ERROR_OTHER_TOKENS,
+                               _("The module “%s” also holds %s. ssh-agent would try this PIN on "
+                                 "each of them, and every wrong try counts towards locking it (a TPM "
+                                 "locks out all its tokens together). Tessera shows the agent only "
+                                 "one token through its own provider, but the agent’s computer does "
+                                 "not have it: install Tessera there (not only as a Flatpak)."),
+                               tessera_module_get_name (module), names);
+      return NULL;
+    }
+
+  /* A free copy of the provider, when the token has none yet. */
+  for (int i = 1; n == 0 && i <= TESSERA_AGENT_PROVIDER_COUNT; i++)
+    {
+      g_autofree char *path = agent_choice_path (i);
+
+      if (!g_file_test (path, G_FILE_TEST_EXISTS))
+        n = i;
+    }
+  if (n == 0)
+    {
+      g_autoptr(GPtrArray) held = g_ptr_array_new_with_free_func (g_free);
+      g_autofree char *held_names = NULL;
+
+      for (int i = 1; i <= TESSERA_AGENT_PROVIDER_COUNT; i++)
+        {
+          g_autoptr(AgentChoice) other = agent_choice_read (i);
+
+          if (other != NULL)
+            g_ptr_array_add (held, g_strdup (other->name));
+        }
+      held_names = join_names (held);
+      g_set_error (error, TESSERA_AGENT_ERROR, TESSERA_AGENT_ERROR_OTHER_TOKENS,
+                               _("The module “%s” also holds %s, so Tessera would show the agent only "
+                                 "this token, through a provider of its own. All %d of those are in use, "
+                                 "by %s. Remove one of those tokens from the agent first."),
+                               tessera_module_get_name (module), names,
+                               TESSERA_AGENT_PROVIDER_COUNT, held_names);
+      return NULL;
+    }
+
+  if (!agent_choice_write (n, token, error))
+    {
+      g_prefix_error (error, _("Could not choose the token for the SSH agent: "));
+      return NULL;
+    }
+
+  choice->provider = agent_provider_path (dir, n);
+  choice->one_token = TRUE;
+  return g_steal_pointer (&choice);
+}
+
 /* Adding a token, with every check Tessera can make ------------------------------ */
 
 typedef struct
 {
   TesseraToken *token;
   char         *provider;
+  gboolean      one_token;  /* provider is one of Tessera's one-token ones */
   char         *pin;
   guint         lifetime;
   gboolean      confirm;
@@ -696,6 +1175,7 @@ add_token_free (AddToken *add)
   g_free (add);
 }
 
+static void add_token_provider_chosen (GObject *source, GAsyncResult *result, gpointer user_data);
 static void add_token_logged_in (GObject *source, GAsyncResult *result, gpointer user_data);
 static void add_token_removed (GObject *source, GAsyncResult *result, gpointer user_data);
 static void add_token_added (GObject *source, GAsyncResult *result, gpointer user_data);
@@ -764,13 +1244,66 @@ add_token_listed (GObject      *source,
       return;
     }
 
-  /* 3. It will load the module: one the agent's computer has, in a
-   * place its allowlist takes. */
+  /* 3. The agent will see this token and no other: a module holding
+   * others goes to it through a one-token provider. */
+  {
+    GTask *list = g_task_new (self, cancellable, add_token_provider_chosen, g_steal_pointer (&task));
+    TokenSnapshot *snapshot = g_new0 (TokenSnapshot, 1);
+
+    snapshot->module = g_object_ref (tessera_token_get_module (add->token));
+    snapshot->slot_id = tessera_token_get_slot_id (add->token);
+    snapshot->info = *_tessera_token_peek_info (add->token);
+    g_task_set_source_tag (list, list_other_tokens_thread);
+    g_task_set_task_data (list, snapshot, (GDestroyNotify) token_snapshot_free);
+    g_task_run_in_thread (list, list_other_tokens_thread);
+    g_object_unref (list);
+  }
+}
+
+static void
+add_token_provider_chosen (GObject      *source,
+                           GAsyncResult *result,
+                           gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  AddToken *add = g_task_get_task_data (task);
+  g_autoptr(ProviderChoice) choice = NULL;
+  g_autoptr(GPtrArray) at_risk = NULL;
+  g_autofree char *real_path = NULL;
+  GError *error = NULL;
+
+  at_risk = g_task_propagate_pointer (G_TASK (result), &error);
+  if (at_risk != NULL)
+    choice = choose_provider (add->token, at_risk, &error);
+  if (choice == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  add->provider = g_steal_pointer (&choice->provider);
+  add->one_token = choice->one_token;
+
+  /* It will load the module: one the agent's computer has, in a place
+   * its allowlist takes. */
   if (add->provider == NULL)
     {
-      const char *path = tessera_module_get_path (tessera_token_get_module (add->token));
-      g_autofree char *base = g_path_get_basename (path);
+      TesseraModule *module = tessera_token_get_module (add->token);
+      const char *path = tessera_module_get_path (module);
+      g_autofree char *base = NULL;
 
+      /* p11-kit's "remote:" modules run in another process, with no file */
+      if (path == NULL)
+        {
+          g_task_return_new_error (task, TESSERA_AGENT_ERROR, TESSERA_AGENT_ERROR_PROVIDER_NOT_ALLOWED,
+                                   _("The module “%s” is one p11-kit reaches through its “remote:” "
+                                     "setting, so there is no module file the SSH agent could load. "
+                                     "Add the module file itself to p11-kit, or to the agent with ssh-add -s."),
+                                   tessera_module_get_name (module));
+          return;
+        }
+
+      base = g_path_get_basename (path);
       g_task_return_new_error (task, TESSERA_AGENT_ERROR, TESSERA_AGENT_ERROR_PROVIDER_NOT_ALLOWED,
                                _("The SSH agent runs outside Tessera’s sandbox, and your computer has no "
                                  "%s for it to load (Tessera uses %s). Install the module on your "
@@ -780,6 +1313,8 @@ add_token_listed (GObject      *source,
     }
   if (!tessera_agent_provider_allowed (add->provider, &real_path))
     {
+      if (add->one_token)
+        agent_choice_forget (add->token);
       g_task_return_new_error (task, TESSERA_AGENT_ERROR, TESSERA_AGENT_ERROR_PROVIDER_NOT_ALLOWED,
                                _("ssh-agent only loads modules under /usr/lib and /usr/local/lib, "
                                  "and %s is not there. Install the module there, or start the agent "
@@ -884,7 +1419,34 @@ add_token_added (GObject      *source,
 
   if (!tessera_agent_add_provider_finish (self, result, &error))
     {
-      if (g_error_matches (error, TESSERA_AGENT_ERROR, TESSERA_AGENT_ERROR_REFUSED))
+      AddToken *add = g_task_get_task_data (task);
+
+      if (add->one_token)
+        agent_choice_forget (add->token);
+
+      if (add->one_token && g_error_matches (error, TESSERA_AGENT_ERROR, TESSERA_AGENT_ERROR_REFUSED))
+        {
+          g_clear_error (&error);
+          g_set_error (&error, TESSERA_AGENT_ERROR, TESSERA_AGENT_ERROR_REFUSED,
+                       _("The SSH agent refused Tessera’s one-token provider, though the PIN and keys "
+                         "checked out. The agent must run as you, with the same runtime directory "
+                         "as Tessera (%s), and its -P list must take %s; its log says more."),
+                       g_get_user_runtime_dir (), add->provider);
+        }
+      else if (g_error_matches (error, TESSERA_AGENT_ERROR, TESSERA_AGENT_ERROR_REFUSED) &&
+               g_str_has_suffix (add->provider, "/p11-kit-client.so"))
+        {
+          /* The agent's helper has the agent's environment, not ours. */
+          g_clear_error (&error);
+          g_set_error (&error, TESSERA_AGENT_ERROR, TESSERA_AGENT_ERROR_REFUSED,
+                       _("The SSH agent refused %s. That module only reaches tokens through the "
+                         "p11-kit server named by P11_KIT_SERVER_ADDRESS (or the default socket in "
+                         "the runtime directory), and the agent’s helper sees the agent’s "
+                         "environment, not Tessera’s. Start the agent with P11_KIT_SERVER_ADDRESS "
+                         "set, or add the token’s own module instead."),
+                       add->provider);
+        }
+      else if (g_error_matches (error, TESSERA_AGENT_ERROR, TESSERA_AGENT_ERROR_REFUSED))
         {
           g_clear_error (&error);
           g_set_error_literal (&error, TESSERA_AGENT_ERROR, TESSERA_AGENT_ERROR_REFUSED,
@@ -942,6 +1504,10 @@ add_token_verified (GObject      *source,
  * own, with the tries left when it is not), and that a key can work.
  * Then it removes the provider if loaded, adds it, and checks that the
  * keys appeared.  The caller asks before a login on a final try.
+ *
+ * The agent is shown this token and no other: when its module holds other
+ * initialised tokens, on which the agent's helper would try the PIN, the
+ * provider is one of Tessera's one-token providers instead of the module.
  */
 void
 tessera_agent_add_token_async (TesseraAgent        *self,
@@ -973,7 +1539,6 @@ tessera_agent_add_token_async (TesseraAgent        *self,
 
   add = g_new0 (AddToken, 1);
   add->token = g_object_ref (token);
-  add->provider = g_strdup (tessera_module_get_host_path (tessera_token_get_module (token)));
   add->pin = g_strdup (pin);
   add->lifetime = lifetime;
   add->confirm = confirm;
@@ -994,4 +1559,73 @@ tessera_agent_add_token_finish (TesseraAgent  *self,
 {
   g_return_val_if_fail (g_task_is_valid (result, self), -1);
   return g_task_propagate_int (G_TASK (result), error);
+}
+
+/* Removing a token ------------------------------------------------------------------ */
+
+static void
+remove_token_done (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  TesseraToken *token = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!tessera_agent_remove_provider_finish (TESSERA_AGENT (source), result, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  /* Its one-token provider is free for another token. */
+  agent_choice_forget (token);
+  g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * tessera_agent_remove_token_async:
+ * @token: a token whose keys are in the agent
+ *
+ * Removes the provider that holds @token's keys from the agent: its
+ * one-token provider, or its module (and with it every token the agent
+ * loaded from that module).
+ */
+void
+tessera_agent_remove_token_async (TesseraAgent        *self,
+                                  TesseraToken        *token,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *provider = NULL;
+
+  g_return_if_fail (TESSERA_IS_AGENT (self));
+  g_return_if_fail (TESSERA_IS_TOKEN (token));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tessera_agent_remove_token_async);
+  g_task_set_task_data (task, g_object_ref (token), g_object_unref);
+
+  provider = tessera_agent_get_token_provider (token);
+  if (provider == NULL)
+    {
+      g_task_return_new_error (task, TESSERA_AGENT_ERROR, TESSERA_AGENT_ERROR_PROVIDER_NOT_ALLOWED,
+                               _("Your computer has no module for this token, so the SSH agent "
+                                 "cannot hold its keys."));
+      return;
+    }
+
+  tessera_agent_remove_provider_async (self, provider, cancellable,
+                                       remove_token_done, g_steal_pointer (&task));
+}
+
+gboolean
+tessera_agent_remove_token_finish (TesseraAgent  *self,
+                                   GAsyncResult  *result,
+                                   GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -23,6 +23,8 @@ G_BEGIN_DECLS
  * @TESSERA_AGENT_ERROR_NO_USABLE_KEY: no key on the token is one OpenSSH can use
  * @TESSERA_AGENT_ERROR_REFUSED: the agent answered "failure"
  * @TESSERA_AGENT_ERROR_KEYS_MISSING: the agent said yes, but the keys did not appear
+ * @TESSERA_AGENT_ERROR_OTHER_TOKENS: the agent would try the PIN on other tokens
+ *   of the module, and no one-token provider can prevent it
  */
 typedef enum {
   TESSERA_AGENT_ERROR_NO_AGENT,
@@ -33,6 +35,7 @@ typedef enum {
   TESSERA_AGENT_ERROR_NO_USABLE_KEY,
   TESSERA_AGENT_ERROR_REFUSED,
   TESSERA_AGENT_ERROR_KEYS_MISSING,
+  TESSERA_AGENT_ERROR_OTHER_TOKENS,
 } TesseraAgentError;
 
 /**
@@ -112,6 +115,16 @@ void               tessera_agent_add_token_async      (TesseraAgent        *self
 int                tessera_agent_add_token_finish     (TesseraAgent        *self,
                                                        GAsyncResult        *result,
                                                        GError             **error);
+
+void               tessera_agent_remove_token_async   (TesseraAgent        *self,
+                                                       TesseraToken        *token,
+                                                       GCancellable        *cancellable,
+                                                       GAsyncReadyCallback  callback,
+                                                       gpointer             user_data);
+gboolean           tessera_agent_remove_token_finish  (TesseraAgent        *self,
+                                                       GAsyncResult        *result,
+                                                       GError             **error);
+char              *tessera_agent_get_token_provider   (TesseraToken        *token);
 
 TesseraAgentState  tessera_agent_state_for_token      (GPtrArray           *identities,
                                                        TesseraToken        *token);

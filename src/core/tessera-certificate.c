@@ -4,6 +4,8 @@
  * GnuTLS sees the token key as an "external" private key whose signing
  * callbacks call C_Sign.  Certificates are written with the CKA_ID of
  * the private key they belong to, which is what OpenSSH pairs them by.
+ * An import takes every certificate of a file on its own: each one is
+ * written, or skipped with a TesseraCertificateOutcome that says why.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -469,6 +471,327 @@ tessera_token_create_certificate_finish (TesseraToken  *token,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+/* What became of each certificate in a file ------------------------------------- */
+
+/**
+ * TesseraCertificateOutcome:
+ *
+ * One certificate of a file given to
+ * tessera_token_import_certificates_async(): where it is in the file,
+ * its subject, whether it was written and under which ID, or why not.
+ */
+struct _TesseraCertificateOutcome
+{
+  GObject                        parent_instance;
+
+  TesseraCertificateOutcomeKind  kind;
+  guint                          position;
+  char                          *subject;
+  GBytes                        *id;
+  char                          *reason;
+  GError                        *error;
+
+  /* Only while importing */
+  GBytes                        *der;
+  TesseraObject                 *private_key;
+};
+
+G_DEFINE_FINAL_TYPE (TesseraCertificateOutcome, tessera_certificate_outcome, G_TYPE_OBJECT)
+
+static void
+tessera_certificate_outcome_finalize (GObject *object)
+{
+  TesseraCertificateOutcome *self = TESSERA_CERTIFICATE_OUTCOME (object);
+
+  g_free (self->subject);
+  g_clear_pointer (&self->id, g_bytes_unref);
+  g_free (self->reason);
+  g_clear_error (&self->error);
+  g_clear_pointer (&self->der, g_bytes_unref);
+  g_clear_object (&self->private_key);
+
+  G_OBJECT_CLASS (tessera_certificate_outcome_parent_class)->finalize (object);
+}
+
+static void
+tessera_certificate_outcome_class_init (TesseraCertificateOutcomeClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = tessera_certificate_outcome_finalize;
+}
+
+static void
+tessera_certificate_outcome_init (TesseraCertificateOutcome *self)
+{
+}
+
+static TesseraCertificateOutcome *
+outcome_new (guint position)
+{
+  TesseraCertificateOutcome *self = g_object_new (TESSERA_TYPE_CERTIFICATE_OUTCOME, NULL);
+
+  self->position = position;
+  return self;
+}
+
+/* Decides a skipped certificate: @reason is the short form for a list,
+ * @error the whole sentence for a file that held only this one. */
+static void
+outcome_skip (TesseraCertificateOutcome     *self,
+              TesseraCertificateOutcomeKind  kind,
+              char                          *reason,
+              GError                        *error)
+{
+  self->kind = kind;
+  g_free (self->reason);
+  self->reason = reason;
+  g_clear_error (&self->error);
+  self->error = error;
+  g_clear_object (&self->private_key);
+}
+
+static void
+outcome_skip_malformed (TesseraCertificateOutcome *self,
+                        char                      *reason)
+{
+  outcome_skip (self, TESSERA_CERTIFICATE_OUTCOME_MALFORMED,
+                reason != NULL ? reason : g_strdup (_("not a certificate, or malformed")),
+                g_error_new_literal (TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_FAILED,
+                                     _("The file is not an X.509 certificate in PEM or DER form.")));
+}
+
+/**
+ * tessera_certificate_outcome_get_kind:
+ *
+ * Returns: whether the certificate was imported, and if not, why
+ */
+TesseraCertificateOutcomeKind
+tessera_certificate_outcome_get_kind (TesseraCertificateOutcome *self)
+{
+  g_return_val_if_fail (TESSERA_IS_CERTIFICATE_OUTCOME (self), TESSERA_CERTIFICATE_OUTCOME_MALFORMED);
+
+  return self->kind;
+}
+
+/**
+ * tessera_certificate_outcome_get_imported:
+ *
+ * Returns: %TRUE when the certificate was written to the token
+ */
+gboolean
+tessera_certificate_outcome_get_imported (TesseraCertificateOutcome *self)
+{
+  g_return_val_if_fail (TESSERA_IS_CERTIFICATE_OUTCOME (self), FALSE);
+
+  return self->kind == TESSERA_CERTIFICATE_OUTCOME_IMPORTED;
+}
+
+/**
+ * tessera_certificate_outcome_get_position:
+ *
+ * Returns: where the certificate is in the file, from 1: the first PEM
+ *   block is 1, whatever its type
+ */
+guint
+tessera_certificate_outcome_get_position (TesseraCertificateOutcome *self)
+{
+  g_return_val_if_fail (TESSERA_IS_CERTIFICATE_OUTCOME (self), 0);
+
+  return self->position;
+}
+
+/**
+ * tessera_certificate_outcome_get_subject:
+ *
+ * Returns: (nullable): the certificate's subject ("CN=SSH key"), with
+ *   control characters as visible symbols; %NULL when it could not be read
+ */
+const char *
+tessera_certificate_outcome_get_subject (TesseraCertificateOutcome *self)
+{
+  g_return_val_if_fail (TESSERA_IS_CERTIFICATE_OUTCOME (self), NULL);
+
+  return self->subject;
+}
+
+/**
+ * tessera_certificate_outcome_get_id:
+ *
+ * Returns: (nullable): the CKA_ID it was written with; for a certificate
+ *   already on the token, the ID it has there
+ */
+GBytes *
+tessera_certificate_outcome_get_id (TesseraCertificateOutcome *self)
+{
+  g_return_val_if_fail (TESSERA_IS_CERTIFICATE_OUTCOME (self), NULL);
+
+  return self->id;
+}
+
+/**
+ * tessera_certificate_outcome_get_reason:
+ *
+ * Returns: (nullable): why it was skipped, as a phrase for a list ("already
+ *   on the token, as “alice”"); %NULL when it was imported
+ */
+const char *
+tessera_certificate_outcome_get_reason (TesseraCertificateOutcome *self)
+{
+  g_return_val_if_fail (TESSERA_IS_CERTIFICATE_OUTCOME (self), NULL);
+
+  return self->reason;
+}
+
+/**
+ * tessera_certificate_outcome_describe:
+ *
+ * Returns: (transfer full): one line that names the certificate and says
+ *   why it was skipped, for a list of skipped certificates
+ */
+char *
+tessera_certificate_outcome_describe (TesseraCertificateOutcome *self)
+{
+  const char *reason;
+
+  g_return_val_if_fail (TESSERA_IS_CERTIFICATE_OUTCOME (self), NULL);
+
+  reason = self->reason != NULL ? self->reason : _("imported");
+  if (self->subject != NULL && *self->subject != '\0')
+    /* Translators: a certificate skipped on import: its subject, where it
+     * is in the file, and why, e.g. “CN=alice” (position 2): matches no
+     * key on this token */
+    return g_strdup_printf (_("“%s” (position %u): %s"), self->subject, self->position, reason);
+
+  /* Translators: something in a file that was not imported: where it is,
+   * and why, e.g. Position 2: not a certificate, or malformed */
+  return g_strdup_printf (_("Position %u: %s"), self->position, reason);
+}
+
+/* Reading the file ---------------------------------------------------------------- */
+
+/* Files are bytes, not strings: they may hold a NUL anywhere */
+static const char *
+find_text (const char *from,
+           const char *end,
+           const char *needle)
+{
+  gsize length = strlen (needle);
+
+  for (const char *p = from; p != NULL && p + length <= end; p++)
+    {
+      p = memchr (p, needle[0], end - p);
+      if (p == NULL || p + length > end)
+        return NULL;
+      if (memcmp (p, needle, length) == 0)
+        return p;
+    }
+  return NULL;
+}
+
+/* Fills in @outcome from one certificate, PEM or DER */
+static void
+read_certificate (TesseraCertificateOutcome *outcome,
+                  const char                *data,
+                  gsize                      length,
+                  gnutls_x509_crt_fmt_t      format)
+{
+  gnutls_x509_crt_t crt = NULL;
+  gnutls_datum_t input = { (unsigned char *) data, length };
+  gnutls_datum_t der = { NULL, 0 }, dn = { NULL, 0 };
+
+  gnutls_x509_crt_init (&crt);
+  if (gnutls_x509_crt_import (crt, &input, format) < 0 ||
+      gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_DER, &der) < 0)
+    {
+      outcome_skip_malformed (outcome, NULL);
+      gnutls_x509_crt_deinit (crt);
+      return;
+    }
+
+  outcome->der = g_bytes_new (der.data, der.size);
+  if (gnutls_x509_crt_get_dn3 (crt, &dn, 0) >= 0)
+    {
+      g_autofree char *text = g_strndup ((const char *) dn.data, dn.size);
+
+      outcome->subject = tessera_text_make_visible (text);
+    }
+  gnutls_free (dn.data);
+  gnutls_free (der.data);
+  gnutls_x509_crt_deinit (crt);
+}
+
+/*
+ * Splits @data into its PEM blocks, or takes it as one DER certificate.
+ * Every block gets an outcome, in order: a broken block, or one that
+ * holds something else, is decided here as malformed and the next block
+ * is read all the same.
+ */
+static GPtrArray *
+read_certificates (GBytes *data)
+{
+  GPtrArray *outcomes = g_ptr_array_new_with_free_func (g_object_unref);
+  gsize length = 0;
+  const char *start = g_bytes_get_data (data, &length);
+  const char *end = start + length;
+  const char *p = start;
+  const char *begin;
+
+  if (start == NULL)
+    end = p = start = "";
+
+  while ((begin = find_text (p, end, "-----BEGIN ")) != NULL)
+    {
+      TesseraCertificateOutcome *outcome = outcome_new (outcomes->len + 1);
+      const char *type = begin + strlen ("-----BEGIN ");
+      const char *next = find_text (type, end, "-----BEGIN ");
+      const char *limit = next != NULL ? next : end;
+      const char *line_end = memchr (type, '\n', limit - type);
+      const char *type_end = find_text (type, line_end != NULL ? line_end : limit, "-----");
+      g_autofree char *name = NULL;
+      g_autofree char *end_marker = NULL;
+      const char *block_end;
+
+      g_ptr_array_add (outcomes, outcome);
+      p = limit;
+      if (type_end == NULL)
+        {
+          outcome_skip_malformed (outcome, NULL);
+          continue;
+        }
+
+      name = g_strndup (type, type_end - type);
+      end_marker = g_strdup_printf ("-----END %s-----", name);
+      block_end = find_text (type_end, limit, end_marker);
+      if (block_end == NULL)
+        {
+          outcome_skip_malformed (outcome, NULL);
+          continue;
+        }
+      block_end += strlen (end_marker);
+      p = block_end;
+
+      if (g_str_equal (name, "CERTIFICATE") || g_str_equal (name, "X509 CERTIFICATE"))
+        read_certificate (outcome, begin, block_end - begin, GNUTLS_X509_FMT_PEM);
+      else
+        {
+          g_autofree char *shown = tessera_text_make_visible (name);
+
+          if (g_utf8_strlen (shown, -1) > 40)
+            *g_utf8_offset_to_pointer (shown, 40) = '\0';
+          /* Translators: %s is the type of a PEM block, e.g. “PRIVATE KEY” */
+          outcome_skip_malformed (outcome, g_strdup_printf (_("a “%s” block, not a certificate"), shown));
+        }
+    }
+
+  if (outcomes->len == 0)
+    {
+      TesseraCertificateOutcome *outcome = outcome_new (1);
+
+      g_ptr_array_add (outcomes, outcome);
+      read_certificate (outcome, start, length, GNUTLS_X509_FMT_DER);
+    }
+  return outcomes;
+}
+
 /* Import ------------------------------------------------------------------------ */
 
 typedef struct
@@ -476,7 +799,7 @@ typedef struct
   TesseraModule *module;
   CK_SLOT_ID     slot;
   CK_TOKEN_INFO  token_info;
-  GBytes        *der;
+  GBytes        *data;
   char          *label;
 } Import;
 
@@ -484,9 +807,153 @@ static void
 import_free (Import *import)
 {
   g_clear_object (&import->module);
-  g_clear_pointer (&import->der, g_bytes_unref);
+  g_clear_pointer (&import->data, g_bytes_unref);
   g_free (import->label);
   g_free (import);
+}
+
+static gboolean
+outcome_pending (TesseraCertificateOutcome *outcome)
+{
+  return outcome->der != NULL && outcome->reason == NULL;
+}
+
+/* The certificate itself, under the key's ID: on the token already, or
+ * earlier in the file */
+static void
+find_copy (TesseraCertificateOutcome *outcome,
+           GPtrArray                 *objects,
+           GPtrArray                 *outcomes,
+           GBytes                    *id)
+{
+  for (guint i = 0; i < objects->len; i++)
+    {
+      TesseraObject *object = g_ptr_array_index (objects, i);
+      GBytes *value = tessera_object_get_value (object);
+      GBytes *object_id = tessera_object_get_id (object);
+
+      if (tessera_object_get_kind (object) == TESSERA_OBJECT_KIND_CERTIFICATE && value != NULL &&
+          g_bytes_equal (value, outcome->der) && object_id != NULL && g_bytes_equal (object_id, id))
+        {
+          const char *label = tessera_object_get_display_label (object);
+
+          outcome->id = g_bytes_ref (id);
+          /* Translators: why a certificate was not imported; %s is the
+           * label of the copy on the token */
+          outcome_skip (outcome, TESSERA_CERTIFICATE_OUTCOME_ALREADY_ON_TOKEN,
+                        g_strdup_printf (_("already on the token, as “%s”"), label),
+                        g_error_new (G_IO_ERROR, G_IO_ERROR_EXISTS,
+                                     _("This certificate is already on the token, as “%s”, with its key’s ID; nothing was imported."),
+                                     label));
+          return;
+        }
+    }
+
+  for (guint i = 0; i < outcomes->len; i++)
+    {
+      TesseraCertificateOutcome *earlier = g_ptr_array_index (outcomes, i);
+
+      if (earlier == outcome)
+        return;
+      if (earlier->private_key != NULL && g_bytes_equal (earlier->der, outcome->der) &&
+          g_bytes_equal (earlier->id, id))
+        {
+          outcome->id = g_bytes_ref (id);
+          /* Translators: why a certificate was not imported */
+          outcome_skip (outcome, TESSERA_CERTIFICATE_OUTCOME_ALREADY_ON_TOKEN,
+                        g_strdup_printf (_("already on the token: the same as position %u"), earlier->position),
+                        g_error_new_literal (G_IO_ERROR, G_IO_ERROR_EXISTS,
+                                             _("This certificate is already on the token; nothing was imported.")));
+          return;
+        }
+    }
+}
+
+/* Decides each certificate still pending: its key, or why it has none */
+static void
+match_keys (TesseraSession *session,
+            GPtrArray      *objects,
+            GPtrArray      *outcomes)
+{
+  for (guint i = 0; i < outcomes->len; i++)
+    {
+      TesseraCertificateOutcome *outcome = g_ptr_array_index (outcomes, i);
+      g_autoptr(GBytes) blob = NULL;
+      g_autoptr(GBytes) id = NULL;
+      TesseraObject *private_key;
+      GError *error = NULL;
+
+      if (!outcome_pending (outcome))
+        continue;
+
+      blob = _tessera_ssh_blob_from_certificate (outcome->der, NULL);
+      if (blob == NULL)
+        {
+          outcome_skip (outcome, TESSERA_CERTIFICATE_OUTCOME_UNSUPPORTED_KEY,
+                        g_strdup (_("its key is of a type Tessera cannot pair with a token key")),
+                        g_error_new_literal (TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_NOT_SUPPORTED,
+                                             _("The certificate’s key is of a type Tessera cannot pair with a token key.")));
+          continue;
+        }
+
+      private_key = _tessera_match_private_key (session->functions, session->session, objects, blob, NULL, &error);
+      if (private_key == NULL && error != NULL)
+        {
+          outcome_skip (outcome, TESSERA_CERTIFICATE_OUTCOME_NOT_STORED, g_strdup (error->message), error);
+          continue;
+        }
+      if (private_key == NULL)
+        {
+          outcome_skip (outcome, TESSERA_CERTIFICATE_OUTCOME_NO_MATCHING_KEY,
+                        g_strdup (_("matches no key on this token")),
+                        g_error_new_literal (TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_FAILED,
+                                             _("No private key on the token matches this certificate’s public key, so nothing was imported. Log in first if you have not, or import it onto the token that holds its key.")));
+          continue;
+        }
+
+      id = tessera_object_get_id (private_key) != NULL ? g_bytes_ref (tessera_object_get_id (private_key))
+                                                        : g_bytes_new (NULL, 0);
+      find_copy (outcome, objects, outcomes, id);
+      if (outcome_pending (outcome))
+        {
+          outcome->private_key = g_object_ref (private_key);
+          outcome->id = g_steal_pointer (&id);
+        }
+    }
+}
+
+/* Nothing imported: one certificate's own error, or the list of reasons */
+static GError *
+nothing_imported_error (GPtrArray *outcomes)
+{
+  TesseraCertificateOutcome *first = g_ptr_array_index (outcomes, 0);
+  GQuark domain = first->error->domain;
+  int code = first->error->code;
+  gboolean unmatched = FALSE;
+  g_autoptr(GString) message = NULL;
+
+  if (outcomes->len == 1)
+    return g_error_copy (first->error);
+
+  message = g_string_new (_("Nothing was imported:"));
+  for (guint i = 0; i < outcomes->len; i++)
+    {
+      TesseraCertificateOutcome *outcome = g_ptr_array_index (outcomes, i);
+      g_autofree char *line = tessera_certificate_outcome_describe (outcome);
+
+      g_string_append_printf (message, "\n• %s", line);
+      if (outcome->error->domain != domain || outcome->error->code != code)
+        {
+          domain = TESSERA_PKCS11_ERROR;
+          code = TESSERA_PKCS11_ERROR_FAILED;
+        }
+      unmatched |= outcome->kind == TESSERA_CERTIFICATE_OUTCOME_NO_MATCHING_KEY;
+    }
+  if (unmatched)
+    g_string_append_printf (message, "\n%s",
+                            _("Log in first if you have not, or import each certificate onto the token that holds its key."));
+
+  return g_error_new_literal (domain, code, message->str);
 }
 
 static void
@@ -496,104 +963,103 @@ import_thread (GTask        *task,
                GCancellable *cancellable)
 {
   Import *import = task_data;
-  TesseraSession write;
+  TesseraSession write = { 0 };
+  g_autoptr(GPtrArray) outcomes = read_certificates (import->data);
   g_autoptr(GPtrArray) objects = NULL;
-  g_autoptr(GBytes) blob = NULL;
-  g_autofree char *label = NULL;
-  TesseraObject *private_key;
-  GBytes *id = NULL;
+  gboolean pending = FALSE;
+  guint imported = 0;
   GError *error = NULL;
   CK_RV rv;
 
-  blob = _tessera_ssh_blob_from_certificate (import->der, NULL);
-  if (blob == NULL)
+  for (guint i = 0; i < outcomes->len; i++)
+    pending |= outcome_pending (g_ptr_array_index (outcomes, i));
+  g_debug ("Importing from a file of %u blocks", outcomes->len);
+
+  /* A file with no certificate in it needs no session */
+  if (pending)
     {
-      g_set_error_literal (&error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_NOT_SUPPORTED,
-                           _("The certificate’s key is of a type Tessera cannot pair with a token key."));
-      g_task_return_error (task, error);
-      return;
+      if (!_tessera_session_open (&write, import->module, import->slot, TRUE, &error))
+        goto out;
+
+      objects = _tessera_object_read_all (write.functions, write.session, &import->token_info,
+                                          cancellable, &rv, &error);
+      if (objects == NULL)
+        goto out;
+
+      match_keys (&write, objects, outcomes);
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, &error))
+        goto out;
     }
 
-  if (!_tessera_session_open (&write, import->module, import->slot, TRUE, &error))
-    goto out;
-
-  objects = _tessera_object_read_all (write.functions, write.session, &import->token_info,
-                                      cancellable, &rv, &error);
-  if (objects == NULL)
-    goto out;
-
-  private_key = _tessera_match_private_key (write.functions, write.session, objects, blob, NULL, &error);
-  if (private_key == NULL)
+  for (guint i = 0; i < outcomes->len; i++)
     {
-      if (error == NULL)
-        g_set_error_literal (&error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_FAILED,
-                             _("No private key on the token matches this certificate’s public key, so nothing was imported. Log in first if you have not, or import it onto the token that holds its key."));
-      goto out;
-    }
+      TesseraCertificateOutcome *outcome = g_ptr_array_index (outcomes, i);
+      const char *label = import->label;
+      GError *write_error = NULL;
 
-  id = tessera_object_get_id (private_key);
+      if (!outcome_pending (outcome))
+        continue;
 
-  /* Importing it again would only add a copy */
-  for (guint i = 0; i < objects->len; i++)
-    {
-      TesseraObject *object = g_ptr_array_index (objects, i);
-      GBytes *value = tessera_object_get_value (object);
-
-      if (tessera_object_get_kind (object) == TESSERA_OBJECT_KIND_CERTIFICATE && value != NULL &&
-          g_bytes_equal (value, import->der) && tessera_object_get_id (object) != NULL &&
-          g_bytes_equal (tessera_object_get_id (object), id))
+      if (label == NULL)
+        label = tessera_object_get_label (outcome->private_key);
+      if (!_tessera_certificate_create_object (&write, outcome->der, label != NULL ? label : "",
+                                               outcome->id, NULL, &write_error))
         {
-          g_set_error (&error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                       _("This certificate is already on the token, as “%s”, with its key’s ID; nothing was imported."),
-                       tessera_object_get_display_label (object));
-          id = NULL;
-          goto out;
+          outcome_skip (outcome, TESSERA_CERTIFICATE_OUTCOME_NOT_STORED,
+                        g_strdup (write_error->message), write_error);
+          continue;
         }
+      outcome->kind = TESSERA_CERTIFICATE_OUTCOME_IMPORTED;
+      g_clear_object (&outcome->private_key);
+      imported++;
     }
 
-  if (import->label != NULL)
-    label = g_strdup (import->label);
-  else
-    label = g_strdup (tessera_object_get_label (private_key));
+  for (guint i = 0; i < outcomes->len; i++)
+    g_clear_pointer (&((TesseraCertificateOutcome *) g_ptr_array_index (outcomes, i))->der, g_bytes_unref);
 
-  if (!_tessera_certificate_create_object (&write, import->der, label, id, NULL, &error))
-    goto out;
+  if (imported == 0)
+    error = nothing_imported_error (outcomes);
 
 out:
   _tessera_session_close (&write);
   if (error != NULL)
     g_task_return_error (task, error);
   else
-    g_task_return_pointer (task, g_bytes_ref (id), (GDestroyNotify) g_bytes_unref);
+    g_task_return_pointer (task, g_steal_pointer (&outcomes), (GDestroyNotify) g_ptr_array_unref);
 }
 
 /**
- * tessera_token_import_certificate_async:
- * @data: an X.509 certificate, PEM or DER
- * @label: (nullable): its label; the private key's when %NULL
+ * tessera_token_import_certificates_async:
+ * @data: X.509 certificates: PEM with any number of CERTIFICATE blocks,
+ *   or one in DER
+ * @label: (nullable): the label of each certificate written; when %NULL,
+ *   each takes its private key's
  *
- * Writes the certificate onto the token with the CKA_ID of the private
- * key whose public key it holds, found by key material (or a test
- * signature, for keys that hide their public part).  Fails, writing
- * nothing, when no private key matches.  Logged in.
+ * Writes each certificate in @data onto the token with the CKA_ID of the
+ * private key whose public key it holds, found by key material (or a
+ * test signature, for keys that hide their public part).  A certificate
+ * is skipped, with nothing written for it, when it is already on the
+ * token under that ID, when no private key matches it, or when it cannot
+ * be read; the others are imported all the same.  Logged in.
  */
 void
-tessera_token_import_certificate_async (TesseraToken        *token,
-                                        GBytes              *data,
-                                        const char          *label,
-                                        GCancellable        *cancellable,
-                                        GAsyncReadyCallback  callback,
-                                        gpointer             user_data)
+tessera_token_import_certificates_async (TesseraToken        *token,
+                                         GBytes              *data,
+                                         const char          *label,
+                                         GCancellable        *cancellable,
+                                         GAsyncReadyCallback  callback,
+                                         gpointer             user_data)
 {
   g_autoptr(GTask) task = g_task_new (token, cancellable, callback, user_data);
-  gnutls_x509_crt_t crt = NULL;
-  gnutls_datum_t input = { (unsigned char *) g_bytes_get_data (data, NULL), g_bytes_get_size (data) };
-  gnutls_datum_t der = { NULL, 0 };
   P11KitUri *parsed;
   Import *import;
   GError *error = NULL;
 
-  g_task_set_source_tag (task, tessera_token_import_certificate_async);
+  g_return_if_fail (TESSERA_IS_TOKEN (token));
+  g_return_if_fail (data != NULL);
+
+  g_task_set_source_tag (task, tessera_token_import_certificates_async);
 
   if (!tessera_check_label_text (label, &error))
     {
@@ -601,24 +1067,11 @@ tessera_token_import_certificate_async (TesseraToken        *token,
       return;
     }
 
-  gnutls_x509_crt_init (&crt);
-  if (gnutls_x509_crt_import (crt, &input, GNUTLS_X509_FMT_PEM) < 0 &&
-      gnutls_x509_crt_import (crt, &input, GNUTLS_X509_FMT_DER) < 0)
-    {
-      gnutls_x509_crt_deinit (crt);
-      g_task_return_new_error (task, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_FAILED,
-                               _("The file is not an X.509 certificate in PEM or DER form."));
-      return;
-    }
-  gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_DER, &der);
-  gnutls_x509_crt_deinit (crt);
-
   import = g_new0 (Import, 1);
   import->module = g_object_ref (tessera_token_get_module (token));
   import->slot = tessera_token_get_slot_id (token);
-  import->der = g_bytes_new (der.data, der.size);
+  import->data = g_bytes_ref (data);
   import->label = g_strdup (label);
-  gnutls_free (der.data);
   parsed = p11_kit_uri_new ();
   if (p11_kit_uri_parse (tessera_token_get_uri (token), P11_KIT_URI_FOR_ANY, parsed) == P11_KIT_URI_OK)
     import->token_info = *p11_kit_uri_get_token_info (parsed);
@@ -629,15 +1082,23 @@ tessera_token_import_certificate_async (TesseraToken        *token,
 }
 
 /**
- * tessera_token_import_certificate_finish:
+ * tessera_token_import_certificates_finish:
  *
- * Returns: (transfer full): the CKA_ID the certificate was given
+ * Fails when not one certificate was imported, with a message that says
+ * why for each; a file of one certificate already on the token fails
+ * with %G_IO_ERROR_EXISTS, as does a file whose certificates all are.
+ *
+ * Returns: (transfer full) (element-type TesseraCertificateOutcome): what
+ *   became of each certificate, in the file's order; at least one was
+ *   imported
  */
-GBytes *
-tessera_token_import_certificate_finish (TesseraToken  *token,
-                                         GAsyncResult  *result,
-                                         GError       **error)
+GPtrArray *
+tessera_token_import_certificates_finish (TesseraToken  *token,
+                                          GAsyncResult  *result,
+                                          GError       **error)
 {
+  g_return_val_if_fail (g_task_is_valid (result, token), NULL);
+
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 

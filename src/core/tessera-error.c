@@ -334,24 +334,58 @@ _tessera_ck_string (const CK_UTF8CHAR *chars,
 }
 
 /*
+ * A TPM counts wrong PINs for all its tokens together (its SO PINs too),
+ * and in its dictionary-attack lockout refuses every PIN unchecked:
+ * tpm2-pkcs11 then answers CKR_PIN_LOCKED.  No SO PIN ends that lockout;
+ * time does, or the TPM's lockout authorization.  Its tokens report no
+ * tries-left flags.
+ */
+static void
+set_tpm_pin_error (GError   **error,
+                   CK_RV      rv,
+                   gboolean   so)
+{
+  if (rv == CKR_PIN_LOCKED)
+    g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED,
+                         _("The TPM is locked out after too many wrong PINs on its tokens, so it "
+                           "refused this one without checking it. The lockout clears by itself "
+                           "after the TPM’s recovery time, or at once with the TPM’s lockout "
+                           "authorization (tpm2_dictionarylockout --clear-lockout)."));
+  else
+    g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT,
+                         so ? _("Wrong SO PIN. The TPM counts wrong PINs for all its tokens "
+                                "together and locks out after a few failed tries; then it "
+                                "refuses every PIN until its recovery time has passed.")
+                            : _("Wrong PIN. The TPM counts wrong PINs for all its tokens "
+                                "together and locks out after a few failed tries; then it "
+                                "refuses every PIN until its recovery time has passed."));
+}
+
+/*
  * _tessera_set_pin_error:
  * @flags: the token's flags read after the failure, 0 when unknown
  * @so: whether this was the SO PIN
+ * @kind: the token's kind: a TPM's PINs fail in a way of their own
  *
  * A wrong or locked PIN in words.  PKCS#11 has no retry counter, only
  * these flags: say exactly what they say, and never make up a number.
+ * A token that raises none of them after a wrong PIN does not count
+ * tries where PKCS#11 can see it: say that.
  */
 void
-_tessera_set_pin_error (GError   **error,
-                        CK_RV      rv,
-                        CK_FLAGS   flags,
-                        gboolean   so)
+_tessera_set_pin_error (GError           **error,
+                        CK_RV              rv,
+                        CK_FLAGS           flags,
+                        gboolean           so,
+                        TesseraTokenKind   kind)
 {
   CK_FLAGS locked = so ? CKF_SO_PIN_LOCKED : CKF_USER_PIN_LOCKED;
   CK_FLAGS final_try = so ? CKF_SO_PIN_FINAL_TRY : CKF_USER_PIN_FINAL_TRY;
   CK_FLAGS count_low = so ? CKF_SO_PIN_COUNT_LOW : CKF_USER_PIN_COUNT_LOW;
 
-  if (rv == CKR_PIN_LOCKED || (flags & locked))
+  if (kind == TESSERA_TOKEN_KIND_TPM && !(flags & (locked | final_try | count_low)))
+    set_tpm_pin_error (error, rv, so);
+  else if (rv == CKR_PIN_LOCKED || (flags & locked))
     g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED,
                          so ? _("The SO PIN is locked. Only the token’s maker can reset it.")
                             : rv == CKR_PIN_LOCKED
@@ -367,5 +401,6 @@ _tessera_set_pin_error (GError   **error,
                             : _("Wrong PIN. Only a few tries left before the PIN is locked."));
   else
     g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT,
-                         so ? _("Wrong SO PIN.") : _("Wrong PIN."));
+                         so ? _("Wrong SO PIN. The token does not say how many tries are left.")
+                            : _("Wrong PIN. The token does not say how many tries are left."));
 }

@@ -622,6 +622,7 @@ object_build_uri (TesseraObject       *self,
   char *string = NULL;
 
   memcpy (p11_kit_uri_get_token_info (uri), token_info, sizeof *token_info);
+  _tessera_token_info_pad (p11_kit_uri_get_token_info (uri));
 
   /* Unknown for an object that could not be read */
   if (klass != (CK_OBJECT_CLASS) -1)

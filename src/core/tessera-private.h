@@ -26,7 +26,8 @@ gboolean        _tessera_ck_rv_means_removed     (CK_RV            rv);
 void            _tessera_set_pin_error           (GError         **error,
                                                   CK_RV            rv,
                                                   CK_FLAGS         flags,
-                                                  gboolean         so);
+                                                  gboolean         so,
+                                                  TesseraTokenKind kind);
 
 /* Wipes a PIN copy and frees it. */
 static inline void
@@ -43,6 +44,17 @@ _tessera_pin_wipe (char **pin)
 /* tessera-key.c */
 void            _tessera_key_assess_all          (GPtrArray       *keys,
                                                   gboolean         logged_in);
+
+/* tessera-registry.c */
+typedef struct
+{
+  CK_SLOT_ID    slot_id;
+  CK_TOKEN_INFO token_info;
+} TesseraSlotEntry;
+
+GArray         *_tessera_scan_slots              (CK_FUNCTION_LIST *functions,
+                                                  gboolean        *call_failed,
+                                                  GError         **error);
 
 /* tessera-module.c */
 const char     *_tessera_sandbox_host_root       (void);
@@ -105,10 +117,19 @@ gboolean        _tessera_token_same_identity     (TesseraToken    *self,
 gboolean        _tessera_token_update_info       (TesseraToken    *self,
                                                   CK_SLOT_ID       slot_id,
                                                   const CK_TOKEN_INFO *token_info);
+const CK_TOKEN_INFO *_tessera_token_peek_info    (TesseraToken    *self);
+void            _tessera_token_info_pad          (CK_TOKEN_INFO   *token_info);
 void            _tessera_token_mark_removed      (TesseraToken    *self);
 void            _tessera_token_close_session     (TesseraToken    *self,
                                                   CK_FUNCTION_LIST *functions);
 void            _tessera_token_set_logged_out    (TesseraToken    *self);
+void            _tessera_token_note_lockout      (TesseraToken    *self,
+                                                  gboolean         locked_out);
+
+/* tessera-tpm-lockout.c */
+gint64          _tessera_tpm_lockout_lookup      (const char      *tpm_identity);
+void            _tessera_tpm_lockout_remember    (const char      *tpm_identity,
+                                                  gboolean         locked_out);
 
 /* tessera-object.c */
 GPtrArray      *_tessera_object_read_all         (CK_FUNCTION_LIST    *functions,

@@ -29,11 +29,7 @@
 
 #define DEFAULT_POLL_INTERVAL_MS 1000
 
-typedef struct
-{
-  CK_SLOT_ID    slot_id;
-  CK_TOKEN_INFO token_info;
-} SlotEntry;
+typedef TesseraSlotEntry SlotEntry;
 
 typedef struct
 {
@@ -226,8 +222,10 @@ tessera_registry_new_for_module_paths (const char * const *paths)
 
 /* Worker thread: scanning --------------------------------------------------- */
 
-static GArray *
-scan_slots (CK_FUNCTION_LIST  *functions,
+/* Every slot with a token, and its information.  A token that could not
+ * be read is left out, and @call_failed set. */
+GArray *
+_tessera_scan_slots (CK_FUNCTION_LIST  *functions,
             gboolean          *call_failed,
             GError           **error)
 {
@@ -312,7 +310,7 @@ scan_module (TesseraModule *module)
     {
       gboolean call_failed = FALSE;
 
-      scan->slots = scan_slots (functions, &call_failed, &scan->error);
+      scan->slots = _tessera_scan_slots (functions, &call_failed, &scan->error);
       _tessera_module_end (module);
 
       /* A token that could not be read may have taken the module's
@@ -1552,7 +1550,7 @@ monitor_rescan (Monitor  *monitor,
   functions = _tessera_module_begin (monitor->module);
   if (functions == NULL)
     return FALSE;
-  slots = scan_slots (functions, &call_failed, &error);
+  slots = _tessera_scan_slots (functions, &call_failed, &error);
   _tessera_module_end (monitor->module);
 
   if (slots != NULL && call_failed && _tessera_module_has_failed (monitor->module))
@@ -1837,6 +1835,55 @@ tessera_registry_get_tokens (TesseraRegistry *self)
   return G_LIST_MODEL (self->tokens);
 }
 
+static gsize
+trimmed_length (const CK_UTF8CHAR *chars,
+                gsize              length)
+{
+  while (length > 0 && (chars[length - 1] == ' ' || chars[length - 1] == '\0'))
+    length--;
+  return length;
+}
+
+/*
+ * A text field of a URI against the token's.  p11-kit leaves a field the
+ * URI does not name zeroed, and pads one it names with spaces; its own
+ * p11_kit_uri_match_token_info() then compares all the bytes, so a field
+ * the module pads with NULs (tpm2-pkcs11's model) matches no URI without
+ * those NULs.  Compare the trimmed text, as the token's URI carries it.
+ */
+static gboolean
+field_matches (const CK_UTF8CHAR *in_uri,
+               const CK_UTF8CHAR *on_token,
+               gsize              length)
+{
+  gsize uri_length;
+
+  if (in_uri[0] == '\0')
+    return TRUE;
+
+  uri_length = trimmed_length (in_uri, length);
+  return uri_length == trimmed_length (on_token, length) &&
+         memcmp (in_uri, on_token, uri_length) == 0;
+}
+
+static gboolean
+token_info_matches (P11KitUri           *uri,
+                    const CK_TOKEN_INFO *token_info)
+{
+  const CK_TOKEN_INFO *wanted = p11_kit_uri_get_token_info (uri);
+
+  /* As p11-kit does: a URI with attributes it does not know matches nothing */
+  if (p11_kit_uri_any_unrecognized (uri))
+    return FALSE;
+
+  return field_matches (wanted->label, token_info->label, sizeof wanted->label) &&
+         field_matches (wanted->manufacturerID, token_info->manufacturerID,
+                        sizeof wanted->manufacturerID) &&
+         field_matches (wanted->model, token_info->model, sizeof wanted->model) &&
+         field_matches (wanted->serialNumber, token_info->serialNumber,
+                        sizeof wanted->serialNumber);
+}
+
 /**
  * tessera_registry_match_tokens:
  * @uri: a PKCS#11 URI
@@ -1845,6 +1892,10 @@ tessera_registry_get_tokens (TesseraRegistry *self)
  * a TPM (they share serial and model), or a URI that names only a
  * manufacturer.  Commands that act on "the" token must refuse when more
  * than one matches.
+ *
+ * Text fields match when they are equal without their padding, so the
+ * token's own URI (built from the trimmed fields) and a URI that spells
+ * out a module's NUL padding both match it.
  *
  * Returns: (transfer container) (element-type TesseraToken) (nullable):
  *   every token @uri matches, in the registry's order, or %NULL when @uri
@@ -1875,13 +1926,10 @@ tessera_registry_match_tokens (TesseraRegistry *self,
   for (guint i = 0; i < n; i++)
     {
       g_autoptr(TesseraToken) token = g_list_model_get_item (G_LIST_MODEL (self->tokens), i);
-      P11KitUri *token_uri = p11_kit_uri_new ();
 
-      p11_kit_uri_parse (tessera_token_get_uri (token), P11_KIT_URI_FOR_ANY, token_uri);
-      if (p11_kit_uri_match_token_info (parsed, p11_kit_uri_get_token_info (token_uri)) &&
+      if (token_info_matches (parsed, _tessera_token_peek_info (token)) &&
           (slot_id == (CK_ULONG) -1 || slot_id == tessera_token_get_slot_id (token)))
         g_ptr_array_add (matches, g_object_ref (token));
-      p11_kit_uri_free (token_uri);
     }
 
   p11_kit_uri_free (parsed);

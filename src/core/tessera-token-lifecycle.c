@@ -30,6 +30,7 @@ typedef struct
   TesseraModule *module;
   CK_SLOT_ID     slot_id;
   gboolean       pin_pad;
+  TesseraTokenKind token_kind;
   TesseraPinKind kind;
   char          *label;
   char          *so_pin;
@@ -117,6 +118,7 @@ pin_len (Lifecycle  *lifecycle,
 static void
 set_pin_error (GError           **error,
                CK_RV              rv,
+               Lifecycle         *lifecycle,
                CK_FUNCTION_LIST  *functions,
                CK_SLOT_ID         slot_id,
                gboolean           so)
@@ -131,7 +133,8 @@ set_pin_error (GError           **error,
     }
 
   _tessera_set_pin_error (error, rv,
-                          functions->C_GetTokenInfo (slot_id, &info) == CKR_OK ? info.flags : 0, so);
+                          functions->C_GetTokenInfo (slot_id, &info) == CKR_OK ? info.flags : 0, so,
+                          lifecycle->token_kind);
 }
 
 /* Logs in as SO on a fresh read-write session and sets the user PIN. */
@@ -156,7 +159,7 @@ set_user_pin_as_so (Lifecycle         *lifecycle,
   rv = functions->C_Login (session, CKU_SO, pin_arg (lifecycle, so_pin), pin_len (lifecycle, so_pin));
   if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
     {
-      set_pin_error (error, rv, functions, slot_id, TRUE);
+      set_pin_error (error, rv, lifecycle, functions, slot_id, TRUE);
       functions->C_CloseSession (session);
       return FALSE;
     }
@@ -248,7 +251,7 @@ run_initialize (Lifecycle         *lifecycle,
                                pin_len (lifecycle, lifecycle->so_pin), label);
   if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED)
     {
-      set_pin_error (error, rv, functions, lifecycle->slot_id, TRUE);
+      set_pin_error (error, rv, lifecycle, functions, lifecycle->slot_id, TRUE);
       return FALSE;
     }
   if (rv != CKR_OK)
@@ -289,7 +292,7 @@ run_change_pin (Lifecycle         *lifecycle,
                                pin_len (lifecycle, lifecycle->old_pin));
       if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
         {
-          set_pin_error (error, rv, functions, lifecycle->slot_id, TRUE);
+          set_pin_error (error, rv, lifecycle, functions, lifecycle->slot_id, TRUE);
           functions->C_CloseSession (session);
           return FALSE;
         }
@@ -305,7 +308,7 @@ run_change_pin (Lifecycle         *lifecycle,
   if (rv == CKR_OK)
     return TRUE;
 
-  set_pin_error (error, rv, functions, lifecycle->slot_id, lifecycle->kind == TESSERA_PIN_SO);
+  set_pin_error (error, rv, lifecycle, functions, lifecycle->slot_id, lifecycle->kind == TESSERA_PIN_SO);
   return FALSE;
 }
 
@@ -378,9 +381,19 @@ lifecycle_done (GObject      *source,
     _tessera_token_set_logged_out (TESSERA_TOKEN (source));
 
   if (g_task_propagate_boolean (G_TASK (result), &error))
-    g_task_return_boolean (outer, TRUE);
+    {
+      /* A TPM that checked a PIN is not locked out (any more) */
+      _tessera_token_note_lockout (TESSERA_TOKEN (source), FALSE);
+      g_task_return_boolean (outer, TRUE);
+    }
   else
-    g_task_return_error (outer, error);
+    {
+      if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED))
+        _tessera_token_note_lockout (TESSERA_TOKEN (source), TRUE);
+      else if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT))
+        _tessera_token_note_lockout (TESSERA_TOKEN (source), FALSE);
+      g_task_return_error (outer, error);
+    }
 }
 
 static void
@@ -401,6 +414,7 @@ start (TesseraToken        *token,
   lifecycle->module = g_object_ref (tessera_token_get_module (token));
   lifecycle->slot_id = tessera_token_get_slot_id (token);
   lifecycle->pin_pad = tessera_token_has_state (token, TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH);
+  lifecycle->token_kind = tessera_token_get_kind (token);
 
   if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_REMOVED))
     {

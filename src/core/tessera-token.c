@@ -36,6 +36,7 @@ struct _TesseraToken
   char              *firmware_version;
   TesseraTokenState  state;
   TesseraTokenKind   kind;
+  gint64             locked_out_since;
   gboolean           logged_in;
   gboolean           objects_loaded;
 
@@ -84,6 +85,7 @@ tessera_token_state_get_type (void)
         { TESSERA_TOKEN_STATE_WRITE_PROTECTED, "TESSERA_TOKEN_STATE_WRITE_PROTECTED", "write-protected" },
         { TESSERA_TOKEN_STATE_LOGIN_REQUIRED, "TESSERA_TOKEN_STATE_LOGIN_REQUIRED", "login-required" },
         { TESSERA_TOKEN_STATE_REMOVED, "TESSERA_TOKEN_STATE_REMOVED", "removed" },
+        { TESSERA_TOKEN_STATE_LOCKED_OUT, "TESSERA_TOKEN_STATE_LOCKED_OUT", "locked-out" },
         { 0, NULL, NULL }
       };
       GType type = g_flags_register_static (g_intern_static_string ("TesseraTokenState"), values);
@@ -223,6 +225,18 @@ contains_word (const char *haystack,
   return strstr (folded, folded_needle) != NULL;
 }
 
+/* What tpm2-pkcs11 calls itself in its CK_INFO (its tokens carry the TPM's
+ * own manufacturer and model, which need not say "TPM") */
+static gboolean
+module_is_tpm2_pkcs11 (TesseraModule *module)
+{
+  const char *manufacturer = tessera_module_get_manufacturer (module);
+  const char *description = tessera_module_get_description (module);
+
+  return g_strcmp0 (manufacturer, "tpm2-software.github.io") == 0 ||
+         (description != NULL && g_str_has_prefix (description, "TPM2.0 Cryptoki"));
+}
+
 static TesseraTokenKind
 guess_kind (TesseraToken *self)
 {
@@ -240,6 +254,9 @@ guess_kind (TesseraToken *self)
     { "Token", TESSERA_TOKEN_KIND_USB_KEY },
   };
 
+  if (module_is_tpm2_pkcs11 (self->module))
+    return TESSERA_TOKEN_KIND_TPM;
+
   /* opencryptoki's software token calls itself IBM / "Soft" */
   if (g_strcmp0 (self->model, "Soft") == 0)
     return TESSERA_TOKEN_KIND_SOFTWARE;
@@ -252,6 +269,35 @@ guess_kind (TesseraToken *self)
   return TESSERA_TOKEN_KIND_SMART_CARD;
 }
 
+static void
+pad_with_spaces (CK_UTF8CHAR *chars,
+                 gsize        length)
+{
+  gsize end = length;
+
+  while (end > 0 && (chars[end - 1] == ' ' || chars[end - 1] == '\0'))
+    chars[--end] = ' ';
+}
+
+/*
+ * _tessera_token_info_pad:
+ * @token_info: a copy of a token's information, to be put in a URI
+ *
+ * PKCS#11 pads the text fields with spaces, and p11-kit drops trailing
+ * spaces when it formats a URI.  Some modules pad the C way instead:
+ * tpm2-pkcs11's model is "SW   TPM" and eight NULs, which would reach the
+ * URI as %00%00….  Making any padding spaces gives URIs of the trimmed
+ * fields, which tessera_registry_match_tokens() matches.
+ */
+void
+_tessera_token_info_pad (CK_TOKEN_INFO *token_info)
+{
+  pad_with_spaces (token_info->label, sizeof token_info->label);
+  pad_with_spaces (token_info->manufacturerID, sizeof token_info->manufacturerID);
+  pad_with_spaces (token_info->model, sizeof token_info->model);
+  pad_with_spaces (token_info->serialNumber, sizeof token_info->serialNumber);
+}
+
 static char *
 build_uri (CK_SLOT_ID           slot_id,
            const CK_TOKEN_INFO *token_info)
@@ -261,6 +307,7 @@ build_uri (CK_SLOT_ID           slot_id,
   char *string = NULL;
 
   memcpy (p11_kit_uri_get_token_info (uri), token_info, sizeof *token_info);
+  _tessera_token_info_pad (p11_kit_uri_get_token_info (uri));
 
   /* A blank token has no identity of its own yet: its slot is all there is. */
   if (!(token_info->flags & CKF_TOKEN_INITIALIZED))
@@ -274,6 +321,51 @@ build_uri (CK_SLOT_ID           slot_id,
   p11_kit_uri_free (uri);
 
   return string;
+}
+
+/* What names the TPM behind a token: every token of one TPM has the
+ * TPM's manufacturer, model and serial, and its lockout is theirs. */
+static char *
+tpm_identity (TesseraToken *self)
+{
+  const char *module = tessera_module_get_path (self->module);
+
+  if (module == NULL)
+    module = tessera_module_get_name (self->module);
+  return g_strjoin ("\n", module != NULL ? module : "", self->manufacturer, self->model,
+                    self->serial, NULL);
+}
+
+/*
+ * _tessera_token_note_lockout:
+ * @locked_out: whether a PIN was refused because the TPM is locked out;
+ *   %FALSE when the TPM checked a PIN, right or wrong
+ *
+ * Main context, after a login or a PIN change on the token.  Only a TPM
+ * locks out; for any other token this does nothing.
+ */
+void
+_tessera_token_note_lockout (TesseraToken *self,
+                             gboolean      locked_out)
+{
+  g_autofree char *tpm = NULL;
+  TesseraTokenState state;
+
+  if (self->kind != TESSERA_TOKEN_KIND_TPM || (self->state & TESSERA_TOKEN_STATE_NOT_INITIALIZED))
+    return;
+
+  /* Noted for the whole TPM: its other tokens, and the next process, see it */
+  tpm = tpm_identity (self);
+  _tessera_tpm_lockout_remember (tpm, locked_out);
+  self->locked_out_since = locked_out ? g_get_real_time () / G_USEC_PER_SEC : 0;
+
+  state = locked_out ? self->state | TESSERA_TOKEN_STATE_LOCKED_OUT
+                     : self->state & ~TESSERA_TOKEN_STATE_LOCKED_OUT;
+  if (state != self->state)
+    {
+      self->state = state;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+    }
 }
 
 static void
@@ -330,8 +422,17 @@ _tessera_token_update_info (TesseraToken        *self,
     set_string (&self->display_name, g_strdup (_("Uninitialized token")), &name_changed);
 
   self->kind = guess_kind (self);
+  self->locked_out_since = 0;
+  if (self->kind == TESSERA_TOKEN_KIND_TPM && (token_info->flags & CKF_TOKEN_INITIALIZED))
+    {
+      g_autofree char *tpm = tpm_identity (self);
+
+      self->locked_out_since = _tessera_tpm_lockout_lookup (tpm);
+    }
 
   state = decode_flags (token_info->flags) | (self->state & TESSERA_TOKEN_STATE_REMOVED);
+  if (self->locked_out_since != 0)
+    state |= TESSERA_TOKEN_STATE_LOCKED_OUT;
   if (state != self->state)
     {
       self->state = state;
@@ -502,6 +603,7 @@ typedef struct
   CK_SLOT_ID         slot_id;
   CK_TOKEN_INFO      token_info;
   gboolean           protected_path;
+  TesseraTokenKind   kind;
   char              *pin;
   gsize              pin_len;
 
@@ -512,6 +614,7 @@ typedef struct
   gboolean           logged_in;
   gboolean           session_lost;
   gboolean           removed;
+  CK_RV              login_rv;
 } OperationData;
 
 static void
@@ -549,12 +652,13 @@ static void
 set_login_error (GError             **error,
                  CK_RV                rv,
                  const CK_TOKEN_INFO *token_info,
-                 gboolean             have_info)
+                 gboolean             have_info,
+                 TesseraTokenKind     kind)
 {
   if (rv != CKR_PIN_INCORRECT && rv != CKR_PIN_LOCKED)
     _tessera_set_ck_error (error, rv, _("Could not log in"));
   else
-    _tessera_set_pin_error (error, rv, have_info ? token_info->flags : 0, FALSE);
+    _tessera_set_pin_error (error, rv, have_info ? token_info->flags : 0, FALSE, kind);
 }
 
 static gboolean
@@ -596,6 +700,7 @@ operation_run (TesseraToken     *self,
           rv = functions->C_Login (self->session, CKU_USER, pin, pin_len);
           if (rv == CKR_USER_ALREADY_LOGGED_IN)
             rv = CKR_OK;
+          data->login_rv = rv;
         }
       else if (data->operation == OPERATION_LOGOUT)
         {
@@ -617,7 +722,8 @@ operation_run (TesseraToken     *self,
             {
               data->have_new_token_info =
                 functions->C_GetTokenInfo (data->slot_id, &data->new_token_info) == CKR_OK;
-              set_login_error (error, rv, &data->new_token_info, data->have_new_token_info);
+              set_login_error (error, rv, &data->new_token_info, data->have_new_token_info,
+                               data->kind);
             }
           else
             {
@@ -717,6 +823,13 @@ operation_done (GObject      *source_object,
   else if (data->session_lost)
     token_set_logged_in (self, FALSE);
 
+  /* A TPM refuses PINs unchecked while it is locked out; a PIN it checked,
+   * right or wrong, shows the lockout is over. */
+  if (data->login_rv == CKR_PIN_LOCKED)
+    _tessera_token_note_lockout (self, TRUE);
+  else if (data->login_rv == CKR_OK || data->login_rv == CKR_PIN_INCORRECT)
+    _tessera_token_note_lockout (self, FALSE);
+
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
       g_task_return_error (outer, g_steal_pointer (&error));
@@ -766,6 +879,8 @@ run_operation (TesseraToken        *self,
   data->slot_id = self->slot_id;
   data->token_info = self->token_info;
   data->protected_path = (self->state & TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH) != 0;
+  data->kind = self->kind;
+  data->login_rv = CKR_FUNCTION_NOT_SUPPORTED;
   if (pin != NULL)
     {
       data->pin_len = strlen (pin);
@@ -1022,6 +1137,26 @@ tessera_token_get_kind (TesseraToken *self)
   return self->kind;
 }
 
+/**
+ * tessera_token_is_tpm:
+ *
+ * Whether a TPM keeps the token (tpm2-pkcs11, most likely).  A TPM counts
+ * wrong PINs for all its tokens together and locks out for a while after
+ * a few; its tokens report no tries-left flags.
+ */
+gboolean
+tessera_token_is_tpm (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), FALSE);
+  return self->kind == TESSERA_TOKEN_KIND_TPM;
+}
+
+/**
+ * tessera_token_get_icon_name:
+ *
+ * Returns: the name of the icon for the token's kind; see
+ *   tessera_token_get_icon() for one with a fallback
+ */
 const char *
 tessera_token_get_icon_name (TesseraToken *self)
 {
@@ -1032,13 +1167,83 @@ tessera_token_get_icon_name (TesseraToken *self)
     case TESSERA_TOKEN_KIND_USB_KEY:
       return "media-removable-symbolic";
     case TESSERA_TOKEN_KIND_TPM:
-      return "computer-symbolic";
+      /* A chip, as the TPM is one on the computer's board */
+      return "auth-sim-symbolic";
     case TESSERA_TOKEN_KIND_SOFTWARE:
       return "dialog-password-symbolic";
     case TESSERA_TOKEN_KIND_SMART_CARD:
     default:
       return "auth-smartcard-symbolic";
     }
+}
+
+/**
+ * tessera_token_get_icon:
+ *
+ * The token kind's icon, falling back to one every icon theme has when
+ * the theme lacks it (newer Adwaita themes dropped some device icons).
+ *
+ * Returns: (transfer full): a #GThemedIcon
+ */
+GIcon *
+tessera_token_get_icon (TesseraToken *self)
+{
+  const char *names[] = { NULL, NULL, NULL };
+
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
+
+  names[0] = tessera_token_get_icon_name (self);
+  if (self->kind == TESSERA_TOKEN_KIND_TPM)
+    names[1] = "computer-symbolic";
+  else if (!g_str_equal (names[0], "auth-smartcard-symbolic"))
+    names[1] = "auth-smartcard-symbolic";
+
+  return g_themed_icon_new_from_names ((char **) names, -1);
+}
+
+/**
+ * tessera_token_get_kind_name:
+ *
+ * Returns: what kind of device the token most likely is, in words
+ */
+const char *
+tessera_token_get_kind_name (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
+
+  switch (self->kind)
+    {
+    case TESSERA_TOKEN_KIND_USB_KEY:
+      return _("USB security key");
+    case TESSERA_TOKEN_KIND_TPM:
+      return _("TPM, the computer’s security chip");
+    case TESSERA_TOKEN_KIND_SOFTWARE:
+      return _("Software token");
+    case TESSERA_TOKEN_KIND_SMART_CARD:
+    default:
+      return _("Smart card");
+    }
+}
+
+/**
+ * tessera_token_get_locked_out_since:
+ *
+ * A TPM's lockout is seen only when a login is refused.  This is when the
+ * last login to any of the TPM's tokens found it locked out; a login
+ * since that got a PIN checked forgets it.  The lockout may have cleared
+ * by itself since.
+ *
+ * Returns: (transfer full) (nullable): the local time, or %NULL when the
+ *   token is not a TPM or none was seen
+ */
+GDateTime *
+tessera_token_get_locked_out_since (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
+
+  if (!(self->state & TESSERA_TOKEN_STATE_LOCKED_OUT) || self->locked_out_since == 0)
+    return NULL;
+  return g_date_time_new_from_unix_local (self->locked_out_since);
 }
 
 /**
@@ -1059,6 +1264,8 @@ tessera_token_describe_state (TesseraToken *self)
     return g_strdup (_("Removed"));
   if (state & TESSERA_TOKEN_STATE_NOT_INITIALIZED)
     return g_strdup (_("Not initialized"));
+  if (state & TESSERA_TOKEN_STATE_LOCKED_OUT)
+    return g_strdup (_("TPM locked out; clears by itself"));
   if (state & TESSERA_TOKEN_STATE_USER_PIN_LOCKED)
     return g_strdup (_("PIN locked"));
   if (state & TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY)
@@ -1121,9 +1328,29 @@ tessera_token_list_state_descriptions (TesseraToken *self)
                TESSERA_TOKEN_STATE_SO_PIN_LOCKED | TESSERA_TOKEN_STATE_LOGIN_REQUIRED);
 
   lines = g_ptr_array_new ();
+
+  if (state & TESSERA_TOKEN_STATE_LOCKED_OUT && !(state & TESSERA_TOKEN_STATE_NOT_INITIALIZED))
+    {
+      g_autoptr(GDateTime) since = tessera_token_get_locked_out_since (self);
+      g_autofree char *when = since != NULL ? g_date_time_format (since, "%x %X") : NULL;
+
+      /* Translators: %s is a date and time */
+      g_ptr_array_add (lines, g_strdup_printf (_("A login on %s found the TPM locked out after too many "
+                                                 "wrong PINs on its tokens. The lockout clears by itself "
+                                                 "after the TPM’s recovery time, or at once with its "
+                                                 "lockout authorization; no SO PIN ends it."),
+                                               when != NULL ? when : "?"));
+    }
+
   for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
     if (state & texts[i].state)
       g_ptr_array_add (lines, g_strdup (_(texts[i].text)));
+
+  if (self->kind == TESSERA_TOKEN_KIND_TPM && !(state & TESSERA_TOKEN_STATE_NOT_INITIALIZED))
+    g_ptr_array_add (lines, g_strdup (_("The TPM does not say how many PIN tries are left. It counts "
+                                        "wrong PINs for all its tokens together, and after a few it "
+                                        "locks out: it refuses every PIN until its recovery time has "
+                                        "passed.")));
   g_ptr_array_add (lines, NULL);
 
   return (GStrv) g_ptr_array_free (lines, FALSE);
@@ -1222,4 +1449,11 @@ tessera_token_get_other_objects (TesseraToken *self)
 {
   g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
   return G_LIST_MODEL (self->other_objects);
+}
+
+/* The token's information as its module last gave it, padding and all. */
+const CK_TOKEN_INFO *
+_tessera_token_peek_info (TesseraToken *self)
+{
+  return &self->token_info;
 }

@@ -17,6 +17,9 @@ G_DECLARE_FINAL_TYPE (TesseraToken, tessera_token, TESSERA, TOKEN, GObject)
 
 /**
  * TesseraTokenState:
+ * @TESSERA_TOKEN_STATE_LOCKED_OUT: a TPM refused the last login because it
+ *   was locked out after too many wrong PINs (no flag says so: Tessera
+ *   remembers what the login found); it clears by itself with time
  *
  * The token's flags, decoded into states a person can act on.
  */
@@ -36,6 +39,7 @@ typedef enum /*< flags >*/ {
   TESSERA_TOKEN_STATE_WRITE_PROTECTED         = 1 << 11,
   TESSERA_TOKEN_STATE_LOGIN_REQUIRED          = 1 << 12,
   TESSERA_TOKEN_STATE_REMOVED                 = 1 << 13,
+  TESSERA_TOKEN_STATE_LOCKED_OUT              = 1 << 14,
 } TesseraTokenState;
 
 /**
@@ -71,7 +75,11 @@ gboolean           tessera_token_has_state           (TesseraToken *self,
 char              *tessera_token_describe_state      (TesseraToken *self);
 GStrv              tessera_token_list_state_descriptions (TesseraToken *self);
 TesseraTokenKind   tessera_token_get_kind            (TesseraToken *self);
+gboolean           tessera_token_is_tpm              (TesseraToken *self);
+const char        *tessera_token_get_kind_name       (TesseraToken *self);
 const char        *tessera_token_get_icon_name       (TesseraToken *self);
+GIcon             *tessera_token_get_icon            (TesseraToken *self);
+GDateTime         *tessera_token_get_locked_out_since (TesseraToken *self);
 gboolean           tessera_token_get_logged_in       (TesseraToken *self);
 gboolean           tessera_token_get_objects_loaded  (TesseraToken *self);
 

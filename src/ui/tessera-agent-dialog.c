@@ -28,6 +28,7 @@ typedef enum {
   PIN_MODE_NORMAL,
   PIN_MODE_FINAL_TRY,
   PIN_MODE_LOCKED,
+  PIN_MODE_LOCKED_OUT,
 } PinMode;
 
 enum {
@@ -204,6 +205,8 @@ configure (TesseraAgentDialog *self)
   if (self->mode == PIN_MODE_LOCKED
       || tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_USER_PIN_LOCKED))
     mode = PIN_MODE_LOCKED;
+  else if (tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_LOCKED_OUT))
+    mode = PIN_MODE_LOCKED_OUT;
   else if (tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY))
     mode = PIN_MODE_FINAL_TRY;
 
@@ -211,6 +214,27 @@ configure (TesseraAgentDialog *self)
 
   switch (mode)
     {
+    /* No SO PIN ends a TPM's lockout, time does; a PIN tried meanwhile is
+     * not counted, so trying again is allowed */
+    case PIN_MODE_LOCKED_OUT:
+      adw_message_dialog_set_heading (dialog, _("TPM Locked Out"));
+      adw_message_dialog_format_body (dialog,
+                                      _("The TPM that keeps “%s” refuses every PIN because "
+                                        "too many wrong PINs were entered on its tokens. The "
+                                        "lockout clears by itself after the TPM’s recovery "
+                                        "time, or at once with the TPM’s lockout "
+                                        "authorization. A PIN tried while it lasts is not "
+                                        "counted."),
+                                      name);
+      if (adw_message_dialog_has_response (dialog, "add"))
+        {
+          adw_message_dialog_set_response_label (dialog, "add", _("_Try Again"));
+          adw_message_dialog_set_response_appearance (dialog, "add", ADW_RESPONSE_SUGGESTED);
+          adw_message_dialog_set_default_response (dialog, "add");
+        }
+      gtk_widget_set_visible (GTK_WIDGET (self->warning_label), FALSE);
+      break;
+
     case PIN_MODE_LOCKED:
       adw_message_dialog_set_heading (dialog, _("PIN Locked"));
       adw_message_dialog_format_body (dialog,
@@ -324,8 +348,15 @@ on_add_finished (GObject      *object,
 
   if (is_pin_error (error))
     {
-      show_error (self, error->message);
-      if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED))
+      /* A TPM's lockout is its own mode, which the token's state now
+       * shows and the dialog's body explains */
+      if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED)
+          && tessera_token_is_tpm (self->token))
+        show_error (self, _("The TPM refused this PIN without checking it."));
+      else
+        show_error (self, error->message);
+      if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED)
+          && !tessera_token_is_tpm (self->token))
         self->mode = PIN_MODE_LOCKED;
       configure (self);
       if (gtk_widget_get_visible (self->pin_entry))
@@ -651,7 +682,8 @@ tessera_agent_dialog_add_token_finish (GAsyncResult  *result,
 }
 
 static const char *
-error_heading (const GError *error)
+error_heading (TesseraToken *token,
+               const GError *error)
 {
   if (error->domain == TESSERA_AGENT_ERROR)
     {
@@ -682,7 +714,7 @@ error_heading (const GError *error)
         case TESSERA_PKCS11_ERROR_PIN_INCORRECT:
           return _("Wrong PIN");
         case TESSERA_PKCS11_ERROR_PIN_LOCKED:
-          return _("PIN Locked");
+          return token != NULL && tessera_token_is_tpm (token) ? _("TPM Locked Out") : _("PIN Locked");
         case TESSERA_PKCS11_ERROR_PIN_INVALID:
           return _("PIN Not Accepted");
         case TESSERA_PKCS11_ERROR_TOKEN_REMOVED:
@@ -711,7 +743,7 @@ tessera_agent_dialog_show_error (GtkWindow    *parent,
   g_return_if_fail (error != NULL);
 
   /* The core's messages say the cause and the fix. */
-  tessera_error_dialog_show (parent, error_heading (error), error->message, "agent-refused");
+  tessera_error_dialog_show (parent, error_heading (token, error), error->message, "agent-refused");
 }
 
 /* The app's one sync: toasts when a card leaves and comes back */

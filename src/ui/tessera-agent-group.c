@@ -220,7 +220,7 @@ on_removed (GObject      *object,
   g_autoptr(TesseraAgentGroup) self = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!tessera_agent_remove_provider_finish (TESSERA_AGENT (object), result, &error))
+  if (!tessera_agent_remove_token_finish (TESSERA_AGENT (object), result, &error))
     {
       if (g_cancellable_is_cancelled (self->cancellable))
         return;
@@ -307,11 +307,9 @@ on_agent_switch_state_set (GtkSwitch         *agent_switch,
     }
   else
     {
-      TesseraModule *module = tessera_token_get_module (self->token);
-
       tessera_agent_sync_untrack (sync, self->token);
-      tessera_agent_remove_provider_async (agent, tessera_module_get_host_path (module),
-                                           self->cancellable, on_removed, g_object_ref (self));
+      tessera_agent_remove_token_async (agent, self->token,
+                                        self->cancellable, on_removed, g_object_ref (self));
     }
 
   /* The state follows when the agent has answered */

@@ -273,7 +273,10 @@ on_finished (GObject      *object,
 
   g_debug ("The token refused the change: %s", error->message);
   show_error (self, error->message);
-  if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED))
+  /* A locked-out TPM refuses every PIN for a while, but no PIN of its is
+   * locked: the message and the hint say how the lockout clears */
+  if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED)
+      && !tessera_token_is_tpm (self->token))
     self->locked = TRUE;
   configure (self);
   if (!self->pin_pad && !self->locked)

@@ -279,7 +279,9 @@ on_initialized (GObject      *object,
       g_debug ("Could not initialize the token: %s", error->message);
       self->busy = FALSE;
       show_error (self, error->message);
-      if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED))
+      /* A locked-out TPM: no SO PIN is locked, time ends the lockout */
+      if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED)
+          && !tessera_token_is_tpm (self->token))
         self->locked = TRUE;
       configure (self);
       return;

@@ -5,7 +5,8 @@
  * the token reports that the next wrong PIN locks it, the dialog says so
  * and only a click on "Use Last Try" logs in, never Enter; when the PIN is
  * already locked it never tries to log in, and explains that the SO PIN
- * unblocks it.
+ * unblocks it.  A TPM that is locked out is another thing: no SO PIN ends
+ * that, time does, and a PIN tried meanwhile is not counted.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -20,6 +21,7 @@ typedef enum {
   PIN_MODE_NORMAL,
   PIN_MODE_FINAL_TRY,
   PIN_MODE_LOCKED,
+  PIN_MODE_LOCKED_OUT,
 } PinMode;
 
 struct _TesseraPinDialog
@@ -110,6 +112,8 @@ configure (TesseraPinDialog *self)
   if (self->mode == PIN_MODE_LOCKED
       || tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_USER_PIN_LOCKED))
     mode = PIN_MODE_LOCKED;
+  else if (tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_LOCKED_OUT))
+    mode = PIN_MODE_LOCKED_OUT;
   else if (tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY))
     mode = PIN_MODE_FINAL_TRY;
 
@@ -117,6 +121,25 @@ configure (TesseraPinDialog *self)
 
   switch (mode)
     {
+    case PIN_MODE_LOCKED_OUT:
+      adw_message_dialog_set_heading (dialog, _("TPM Locked Out"));
+      adw_message_dialog_format_body (dialog,
+                                      _("The TPM that keeps “%s” refuses every PIN because "
+                                        "too many wrong PINs were entered on its tokens. The "
+                                        "lockout clears by itself after the TPM’s recovery "
+                                        "time, or at once with the TPM’s lockout "
+                                        "authorization. A PIN tried while it lasts is not "
+                                        "counted."),
+                                      name);
+      if (adw_message_dialog_has_response (dialog, "login"))
+        {
+          adw_message_dialog_set_response_label (dialog, "login", _("_Try Again"));
+          adw_message_dialog_set_response_appearance (dialog, "login", ADW_RESPONSE_SUGGESTED);
+          adw_message_dialog_set_default_response (dialog, "login");
+        }
+      gtk_widget_set_visible (GTK_WIDGET (self->warning_label), FALSE);
+      break;
+
     case PIN_MODE_LOCKED:
       adw_message_dialog_set_heading (dialog, _("PIN Locked"));
       adw_message_dialog_format_body (dialog,
@@ -208,9 +231,17 @@ on_login_finished (GObject      *object,
     }
 
   g_debug ("Login failed: %s", error->message);
-  show_error (self, error->message);
 
-  if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED))
+  /* A TPM's lockout is its own mode, which the token's state now shows
+   * and the dialog's body explains */
+  if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED)
+      && tessera_token_is_tpm (self->token))
+    show_error (self, _("The TPM refused this PIN without checking it."));
+  else
+    show_error (self, error->message);
+
+  if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED)
+      && !tessera_token_is_tpm (self->token))
     self->mode = PIN_MODE_LOCKED;
 
   /* The core refreshes the token's state after a failure: a wrong PIN may

@@ -159,5 +159,11 @@ tessera_pin_rows_describe_tries (TesseraToken *token,
     return g_strdup (so_pin ? _("A wrong SO PIN was entered: a few tries are left.")
                             : _("A wrong PIN was entered: a few tries are left."));
 
+  /* A TPM tells no tries left, but its lockout is known */
+  if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_LOCKED_OUT))
+    return g_strdup (_("The TPM is locked out and refuses every PIN until its recovery time has passed."));
+  if (tessera_token_is_tpm (token))
+    return g_strdup (_("The TPM locks out after a few wrong PINs, counted for all its tokens together."));
+
   return NULL;
 }

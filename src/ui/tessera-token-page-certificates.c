@@ -1,11 +1,13 @@
 /* tessera-token-page-certificates.c: the token page's Import Certificate…
  *
  * token.import-certificate logs in when the token asks for it, opens a
- * PEM or DER file and writes the certificate to the token under the ID of
- * the private key it belongs to; the core finds that key, and refuses a
- * certificate that matches none, with a message that says so.  The work
- * belongs to the window, not to the page: it reads the objects again, and
- * the page follows the token's lists.
+ * PEM or DER file and writes each certificate in it to the token under
+ * the ID of the private key it belongs to; the core finds those keys and
+ * skips, saying why, a certificate already there or one that matches no
+ * key.  All imported is a toast; some skipped is a dialog that names
+ * them; none imported is an error.  The work belongs to the window, not
+ * to the page: it reads the objects again, and the page follows the
+ * token's lists.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -26,7 +28,7 @@ typedef struct
   GCancellable         *cancellable;
   GtkFileChooserNative *chooser;
   GFile                *file;
-  char                 *id_hex;
+  GPtrArray            *outcomes;
 } ImportCertificate;
 
 static void
@@ -39,7 +41,7 @@ import_certificate_clear (ImportCertificate *import)
   g_clear_object (&import->token);
   g_clear_object (&import->cancellable);
   g_clear_object (&import->file);
-  g_clear_pointer (&import->id_hex, g_free);
+  g_clear_pointer (&import->outcomes, g_ptr_array_unref);
 }
 
 static ImportCertificate *
@@ -71,6 +73,32 @@ show_error (ImportCertificate *import,
   tessera_error_dialog_show (import->window, _("Could Not Import the Certificate"), message, "certificates");
 }
 
+/* Some were imported and some not: the dialog names each one skipped */
+static void
+show_skipped (ImportCertificate *import,
+              guint              imported,
+              guint              skipped)
+{
+  g_autoptr(GString) body = g_string_new (NULL);
+  g_autofree char *heading = NULL;
+
+  heading = g_strdup_printf (ngettext ("Imported %u Certificate", "Imported %u Certificates", imported), imported);
+  g_string_append (body, ngettext ("This certificate in the file was not imported:",
+                                   "These certificates in the file were not imported:", skipped));
+  for (guint i = 0; i < import->outcomes->len; i++)
+    {
+      TesseraCertificateOutcome *outcome = g_ptr_array_index (import->outcomes, i);
+      g_autofree char *line = NULL;
+
+      if (tessera_certificate_outcome_get_imported (outcome))
+        continue;
+      /* The core shows control characters in a subject as symbols */
+      line = tessera_certificate_outcome_describe (outcome);
+      g_string_append_printf (body, "\n• %s", line);
+    }
+  tessera_error_dialog_show (import->window, heading, body->str, "certificates");
+}
+
 static void
 on_objects_read (GObject      *object,
                  GAsyncResult *result,
@@ -80,6 +108,7 @@ on_objects_read (GObject      *object,
   g_autoptr(GError) error = NULL;
   g_autofree char *basename = NULL;
   g_autofree char *text = NULL;
+  guint imported = 0;
 
   if (!tessera_token_read_objects_finish (TESSERA_TOKEN (object), result, &error))
     {
@@ -92,9 +121,24 @@ on_objects_read (GObject      *object,
   if (g_cancellable_is_cancelled (import->cancellable))
     return;
 
+  for (guint i = 0; i < import->outcomes->len; i++)
+    imported += tessera_certificate_outcome_get_imported (g_ptr_array_index (import->outcomes, i));
+  if (imported < import->outcomes->len)
+    {
+      show_skipped (import, imported, import->outcomes->len - imported);
+      return;
+    }
+
   basename = g_file_get_basename (import->file);
-  /* Translators: a notification, %s is a file name, e.g. “cert.pem” */
-  text = g_strdup_printf (_("Imported “%s”"), basename);
+  if (imported == 1)
+    /* Translators: a notification, %s is a file name, e.g. “cert.pem” */
+    text = g_strdup_printf (_("Imported “%s”"), basename);
+  else
+    /* Translators: a notification, %u is a number of certificates and
+     * %s a file name, e.g. “certs.pem” */
+    text = g_strdup_printf (ngettext ("Imported %u certificate from “%s”",
+                                      "Imported %u certificates from “%s”", imported),
+                            imported, basename);
   if (TESSERA_IS_WINDOW (import->window))
     tessera_window_add_toast (TESSERA_WINDOW (import->window), adw_toast_new (text));
 }
@@ -106,23 +150,22 @@ on_certificate_imported (GObject      *object,
 {
   g_autoptr(ImportCertificate) import = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) id = NULL;
   TesseraToken *token = TESSERA_TOKEN (object);
 
-  id = tessera_token_import_certificate_finish (token, result, &error);
-  if (id == NULL)
+  import->outcomes = tessera_token_import_certificates_finish (token, result, &error);
+  if (import->outcomes == NULL)
     {
       if (import_is_cancelled (import, error))
         return;
 
-      /* The core's message says why: no private key matches, not a
+      /* Nothing was imported.  The core's message says why, for each
+       * certificate: already there, no private key matches, not a
        * certificate, the token refused it */
       show_error (import, error->message);
       return;
     }
 
-  import->id_hex = tessera_bytes_to_hex (id, 0);
-  g_debug ("Imported a certificate with ID %s", import->id_hex);
+  g_debug ("Imported from a file of %u certificates", import->outcomes->len);
 
   tessera_token_read_objects_async (token, import->cancellable, on_objects_read, import);
   /* The operation owns it now */
@@ -150,8 +193,8 @@ on_file_loaded (GObject      *object,
     }
 
   contents = g_bytes_new_take (data, length);
-  tessera_token_import_certificate_async (import->token, contents, NULL, import->cancellable,
-                                          on_certificate_imported, import);
+  tessera_token_import_certificates_async (import->token, contents, NULL, import->cancellable,
+                                           on_certificate_imported, import);
   import = NULL;
 }
 

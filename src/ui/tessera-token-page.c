@@ -50,6 +50,8 @@ struct _TesseraTokenPage
   AdwPreferencesGroup *state_group;
   AdwPreferencesGroup *info_group;
   TesseraPropertyRow  *label_row;
+  TesseraPropertyRow  *kind_row;
+  GtkImage            *kind_icon;
   TesseraPropertyRow  *manufacturer_row;
   TesseraPropertyRow  *model_row;
   TesseraPropertyRow  *serial_row;
@@ -331,6 +333,15 @@ update_login_row (TesseraTokenPage *self)
       icon_name = "changes-allow-symbolic";
       can_log_out = TRUE;
     }
+  else if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_LOCKED_OUT))
+    {
+      title = _("The TPM is locked out");
+      subtitle = _("Too many wrong PINs on its tokens. It clears by itself after the TPM’s "
+                   "recovery time; no SO PIN ends it");
+      icon_name = "dialog-warning-symbolic";
+      /* The dialog explains; a PIN tried while locked out is not counted */
+      can_log_in = TRUE;
+    }
   else if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_LOCKED))
     {
       title = _("The PIN is locked");
@@ -356,6 +367,8 @@ update_login_row (TesseraTokenPage *self)
         subtitle = _("One PIN try is left before the PIN is locked");
       else if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_COUNT_LOW))
         subtitle = _("A wrong PIN was entered recently");
+      else if (tessera_token_is_tpm (token))
+        subtitle = _("Wrong PINs on any of this TPM’s tokens count toward its lockout");
       can_log_in = TRUE;
     }
 
@@ -487,8 +500,11 @@ update_info (TesseraTokenPage *self)
   TesseraToken *token = self->token;
   TesseraModule *module = tessera_token_get_module (token);
   g_autofree char *pin_length = describe_pin_length (token);
+  g_autoptr(GIcon) icon = tessera_token_get_icon (token);
 
   tessera_property_row_set_value (self->label_row, tessera_token_get_label (token));
+  tessera_property_row_set_value (self->kind_row, tessera_token_get_kind_name (token));
+  gtk_image_set_from_gicon (self->kind_icon, icon);
   tessera_property_row_set_value (self->manufacturer_row, tessera_token_get_manufacturer (token));
   tessera_property_row_set_value (self->model_row, tessera_token_get_model (token));
   tessera_property_row_set_value (self->serial_row, tessera_token_get_serial (token));
@@ -1011,6 +1027,8 @@ tessera_token_page_class_init (TesseraTokenPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, state_group);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, info_group);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, label_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, kind_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, kind_icon);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, manufacturer_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, model_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, serial_row);

@@ -42,11 +42,13 @@ tessera_token_row_update (TesseraTokenRow *self)
   const char *name = tessera_token_get_display_name (self->token);
   g_autofree char *state = tessera_token_describe_state (self->token);
   gboolean logged_in = tessera_token_get_logged_in (self->token);
+  g_autoptr(GIcon) icon = tessera_token_get_icon (self->token);
   g_autofree char *set_up_label = NULL;
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self), name);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self), state);
-  gtk_image_set_from_icon_name (self->icon, tessera_token_get_icon_name (self->token));
+  gtk_image_set_from_gicon (self->icon, icon);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->icon), tessera_token_get_kind_name (self->token));
   gtk_widget_set_visible (GTK_WIDGET (self->logged_in_icon), logged_in);
   /* A blank token: the one thing to do with it */
   gtk_widget_set_visible (self->set_up_button,

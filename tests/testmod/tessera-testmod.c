@@ -24,6 +24,9 @@
  *   pin_locked=0|1     report CKF_USER_PIN_LOCKED, refuse user logins (0)
  *   pin_final_try=0|1  report CKF_USER_PIN_FINAL_TRY (0)
  *   pin_count_low=0|1  report CKF_USER_PIN_COUNT_LOW (0)
+ *   pin_counters=0|1   0 drops the target's CKF_USER_PIN_COUNT_LOW,
+ *                      FINAL_TRY and LOCKED, as a token that counts no
+ *                      tries where PKCS#11 sees it (tpm2-pkcs11) (1)
  *   pins_to_be_changed=0|1  report CKF_SO_PIN_TO_BE_CHANGED and
  *                      CKF_USER_PIN_TO_BE_CHANGED, as opencryptoki's
  *                      fresh token does (0)
@@ -119,6 +122,7 @@ typedef struct
   bool          pin_locked;
   bool          pin_final_try;
   bool          pin_count_low;
+  bool          pin_counters;
   bool          pins_to_be_changed;
   long          tries;          /* -1: no emulated retry counter */
   bool          refuse_set_attribute;
@@ -327,6 +331,8 @@ control_set (Control    *control,
     control->pin_final_try = parse_bool (value, control->pin_final_try);
   else if (strcmp (key, "pin_count_low") == 0)
     control->pin_count_low = parse_bool (value, control->pin_count_low);
+  else if (strcmp (key, "pin_counters") == 0)
+    control->pin_counters = parse_bool (value, control->pin_counters);
   else if (strcmp (key, "pins_to_be_changed") == 0)
     control->pins_to_be_changed = parse_bool (value, control->pins_to_be_changed);
   else if (strcmp (key, "tries") == 0)
@@ -365,7 +371,7 @@ control_set (Control    *control,
 
 static const char * const control_keys[] = {
   "present", "wait", "latency_ms", "fail_after", "fail_rv",
-  "pin_locked", "pin_final_try", "pin_count_low", "tries", "pins_to_be_changed",
+  "pin_locked", "pin_final_try", "pin_count_low", "pin_counters", "tries", "pins_to_be_changed",
   "refuse_set_attribute", "refuse_copy", "refuse_create", "refuse_create_public", "undestroyable_id",
   "crash_in", "hang_in", "lie_length", "unavailable_length", "lie_slot_count",
   "lie_find_count", "garbage_strings",
@@ -385,6 +391,7 @@ control_init_defaults (Control *control)
     .fail_after = -1,
     .fail_rv = CKR_DEVICE_ERROR,
     .tries = -1,
+    .pin_counters = true,
   };
 
   for (i = 0; i < sizeof control_keys / sizeof control_keys[0]; i++)
@@ -531,6 +538,8 @@ token_flags (const Control *control,
         flags |= CKF_USER_PIN_COUNT_LOW;
     }
 
+  if (!control->pin_counters)
+    flags &= ~pin_flags;
   if (control->pin_locked)
     flags |= CKF_USER_PIN_LOCKED;
   if (control->pin_final_try)
