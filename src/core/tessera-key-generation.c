@@ -142,6 +142,12 @@ list_specs_thread (GTask        *task,
     g_array_append_val (specs, ((TesseraKeySpec) { TESSERA_KEY_TYPE_ED25519, 255 }));
 
   _tessera_module_end (module);
+
+  /* The caller marks the kinds OpenSSH cannot use, Ed25519 by OpenSSH's
+   * version: learn it here, not on the main thread. */
+  for (guint i = 0; i < specs->len; i++)
+    if (g_array_index (specs, TesseraKeySpec, i).type == TESSERA_KEY_TYPE_ED25519)
+      tessera_openssh_get_version (NULL, NULL);
   g_task_return_pointer (task, g_steal_pointer (&specs), (GDestroyNotify) g_array_unref);
 }
 

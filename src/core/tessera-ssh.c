@@ -11,11 +11,13 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
@@ -696,11 +698,73 @@ tessera_ssh_subject_oneline (GBytes *certificate_der)
 
 /* The installed OpenSSH -------------------------------------------------------- */
 
+/* The version `ssh -V` printed, kept in the user's cache directory for
+ * the ssh binary it came from (path, size and modification time), so that
+ * a run of tessera-cli starts no program unless OpenSSH changed. */
+static char *
+openssh_cache_path (void)
+{
+  return g_build_filename (g_get_user_cache_dir (), "tessera", "openssh-version", NULL);
+}
+
+static char *
+openssh_binary_stamp (const char *binary)
+{
+  GStatBuf st;
+
+  if (binary == NULL || g_stat (binary, &st) != 0)
+    return NULL;
+  return g_strdup_printf ("%s\n%" G_GINT64_FORMAT "\n%" G_GINT64_FORMAT "\n%" G_GINT64_FORMAT,
+                          binary, (gint64) st.st_size, (gint64) st.st_mtim.tv_sec,
+                          (gint64) st.st_mtim.tv_nsec);
+}
+
+static gboolean
+openssh_cache_lookup (const char *stamp,
+                      guint      *major,
+                      guint      *minor)
+{
+  g_autofree char *path = openssh_cache_path ();
+  g_autoptr(GKeyFile) file = g_key_file_new ();
+  g_autofree char *cached_stamp = NULL;
+  g_autofree char *version = NULL;
+
+  if (stamp == NULL || !g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, NULL))
+    return FALSE;
+  cached_stamp = g_key_file_get_string (file, "ssh", "binary", NULL);
+  version = g_key_file_get_string (file, "ssh", "version", NULL);
+  return g_strcmp0 (cached_stamp, stamp) == 0 && version != NULL &&
+         sscanf (version, "%u.%u", major, minor) == 2;
+}
+
+static void
+openssh_cache_store (const char *stamp,
+                     guint       major,
+                     guint       minor)
+{
+  g_autofree char *path = openssh_cache_path ();
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *version = g_strdup_printf ("%u.%u", major, minor);
+  g_autoptr(GKeyFile) file = g_key_file_new ();
+  g_autoptr(GError) error = NULL;
+
+  if (stamp == NULL)
+    return;
+  g_key_file_set_string (file, "ssh", "binary", stamp);
+  g_key_file_set_string (file, "ssh", "version", version);
+  if (g_mkdir_with_parents (dir, 0700) != 0 || !g_key_file_save_to_file (file, path, &error))
+    g_debug ("Could not cache the OpenSSH version in %s: %s", path,
+             error != NULL ? error->message : g_strerror (errno));
+}
+
 /**
  * tessera_openssh_get_version:
  *
- * Reads the version of the installed OpenSSH from `ssh -V`, once.  This
- * runs a program: call it first from a worker thread.
+ * The version of the installed OpenSSH, from `ssh -V`: once per process,
+ * and only when the ssh binary changed since the version was cached.
+ * When it must run `ssh -V`, this runs a program: only key types that
+ * depend on the version (Ed25519) ask, and the token's worker thread asks
+ * first when it read such a key.
  *
  * Returns: %FALSE if OpenSSH is not installed
  */
@@ -715,19 +779,30 @@ tessera_openssh_get_version (guint *major,
   if (g_once_init_enter (&once))
     {
       const char *override = g_getenv ("TESSERA_OPENSSH_VERSION");
+      g_autofree char *binary = g_find_program_in_path ("ssh");
+      g_autofree char *stamp = override == NULL ? openssh_binary_stamp (binary) : NULL;
       g_autofree char *err = NULL;
-      const char *argv[] = { "ssh", "-V", NULL };
       const char *text = NULL;
 
       if (override != NULL)
         text = override;
-      else if (g_spawn_sync (NULL, (char **) argv, NULL,
-                             G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
-                             NULL, NULL, NULL, &err, NULL, NULL) && err != NULL)
-        text = strstr (err, "OpenSSH_") ? strstr (err, "OpenSSH_") + strlen ("OpenSSH_") : NULL;
-
-      if (text != NULL && sscanf (text, "%u.%u", &cached_major, &cached_minor) == 2)
+      else if (openssh_cache_lookup (stamp, &cached_major, &cached_minor))
         found = TRUE;
+      else if (binary != NULL)
+        {
+          const char *argv[] = { binary, "-V", NULL };
+
+          if (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL,
+                            NULL, NULL, NULL, &err, NULL, NULL) && err != NULL)
+            text = strstr (err, "OpenSSH_") ? strstr (err, "OpenSSH_") + strlen ("OpenSSH_") : NULL;
+        }
+
+      if (!found && text != NULL && sscanf (text, "%u.%u", &cached_major, &cached_minor) == 2)
+        {
+          found = TRUE;
+          if (override == NULL)
+            openssh_cache_store (stamp, cached_major, cached_minor);
+        }
 
       g_debug ("OpenSSH version: %u.%u", cached_major, cached_minor);
       g_once_init_leave (&once, 1);

@@ -771,9 +771,6 @@ operation_thread (GTask        *task,
   CK_FUNCTION_LIST *functions;
   CK_RV rv;
 
-  /* Runs `ssh -V` once per process, here rather than on the main thread. */
-  tessera_openssh_get_version (NULL, NULL);
-
   functions = _tessera_module_begin (data->module);
   if (functions == NULL)
     {
@@ -796,6 +793,16 @@ operation_thread (GTask        *task,
   /* When the module's process stopped, say so rather than "device error". */
   if (error != NULL)
     _tessera_module_explain_failure (data->module, &error);
+
+  /* Whether OpenSSH takes an Ed25519 key depends on its version: when the
+   * token holds one, learn it here (`ssh -V`, or the cache) rather than on
+   * the main thread.  No other verdict needs it. */
+  for (guint i = 0; data->objects != NULL && i < data->objects->len; i++)
+    if (tessera_object_get_key_type (g_ptr_array_index (data->objects, i)) == TESSERA_KEY_TYPE_ED25519)
+      {
+        tessera_openssh_get_version (NULL, NULL);
+        break;
+      }
 
   if (error != NULL)
     g_task_return_error (task, g_steal_pointer (&error));
