@@ -55,6 +55,8 @@ typedef struct
 GArray         *_tessera_scan_slots              (CK_FUNCTION_LIST *functions,
                                                   gboolean        *call_failed,
                                                   GError         **error);
+gboolean        _tessera_uri_matches_token_info  (P11KitUri       *uri,
+                                                  const CK_TOKEN_INFO *token_info);
 
 /* tessera-module.c */
 const char     *_tessera_sandbox_host_root       (void);

@@ -1866,9 +1866,9 @@ field_matches (const CK_UTF8CHAR *in_uri,
          memcmp (in_uri, on_token, uri_length) == 0;
 }
 
-static gboolean
-token_info_matches (P11KitUri           *uri,
-                    const CK_TOKEN_INFO *token_info)
+gboolean
+_tessera_uri_matches_token_info (P11KitUri           *uri,
+                                 const CK_TOKEN_INFO *token_info)
 {
   const CK_TOKEN_INFO *wanted = p11_kit_uri_get_token_info (uri);
 
@@ -1927,7 +1927,7 @@ tessera_registry_match_tokens (TesseraRegistry *self,
     {
       g_autoptr(TesseraToken) token = g_list_model_get_item (G_LIST_MODEL (self->tokens), i);
 
-      if (token_info_matches (parsed, _tessera_token_peek_info (token)) &&
+      if (_tessera_uri_matches_token_info (parsed, _tessera_token_peek_info (token)) &&
           (slot_id == (CK_ULONG) -1 || slot_id == tessera_token_get_slot_id (token)))
         g_ptr_array_add (matches, g_object_ref (token));
     }

@@ -5,11 +5,13 @@
  * slot byte, zeros where it ends early.  The URI is looked up with
  * tessera_registry_lookup_token() among the four tokens of
  * fuzz-token-module.so; the token is made with _tessera_token_new(), and
- * the URI it is given must match it again.
+ * the URI it is given must match it again: by Tessera's matching always,
+ * and by p11-kit's when no field holds a NUL.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 
+#include <stddef.h>
 #include <string.h>
 
 #include "tessera-test-core.h"
@@ -88,7 +90,10 @@ make_token (const uint8_t *data,
 
   g_assert_cmpint (p11_kit_uri_parse (tessera_token_get_uri (token), P11_KIT_URI_FOR_ANY, parsed),
                    ==, P11_KIT_URI_OK);
-  g_assert_true (p11_kit_uri_match_token_info (parsed, &info));
+  g_assert_true (_tessera_uri_matches_token_info (parsed, &info));
+  /* p11-kit compares the padded bytes: it agrees unless a field holds NULs */
+  if (memchr (&info, '\0', offsetof (CK_TOKEN_INFO, flags)) == NULL)
+    g_assert_true (p11_kit_uri_match_token_info (parsed, &info));
   p11_kit_uri_free (parsed);
 }
 
