@@ -224,6 +224,9 @@ _tessera_module_new (const char *name,
 
 #define HOST_EXIT_WAIT_MS 250
 
+/* p11-kit's client's CK_INFO when it has no server to talk to */
+#define NO_CONNECTION "p11-kit (no connection)"
+
 /**
  * _tessera_module_isolation_wanted:
  *
@@ -1184,6 +1187,33 @@ _tessera_module_initialize (TesseraModule  *self,
   self->initialized = TRUE;
 
   rv = self->functions->C_GetInfo (&info);
+
+  /* p11-kit's client answers C_Initialize with CKR_OK when nothing
+   * listens on its socket, and C_GetInfo with a stand-in.  For a host,
+   * that means it stopped before it served (a file that is no module):
+   * its exit says why. */
+  if (rv == CKR_OK && self->isolated &&
+      memcmp (info.libraryDescription, NO_CONNECTION, strlen (NO_CONNECTION)) == 0)
+    {
+      g_autoptr(GError) local_error = NULL;
+      gboolean stopped;
+
+      g_mutex_lock (&self->host_lock);
+      stopped = host_reap_locked (self, HOST_EXIT_WAIT_MS);
+      if (stopped)
+        local_error = g_error_copy (self->failure);
+      g_mutex_unlock (&self->host_lock);
+
+      if (stopped)
+        {
+          self->functions->C_Finalize (NULL);
+          self->initialized = FALSE;
+          local_error->code = TESSERA_PKCS11_ERROR_MODULE;
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+    }
+
   if (rv == CKR_OK)
     {
       /* A reload reads them again. */
