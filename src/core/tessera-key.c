@@ -7,6 +7,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include <glib/gi18n-lib.h>
 
 #include "tessera-private.h"
@@ -251,33 +253,88 @@ tessera_key_list_objects (TesseraKey *self)
   return objects;
 }
 
-static gboolean
-same_id (TesseraObject *a,
-         TesseraObject *b)
+/* Partners are found by what pairs them: a public key by its ID and key
+ * type, a certificate by its ID alone.  A partner's table key is a tag
+ * (the key type, or CERTIFICATE_TAG) followed by the ID. */
+#define CERTIFICATE_TAG 0xff
+
+static GBytes *
+partner_key (TesseraObject *object,
+             guint8         tag)
 {
-  return g_bytes_equal (tessera_object_get_id (a), tessera_object_get_id (b));
+  GBytes *id = tessera_object_get_id (object);
+  gsize len = 0;
+  const guint8 *data = id != NULL ? g_bytes_get_data (id, &len) : NULL;
+  guint8 *key = g_malloc (len + 1);
+
+  key[0] = tag;
+  if (len > 0)
+    memcpy (key + 1, data, len);
+  return g_bytes_new_take (key, len + 1);
+}
+
+static guint8
+partner_tag (TesseraObject     *object,
+             TesseraObjectKind  kind)
+{
+  if (kind == TESSERA_OBJECT_KIND_CERTIFICATE)
+    return CERTIFICATE_TAG;
+  return (guint8) tessera_object_get_key_type (object);
+}
+
+/* Every public key and certificate of @pool, by partner key, each a queue
+ * of pool positions (plus one) in pool order. */
+static GHashTable *
+index_partners (GPtrArray *pool)
+{
+  GHashTable *partners = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
+                                                (GDestroyNotify) g_bytes_unref,
+                                                (GDestroyNotify) g_queue_free);
+
+  for (guint i = 0; i < pool->len; i++)
+    {
+      TesseraObject *object = g_ptr_array_index (pool, i);
+      TesseraObjectKind kind = tessera_object_get_kind (object);
+      g_autoptr(GBytes) key = NULL;
+      GQueue *queue;
+
+      if (kind != TESSERA_OBJECT_KIND_PUBLIC_KEY && kind != TESSERA_OBJECT_KIND_CERTIFICATE)
+        continue;
+
+      key = partner_key (object, partner_tag (object, kind));
+      queue = g_hash_table_lookup (partners, key);
+      if (queue == NULL)
+        {
+          queue = g_queue_new ();
+          g_hash_table_insert (partners, g_bytes_ref (key), queue);
+        }
+      g_queue_push_tail (queue, GUINT_TO_POINTER (i + 1));
+    }
+
+  return partners;
 }
 
 /* Takes the first object of @kind in @pool with the same ID as @owner,
- * and, for key objects, of the same key type. */
+ * and, for public keys, of the same key type. */
 static TesseraObject *
 take_partner (GPtrArray         *pool,
+              GHashTable        *partners,
               TesseraObject     *owner,
               TesseraObjectKind  kind)
 {
-  for (guint i = 0; i < pool->len; i++)
+  g_autoptr(GBytes) key = partner_key (owner, partner_tag (owner, kind));
+  GQueue *queue = g_hash_table_lookup (partners, key);
+  guint position;
+
+  while (queue != NULL && (position = GPOINTER_TO_UINT (g_queue_pop_head (queue))) != 0)
     {
-      TesseraObject *candidate = g_ptr_array_index (pool, i);
+      TesseraObject *candidate = g_ptr_array_index (pool, position - 1);
 
-      if (candidate == NULL || tessera_object_get_kind (candidate) != kind)
-        continue;
-      if (!same_id (candidate, owner))
-        continue;
-      if (kind == TESSERA_OBJECT_KIND_PUBLIC_KEY &&
-          tessera_object_get_key_type (candidate) != tessera_object_get_key_type (owner))
+      /* Gone already when it led a key of its own */
+      if (candidate == NULL)
         continue;
 
-      pool->pdata[i] = NULL;
+      pool->pdata[position - 1] = NULL;
       return g_object_ref (candidate);
     }
 
@@ -290,11 +347,19 @@ compare_keys (gconstpointer a,
 {
   TesseraKey *key_a = *(TesseraKey **) a;
   TesseraKey *key_b = *(TesseraKey **) b;
+  gulong handle_a, handle_b;
   int order = g_utf8_collate (tessera_key_get_label (key_a), tessera_key_get_label (key_b));
 
   if (order != 0)
     return order;
-  return g_strcmp0 (tessera_key_get_id_hex (key_a), tessera_key_get_id_hex (key_b));
+  order = g_strcmp0 (tessera_key_get_id_hex (key_a), tessera_key_get_id_hex (key_b));
+  if (order != 0)
+    return order;
+
+  /* Two keys of one label and ID keep their places from read to read */
+  handle_a = tessera_object_get_handle (tessera_key_get_main_object (key_a));
+  handle_b = tessera_object_get_handle (tessera_key_get_main_object (key_b));
+  return handle_a < handle_b ? -1 : handle_a > handle_b;
 }
 
 /**
@@ -304,7 +369,8 @@ compare_keys (gconstpointer a,
  * Groups objects into keys the way OpenSSH pairs them: by CKA_ID.  Every
  * private key is a key; a public key or certificate joins the private key
  * with its ID.  Public keys and certificates left over are keys of their
- * own, because OpenSSH still lists them.
+ * own, because OpenSSH still lists them.  Partners are looked up in hash
+ * tables: the time grows with the number of objects, not its square.
  *
  * Returns: (transfer full) (element-type TesseraKey): the keys
  */
@@ -312,6 +378,7 @@ GPtrArray *
 tessera_key_group_objects (GPtrArray *objects)
 {
   g_autoptr(GPtrArray) pool = g_ptr_array_new ();
+  g_autoptr(GHashTable) partners = NULL;
   GPtrArray *keys = g_ptr_array_new_with_free_func (g_object_unref);
   static const TesseraObjectKind leaders[] = {
     TESSERA_OBJECT_KIND_PRIVATE_KEY,
@@ -321,6 +388,7 @@ tessera_key_group_objects (GPtrArray *objects)
 
   for (guint i = 0; i < objects->len; i++)
     g_ptr_array_add (pool, g_ptr_array_index (objects, i));
+  partners = index_partners (pool);
 
   for (guint l = 0; l < G_N_ELEMENTS (leaders); l++)
     {
@@ -339,12 +407,12 @@ tessera_key_group_objects (GPtrArray *objects)
             {
             case TESSERA_OBJECT_KIND_PRIVATE_KEY:
               key->private_key = g_object_ref (object);
-              key->public_key = take_partner (pool, object, TESSERA_OBJECT_KIND_PUBLIC_KEY);
-              key->certificate = take_partner (pool, object, TESSERA_OBJECT_KIND_CERTIFICATE);
+              key->public_key = take_partner (pool, partners, object, TESSERA_OBJECT_KIND_PUBLIC_KEY);
+              key->certificate = take_partner (pool, partners, object, TESSERA_OBJECT_KIND_CERTIFICATE);
               break;
             case TESSERA_OBJECT_KIND_PUBLIC_KEY:
               key->public_key = g_object_ref (object);
-              key->certificate = take_partner (pool, object, TESSERA_OBJECT_KIND_CERTIFICATE);
+              key->certificate = take_partner (pool, partners, object, TESSERA_OBJECT_KIND_CERTIFICATE);
               break;
             default:
               key->certificate = g_object_ref (object);
@@ -394,47 +462,47 @@ key_has_public_object (TesseraKey *self)
   return self->public_key != NULL || self->certificate != NULL;
 }
 
-/* Whether @with_private (a private key without public objects) and
- * @without_private (public objects only) are the same key under two IDs.
- * Only an exact comparison counts: an RSA private key shows its modulus,
- * and some tokens show an EC private key's point.  Where the token hides
- * it, nothing is claimed. */
-static gboolean
-keys_look_alike (TesseraKey *with_private,
-                 TesseraKey *without_private)
+/* Counts the keys of each SSH blob among those that may be one half of a
+ * key split under two IDs: private keys without public objects, or keys
+ * without a private key.  Only an exact comparison counts: an RSA private
+ * key shows its modulus, and some tokens show an EC private key's point.
+ * Where the token hides it, nothing is claimed. */
+static GHashTable *
+count_halves (GPtrArray *keys,
+              gboolean   lone_private)
 {
-  return with_private->ssh_blob != NULL && without_private->ssh_blob != NULL &&
-         g_bytes_equal (with_private->ssh_blob, without_private->ssh_blob);
-}
-
-static TesseraKey *
-find_twin (GPtrArray  *keys,
-           TesseraKey *self)
-{
-  TesseraKey *twin = NULL;
-  guint found = 0;
+  GHashTable *counts = g_hash_table_new (g_bytes_hash, g_bytes_equal);
 
   for (guint i = 0; i < keys->len; i++)
     {
-      TesseraKey *other = g_ptr_array_index (keys, i);
+      TesseraKey *key = g_ptr_array_index (keys, i);
+      gboolean is_lone_private = key->private_key != NULL && !key_has_public_object (key);
+      gboolean is_public_only = key->private_key == NULL;
 
-      if (other == self)
+      if (key->ssh_blob == NULL || (lone_private ? !is_lone_private : !is_public_only))
         continue;
-
-      if (self->private_key != NULL && !key_has_public_object (self))
-        {
-          if (other->private_key == NULL && keys_look_alike (self, other))
-            twin = other, found++;
-        }
-      else if (self->private_key == NULL)
-        {
-          if (other->private_key != NULL && !key_has_public_object (other) &&
-              keys_look_alike (other, self))
-            twin = other, found++;
-        }
+      g_hash_table_insert (counts, key->ssh_blob,
+                           GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (counts, key->ssh_blob)) + 1));
     }
 
-  return found == 1 ? twin : NULL;
+  return counts;
+}
+
+/* Whether exactly one other key is this one under another ID: a private
+ * key without public objects and public objects without a private key,
+ * of the same public key. */
+static gboolean
+has_twin (TesseraKey *self,
+          GHashTable *lone_private,
+          GHashTable *public_only)
+{
+  if (self->ssh_blob == NULL)
+    return FALSE;
+  if (self->private_key != NULL && !key_has_public_object (self))
+    return GPOINTER_TO_UINT (g_hash_table_lookup (public_only, self->ssh_blob)) == 1;
+  if (self->private_key == NULL)
+    return GPOINTER_TO_UINT (g_hash_table_lookup (lone_private, self->ssh_blob)) == 1;
+  return FALSE;
 }
 
 /*
@@ -448,8 +516,20 @@ void
 _tessera_key_assess_all (GPtrArray *keys,
                          gboolean   logged_in)
 {
+  g_autoptr(GHashTable) lone_private = NULL;
+  g_autoptr(GHashTable) public_only = NULL;
+
   for (guint i = 0; i < keys->len; i++)
-    key_compute_ssh_blob (g_ptr_array_index (keys, i));
+    {
+      TesseraKey *self = g_ptr_array_index (keys, i);
+
+      g_clear_pointer (&self->ssh_blob, g_bytes_unref);
+      g_clear_pointer (&self->ssh_comment, g_free);
+      key_compute_ssh_blob (self);
+    }
+
+  lone_private = count_halves (keys, TRUE);
+  public_only = count_halves (keys, FALSE);
 
   for (guint i = 0; i < keys->len; i++)
     {
@@ -463,7 +543,7 @@ _tessera_key_assess_all (GPtrArray *keys,
       else if (self->private_key != NULL &&
                !(tessera_object_get_usage (self->private_key) & TESSERA_KEY_USAGE_SIGN))
         self->verdict = TESSERA_SSH_VERDICT_CANNOT_SIGN;
-      else if (find_twin (keys, self) != NULL)
+      else if (has_twin (self, lone_private, public_only))
         self->verdict = TESSERA_SSH_VERDICT_ID_MISMATCH;
       else if (self->private_key != NULL && !key_has_public_object (self))
         self->verdict = TESSERA_SSH_VERDICT_NO_PUBLIC_OBJECT;
@@ -474,6 +554,30 @@ _tessera_key_assess_all (GPtrArray *keys,
       else
         self->verdict = TESSERA_SSH_VERDICT_READY;
     }
+}
+
+/*
+ * _tessera_key_same:
+ *
+ * Whether @a and @b are one key as it shows: made of the same object
+ * instances (see _tessera_object_same()), with the same SSH line and
+ * verdict.  A token's list keeps the key it has when a new read gives
+ * the same.
+ */
+gboolean
+_tessera_key_same (TesseraKey *a,
+                   TesseraKey *b)
+{
+  if (a == b)
+    return TRUE;
+
+  return a->private_key == b->private_key &&
+         a->public_key == b->public_key &&
+         a->certificate == b->certificate &&
+         a->verdict == b->verdict &&
+         (a->ssh_blob == NULL ? b->ssh_blob == NULL
+                              : b->ssh_blob != NULL && g_bytes_equal (a->ssh_blob, b->ssh_blob)) &&
+         g_strcmp0 (a->ssh_comment, b->ssh_comment) == 0;
 }
 
 /**

@@ -844,14 +844,24 @@ find_objects (CK_FUNCTION_LIST  *functions,
   return g_steal_pointer (&handles);
 }
 
+/* A set of handles, for a lookup per object that does not grow with the
+ * token.  Handles are CK_ULONG, which fit a pointer on every platform
+ * p11-kit supports. */
+static GHashTable *
+handle_set_new (GArray *handles)
+{
+  GHashTable *set = g_hash_table_new (g_direct_hash, g_direct_equal);
+
+  for (guint i = 0; i < handles->len; i++)
+    g_hash_table_add (set, GSIZE_TO_POINTER ((gsize) g_array_index (handles, CK_OBJECT_HANDLE, i)));
+  return set;
+}
+
 static gboolean
-handle_in (GArray           *handles,
+handle_in (GHashTable       *set,
            CK_OBJECT_HANDLE  handle)
 {
-  for (guint i = 0; i < handles->len; i++)
-    if (g_array_index (handles, CK_OBJECT_HANDLE, i) == handle)
-      return TRUE;
-  return FALSE;
+  return g_hash_table_contains (set, GSIZE_TO_POINTER ((gsize) handle));
 }
 
 /* Whether an object of this class and key type has the attribute, so
@@ -987,36 +997,42 @@ _tessera_object_read_one (CK_FUNCTION_LIST    *functions,
   return object;
 }
 
-/*
- * _tessera_object_read_all:
- * @rv_out: the return value of the call that failed
- *
- * Reads every object the session can see.  Certificates are found first,
- * so that CKA_VALUE, which on other objects may be secret, is only ever
- * asked of certificates.  Costs 6 calls plus one per object.
- */
-GPtrArray *
-_tessera_object_read_all (CK_FUNCTION_LIST    *functions,
-                          CK_SESSION_HANDLE    session,
-                          const CK_TOKEN_INFO *token_info,
-                          GCancellable        *cancellable,
-                          CK_RV               *rv_out,
-                          GError             **error)
+/* Reads every object matching @match (all of them for none).  Certificates
+ * are found first, so that CKA_VALUE, which on other objects may be
+ * secret, is only ever asked of certificates.  Costs 6 calls plus one per
+ * object. */
+static GPtrArray *
+read_matching (CK_FUNCTION_LIST    *functions,
+               CK_SESSION_HANDLE    session,
+               const CK_ATTRIBUTE  *match,
+               CK_ULONG             n_match,
+               const CK_TOKEN_INFO *token_info,
+               GCancellable        *cancellable,
+               CK_RV               *rv_out,
+               GError             **error)
 {
   g_autoptr(GPtrArray) objects = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GArray) certificates = NULL;
+  g_autoptr(GHashTable) is_certificate_set = NULL;
   g_autoptr(GArray) all = NULL;
   CK_OBJECT_CLASS certificate_class = CKO_CERTIFICATE;
-  CK_ATTRIBUTE match_certificates = { CKA_CLASS, &certificate_class, sizeof certificate_class };
+  CK_ATTRIBUTE match_certificates[2];
   AttributeReader reader;
+
+  g_assert (n_match < G_N_ELEMENTS (match_certificates));
 
   *rv_out = CKR_OK;
 
-  certificates = find_objects (functions, session, &match_certificates, 1, rv_out, error);
+  for (CK_ULONG i = 0; i < n_match; i++)
+    match_certificates[i] = match[i];
+  match_certificates[n_match] = (CK_ATTRIBUTE) { CKA_CLASS, &certificate_class, sizeof certificate_class };
+
+  certificates = find_objects (functions, session, match_certificates, n_match + 1, rv_out, error);
   if (certificates == NULL)
     return NULL;
+  is_certificate_set = handle_set_new (certificates);
 
-  all = find_objects (functions, session, NULL, 0, rv_out, error);
+  all = find_objects (functions, session, (CK_ATTRIBUTE *) match, n_match, rv_out, error);
   if (all == NULL)
     return NULL;
 
@@ -1025,7 +1041,7 @@ _tessera_object_read_all (CK_FUNCTION_LIST    *functions,
   for (guint i = 0; i < all->len; i++)
     {
       CK_OBJECT_HANDLE handle = g_array_index (all, CK_OBJECT_HANDLE, i);
-      gboolean is_certificate = handle_in (certificates, handle);
+      gboolean is_certificate = handle_in (is_certificate_set, handle);
       GError *unreadable = NULL;
       CK_RV rv;
 
@@ -1058,6 +1074,94 @@ _tessera_object_read_all (CK_FUNCTION_LIST    *functions,
   attribute_reader_clear (&reader);
 
   return g_steal_pointer (&objects);
+}
+
+/*
+ * _tessera_object_read_all:
+ * @rv_out: the return value of the call that failed
+ *
+ * Reads every object the session can see.  Costs 6 calls plus one per
+ * object.
+ */
+GPtrArray *
+_tessera_object_read_all (CK_FUNCTION_LIST    *functions,
+                          CK_SESSION_HANDLE    session,
+                          const CK_TOKEN_INFO *token_info,
+                          GCancellable        *cancellable,
+                          CK_RV               *rv_out,
+                          GError             **error)
+{
+  return read_matching (functions, session, NULL, 0, token_info, cancellable, rv_out, error);
+}
+
+/*
+ * _tessera_object_read_private:
+ * @rv_out: the return value of the call that failed
+ *
+ * Reads the private objects (CKA_PRIVATE true) only: what a login can
+ * reveal that was not seen before it.  Costs 6 calls plus one per
+ * private object.
+ */
+GPtrArray *
+_tessera_object_read_private (CK_FUNCTION_LIST    *functions,
+                              CK_SESSION_HANDLE    session,
+                              const CK_TOKEN_INFO *token_info,
+                              GCancellable        *cancellable,
+                              CK_RV               *rv_out,
+                              GError             **error)
+{
+  CK_BBOOL yes = CK_TRUE;
+  CK_ATTRIBUTE match = { CKA_PRIVATE, &yes, sizeof yes };
+
+  return read_matching (functions, session, &match, 1, token_info, cancellable, rv_out, error);
+}
+
+static gboolean
+bytes_equal0 (GBytes *a,
+              GBytes *b)
+{
+  if (a == NULL || b == NULL)
+    return a == b;
+  return g_bytes_equal (a, b);
+}
+
+/*
+ * _tessera_object_same:
+ *
+ * Whether @a and @b are the same object read the same: the same handle,
+ * and every attribute Tessera read equal.  What is parsed from a
+ * certificate follows from its CKA_VALUE.
+ */
+gboolean
+_tessera_object_same (TesseraObject *a,
+                      TesseraObject *b)
+{
+  if (a == b)
+    return TRUE;
+
+  return a->handle == b->handle &&
+         a->kind == b->kind &&
+         a->is_private == b->is_private &&
+         a->modifiable == b->modifiable &&
+         a->key_type == b->key_type &&
+         a->key_bits == b->key_bits &&
+         a->usage == b->usage &&
+         a->sensitive == b->sensitive &&
+         a->extractable == b->extractable &&
+         a->always_authenticate == b->always_authenticate &&
+         a->local == b->local &&
+         g_strcmp0 (a->curve, b->curve) == 0 &&
+         g_strcmp0 (a->label, b->label) == 0 &&
+         g_strcmp0 (a->uri, b->uri) == 0 &&
+         g_strcmp0 (a->application, b->application) == 0 &&
+         bytes_equal0 (a->id, b->id) &&
+         bytes_equal0 (a->modulus, b->modulus) &&
+         bytes_equal0 (a->public_exponent, b->public_exponent) &&
+         bytes_equal0 (a->ec_params, b->ec_params) &&
+         bytes_equal0 (a->ec_point, b->ec_point) &&
+         bytes_equal0 (a->value, b->value) &&
+         (a->parse_error == NULL) == (b->parse_error == NULL) &&
+         (a->parse_error == NULL || g_strcmp0 (a->parse_error->message, b->parse_error->message) == 0);
 }
 
 /* Getters ------------------------------------------------------------------ */

@@ -44,6 +44,8 @@ _tessera_pin_wipe (char **pin)
 /* tessera-key.c */
 void            _tessera_key_assess_all          (GPtrArray       *keys,
                                                   gboolean         logged_in);
+gboolean        _tessera_key_same                (TesseraKey      *a,
+                                                  TesseraKey      *b);
 
 /* tessera-registry.c */
 typedef struct
@@ -140,6 +142,14 @@ GPtrArray      *_tessera_object_read_all         (CK_FUNCTION_LIST    *functions
                                                   GCancellable        *cancellable,
                                                   CK_RV               *rv_out,
                                                   GError             **error);
+GPtrArray      *_tessera_object_read_private     (CK_FUNCTION_LIST    *functions,
+                                                  CK_SESSION_HANDLE    session,
+                                                  const CK_TOKEN_INFO *token_info,
+                                                  GCancellable        *cancellable,
+                                                  CK_RV               *rv_out,
+                                                  GError             **error);
+gboolean        _tessera_object_same             (TesseraObject       *a,
+                                                  TesseraObject       *b);
 TesseraObject  *_tessera_object_read_one         (CK_FUNCTION_LIST    *functions,
                                                   CK_SESSION_HANDLE    session,
                                                   CK_OBJECT_HANDLE     handle,

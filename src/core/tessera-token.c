@@ -488,24 +488,280 @@ token_set_logged_in (TesseraToken *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOGGED_IN]);
 }
 
+/* Merging a read into the lists --------------------------------------------
+ *
+ * A read does not replace the lists: the window binds rows to their
+ * items, and rebuilding every row on every read is what stalls it.  An
+ * object read the same as before keeps its instance and its place, and
+ * so does a key made of the same objects with the same verdict.  Items
+ * whose read changed are replaced where they are, new ones are added and
+ * gone ones removed, so that items-changed tells only what changed.
+ */
+
+/* Marks in @keep the longest sequence of entries of @source, in order,
+ * whose values increase (G_MAXUINT entries take no part): the items that
+ * can stay where they are while the others move around them. */
+static void
+mark_longest_increasing (const guint *source,
+                         guint        n,
+                         gboolean    *keep)
+{
+  g_autofree guint *tails = g_new (guint, n + 1);
+  g_autofree guint *before = g_new (guint, n + 1);
+  guint length = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      guint low = 0, high = length;
+
+      if (source[i] == G_MAXUINT)
+        continue;
+
+      while (low < high)
+        {
+          guint middle = low + (high - low) / 2;
+
+          if (source[tails[middle]] < source[i])
+            low = middle + 1;
+          else
+            high = middle;
+        }
+      before[i] = low > 0 ? tails[low - 1] : G_MAXUINT;
+      tails[low] = i;
+      if (low == length)
+        length++;
+    }
+
+  for (guint i = length > 0 ? tails[length - 1] : G_MAXUINT; i != G_MAXUINT; i = before[i])
+    keep[i] = TRUE;
+}
+
+/*
+ * Makes @store hold @wanted, in that order, with the fewest changes:
+ * @previous maps an item of @wanted to the item of @store whose place it
+ * takes; an item already in @store takes its own.  Each run of changed
+ * places is one splice, so one items-changed; a store that already holds
+ * @wanted emits none.
+ */
+static void
+store_update (GListStore *store,
+              GPtrArray  *wanted,
+              GHashTable *previous)
+{
+  guint n_old = g_list_model_get_n_items (G_LIST_MODEL (store));
+  g_autoptr(GPtrArray) old = g_ptr_array_new_full (n_old, g_object_unref);
+  g_autoptr(GHashTable) old_positions = g_hash_table_new (NULL, NULL);
+  g_autofree guint *source = g_new (guint, wanted->len + 1);
+  g_autofree gboolean *anchored = g_new0 (gboolean, wanted->len + 1);
+  g_autofree gboolean *old_anchored = g_new0 (gboolean, n_old + 1);
+  guint position = 0;
+
+  for (guint i = 0; i < n_old; i++)
+    {
+      gpointer item = g_list_model_get_item (G_LIST_MODEL (store), i);
+
+      g_ptr_array_add (old, item);
+      g_hash_table_insert (old_positions, item, GUINT_TO_POINTER (i + 1));
+    }
+
+  /* Where each wanted item was, and which of them can stay put */
+  for (guint i = 0; i < wanted->len; i++)
+    {
+      gpointer item = g_ptr_array_index (wanted, i);
+      gpointer was = g_hash_table_lookup (previous, item);
+      guint old_position = GPOINTER_TO_UINT (g_hash_table_lookup (old_positions, was != NULL ? was : item));
+
+      source[i] = old_position > 0 ? old_position - 1 : G_MAXUINT;
+    }
+  mark_longest_increasing (source, wanted->len, anchored);
+  for (guint i = 0; i < wanted->len; i++)
+    if (anchored[i])
+      old_anchored[source[i]] = TRUE;
+
+  /* Out go the items that are gone or that move, a run at a time, from
+   * the end so that the positions still hold */
+  for (guint end = n_old; end > 0;)
+    {
+      guint start = end - 1;
+
+      if (old_anchored[start])
+        {
+          end--;
+          continue;
+        }
+      while (start > 0 && !old_anchored[start - 1])
+        start--;
+      g_list_store_splice (store, start, end - start, NULL, 0);
+      end = start;
+    }
+
+  /* The store now holds the anchored items in order: replace the changed
+   * ones and put in the new ones, a run of changes at a time */
+  for (guint i = 0; i < wanted->len;)
+    {
+      guint run_start = i;
+      guint n_replaced = 0;
+
+      while (i < wanted->len &&
+             !(anchored[i] && g_ptr_array_index (old, source[i]) == g_ptr_array_index (wanted, i)))
+        {
+          if (anchored[i])
+            n_replaced++;
+          i++;
+        }
+
+      if (i > run_start)
+        {
+          g_list_store_splice (store, position, n_replaced, wanted->pdata + run_start, i - run_start);
+          position += i - run_start;
+        }
+      else
+        {
+          position++;
+          i++;
+        }
+    }
+}
+
+/* Pairs @objects, the token's objects as they are to show, into keys, and
+ * merges those into the keys list: a key whose objects and verdict are
+ * the same keeps its instance.  @previous maps a changed object to the
+ * one it replaces. */
+static void
+token_update_keys (TesseraToken *self,
+                   GPtrArray    *objects,
+                   GHashTable   *previous,
+                   gboolean      logged_in)
+{
+  GListModel *model = G_LIST_MODEL (self->keys);
+  guint n_old = g_list_model_get_n_items (model);
+  g_autoptr(GPtrArray) keys = tessera_key_group_objects (objects);
+  g_autoptr(GPtrArray) old = g_ptr_array_new_full (n_old, g_object_unref);
+  g_autoptr(GPtrArray) wanted = g_ptr_array_new ();
+  g_autoptr(GHashTable) owners = g_hash_table_new (NULL, NULL);
+  g_autoptr(GHashTable) claimed = g_hash_table_new (NULL, NULL);
+  g_autoptr(GHashTable) previous_keys = g_hash_table_new (NULL, NULL);
+
+  _tessera_key_assess_all (keys, logged_in);
+
+  for (guint i = 0; i < n_old; i++)
+    {
+      TesseraKey *key = g_list_model_get_item (model, i);
+      TesseraObject *parts[] = {
+        tessera_key_get_private_key (key),
+        tessera_key_get_public_key (key),
+        tessera_key_get_certificate (key),
+      };
+
+      g_ptr_array_add (old, key);
+      for (guint p = 0; p < G_N_ELEMENTS (parts); p++)
+        if (parts[p] != NULL)
+          g_hash_table_insert (owners, parts[p], key);
+    }
+
+  /* A new key takes the place of the old key that had one of its objects:
+   * after a login, the key of a public key gains its private key there. */
+  for (guint i = 0; i < keys->len; i++)
+    {
+      TesseraKey *key = g_ptr_array_index (keys, i);
+      TesseraObject *parts[] = {
+        tessera_key_get_private_key (key),
+        tessera_key_get_public_key (key),
+        tessera_key_get_certificate (key),
+      };
+      TesseraKey *was = NULL;
+
+      for (guint p = 0; p < G_N_ELEMENTS (parts) && was == NULL; p++)
+        {
+          TesseraObject *part = parts[p];
+          TesseraObject *old_part;
+          TesseraKey *owner;
+
+          if (part == NULL)
+            continue;
+          old_part = g_hash_table_lookup (previous, part);
+          owner = g_hash_table_lookup (owners, old_part != NULL ? old_part : part);
+          if (owner != NULL && g_hash_table_add (claimed, owner))
+            was = owner;
+        }
+
+      if (was != NULL && _tessera_key_same (was, key))
+        g_ptr_array_add (wanted, was);
+      else
+        {
+          g_ptr_array_add (wanted, key);
+          if (was != NULL)
+            g_hash_table_insert (previous_keys, key, was);
+        }
+    }
+
+  store_update (self->keys, wanted, previous_keys);
+}
+
+/*
+ * Merges @objects, a full read of the token, into its lists.  Objects
+ * are the same object when their handles are; one whose attributes read
+ * the same keeps its instance and place, new ones go at the end.
+ */
 static void
 token_set_objects (TesseraToken *self,
                    GPtrArray    *objects,
                    gboolean      logged_in)
 {
-  g_autoptr(GPtrArray) keys = NULL;
+  GListModel *model = G_LIST_MODEL (self->objects);
+  guint n_old = g_list_model_get_n_items (model);
+  g_autoptr(GPtrArray) old = g_ptr_array_new_full (n_old, g_object_unref);
+  g_autoptr(GPtrArray) wanted = g_ptr_array_new ();
+  g_autoptr(GPtrArray) fresh = g_ptr_array_new ();
   g_autoptr(GPtrArray) certificates = g_ptr_array_new ();
   g_autoptr(GPtrArray) others = g_ptr_array_new ();
-  guint n;
+  g_autoptr(GHashTable) by_handle = g_hash_table_new (NULL, NULL);
+  g_autoptr(GHashTable) successors = g_hash_table_new (NULL, NULL);
+  g_autoptr(GHashTable) previous = g_hash_table_new (NULL, NULL);
 
-  if (objects == NULL)
-    objects = g_ptr_array_new ();
-  else
-    g_ptr_array_ref (objects);
+  for (guint i = 0; i < n_old; i++)
+    {
+      TesseraObject *object = g_list_model_get_item (model, i);
 
-  for (guint i = 0; i < objects->len; i++)
+      g_ptr_array_add (old, object);
+      g_hash_table_insert (by_handle, GSIZE_TO_POINTER ((gsize) tessera_object_get_handle (object)), object);
+    }
+
+  for (guint i = 0; objects != NULL && i < objects->len; i++)
     {
       TesseraObject *object = g_ptr_array_index (objects, i);
+      gpointer handle = GSIZE_TO_POINTER ((gsize) tessera_object_get_handle (object));
+      TesseraObject *was = g_hash_table_lookup (by_handle, handle);
+
+      if (was == NULL)
+        {
+          g_ptr_array_add (fresh, object);
+          continue;
+        }
+
+      /* One object per handle, should a module list a handle twice */
+      g_hash_table_remove (by_handle, handle);
+      if (_tessera_object_same (was, object))
+        g_hash_table_insert (successors, was, was);
+      else
+        {
+          g_hash_table_insert (successors, was, object);
+          g_hash_table_insert (previous, object, was);
+        }
+    }
+
+  for (guint i = 0; i < old->len; i++)
+    {
+      TesseraObject *successor = g_hash_table_lookup (successors, g_ptr_array_index (old, i));
+
+      if (successor != NULL)
+        g_ptr_array_add (wanted, successor);
+    }
+  g_ptr_array_extend (wanted, fresh, NULL, NULL);
+
+  for (guint i = 0; i < wanted->len; i++)
+    {
+      TesseraObject *object = g_ptr_array_index (wanted, i);
 
       switch (tessera_object_get_kind (object))
         {
@@ -521,25 +777,44 @@ token_set_objects (TesseraToken *self,
         }
     }
 
-  keys = tessera_key_group_objects (objects);
-  _tessera_key_assess_all (keys, logged_in);
-
-  n = g_list_model_get_n_items (G_LIST_MODEL (self->keys));
-  g_list_store_splice (self->keys, 0, n, keys->pdata, keys->len);
-  n = g_list_model_get_n_items (G_LIST_MODEL (self->certificates));
-  g_list_store_splice (self->certificates, 0, n, certificates->pdata, certificates->len);
-  n = g_list_model_get_n_items (G_LIST_MODEL (self->other_objects));
-  g_list_store_splice (self->other_objects, 0, n, others->pdata, others->len);
-  n = g_list_model_get_n_items (G_LIST_MODEL (self->objects));
-  g_list_store_splice (self->objects, 0, n, objects->pdata, objects->len);
-
-  g_ptr_array_unref (objects);
+  token_update_keys (self, wanted, previous, logged_in);
+  store_update (self->certificates, certificates, previous);
+  store_update (self->other_objects, others, previous);
+  store_update (self->objects, wanted, previous);
 
   if (!self->objects_loaded)
     {
       self->objects_loaded = TRUE;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_OBJECTS_LOADED]);
     }
+}
+
+/*
+ * Merges @private_objects, read after a login, into the token's lists:
+ * the objects that are not private stay as they were read before it.
+ */
+static void
+token_merge_private_objects (TesseraToken *self,
+                             GPtrArray    *private_objects,
+                             gboolean      logged_in)
+{
+  GListModel *model = G_LIST_MODEL (self->objects);
+  guint n = g_list_model_get_n_items (model);
+  g_autoptr(GPtrArray) merged = g_ptr_array_new_full (n + private_objects->len, g_object_unref);
+
+  for (guint i = 0; i < n; i++)
+    {
+      TesseraObject *object = g_list_model_get_item (model, i);
+
+      if (tessera_object_get_private (object))
+        g_object_unref (object);
+      else
+        g_ptr_array_add (merged, object);
+    }
+  for (guint i = 0; i < private_objects->len; i++)
+    g_ptr_array_add (merged, g_object_ref (g_ptr_array_index (private_objects, i)));
+
+  token_set_objects (self, merged, logged_in);
 }
 
 /*
@@ -606,6 +881,10 @@ typedef struct
   TesseraTokenKind   kind;
   char              *pin;
   gsize              pin_len;
+
+  /* in: after a login, read only the private objects; out: whether
+   * objects holds only those */
+  gboolean           private_only;
 
   /* results */
   GPtrArray         *objects;
@@ -741,9 +1020,31 @@ operation_run (TesseraToken     *self,
         }
 
       /* After a successful login the token clears COUNT_LOW and FINAL_TRY
-       * by definition; operation_done() clears them without asking again. */
-      data->objects = _tessera_object_read_all (functions, self->session, &data->token_info,
-                                                cancellable, &rv, error);
+       * by definition; operation_done() clears them without asking again.
+       *
+       * A login reveals the private objects and changes nothing else:
+       * the public ones read before it stay as they are. */
+      if (data->private_only)
+        {
+          data->objects = _tessera_object_read_private (functions, self->session, &data->token_info,
+                                                        cancellable, &rv, error);
+          if (data->objects != NULL)
+            return CKR_OK;
+
+          /* A module that cannot search by CKA_PRIVATE is read whole */
+          if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_VALUE_INVALID ||
+              rv == CKR_TEMPLATE_INCONSISTENT)
+            {
+              g_debug ("Could not find the private objects alone (%s); reading every object",
+                       _tessera_ck_rv_name (rv));
+              g_clear_error (error);
+              data->private_only = FALSE;
+            }
+        }
+
+      if (!data->private_only)
+        data->objects = _tessera_object_read_all (functions, self->session, &data->token_info,
+                                                  cancellable, &rv, error);
       if (data->objects != NULL)
         return CKR_OK;
 
@@ -859,7 +1160,10 @@ operation_done (GObject      *source_object,
   else if (data->operation == OPERATION_LOGOUT)
     token_set_logged_in (self, FALSE);
 
-  token_set_objects (self, data->objects, self->logged_in);
+  if (data->private_only)
+    token_merge_private_objects (self, data->objects, self->logged_in);
+  else
+    token_set_objects (self, data->objects, self->logged_in);
 
   g_task_return_boolean (outer, TRUE);
 }
@@ -888,6 +1192,8 @@ run_operation (TesseraToken        *self,
   data->protected_path = (self->state & TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH) != 0;
   data->kind = self->kind;
   data->login_rv = CKR_FUNCTION_NOT_SUPPORTED;
+  /* A token never read has public objects to read too */
+  data->private_only = operation == OPERATION_LOGIN && self->objects_loaded;
   if (pin != NULL)
     {
       data->pin_len = strlen (pin);
@@ -934,7 +1240,10 @@ run_operation (TesseraToken        *self,
  *
  * Reads every object the token shows: public objects, and private ones
  * too once logged in.  The object, key and certificate lists change when
- * it completes.
+ * it completes, by what changed only: an object that reads the same
+ * keeps its #TesseraObject and its place, and a key of the same objects
+ * with the same verdict its #TesseraKey.  A read that finds the token as
+ * it was emits no items-changed.
  */
 void
 tessera_token_read_objects_async (TesseraToken        *self,
@@ -961,7 +1270,9 @@ tessera_token_read_objects_finish (TesseraToken  *self,
  * tessera_token_login_async:
  * @pin: (nullable): the user PIN; %NULL for a token with a PIN pad
  *
- * Logs in with the user PIN, then reads every object.  The PIN is copied
+ * Logs in with the user PIN, then reads the private objects the login
+ * reveals and merges them into the lists, as a read does (every object,
+ * when the token's objects were never read).  The PIN is copied
  * and the copy is wiped when the login is done.  A wrong PIN fails with
  * %TESSERA_PKCS11_ERROR_PIN_INCORRECT and a message that says what the
  * token tells of the tries left.  The caller asks the user before a
@@ -1406,7 +1717,7 @@ tessera_token_get_keys (TesseraToken *self)
  * @id: (nullable): a CKA_ID
  *
  * Finds the key with this ID among the keys last read.  After a login or
- * a change the token's keys are new objects: this finds a key again.
+ * a change, a key that changed is a new #TesseraKey: this finds it again.
  *
  * Returns: (transfer full) (nullable): the key, or %NULL for none or an
  *   empty @id
