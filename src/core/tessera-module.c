@@ -615,18 +615,22 @@ host_reap_locked (TesseraModule *self,
                   guint          wait_ms)
 {
   gint64 until = g_get_monotonic_time () + wait_ms * G_TIME_SPAN_MILLISECOND;
+  gulong pause_us = 100;
   int wait_status = 0;
   pid_t done;
 
   if (self->host.pid == 0)
     return self->failure != NULL;
 
+  /* A host told to quit is gone within a millisecond or two: look again
+   * soon, then less often, so that a command's exit does not wait. */
   for (;;)
     {
       done = waitpid (self->host.pid, &wait_status, WNOHANG);
       if (done != 0 || g_get_monotonic_time () >= until)
         break;
-      g_usleep (5 * G_TIME_SPAN_MILLISECOND);
+      g_usleep (pause_us);
+      pause_us = MIN (pause_us * 2, 5 * G_TIME_SPAN_MILLISECOND);
     }
 
   if (done == 0)
