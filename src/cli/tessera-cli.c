@@ -1457,9 +1457,11 @@ main (int    argc,
 {
   Options options = { 0 };
   int status;
+  /* an install under a DESTDIR, in tests: its catalogs are not in LOCALEDIR */
+  const char *localedir = g_getenv ("TESSERA_LOCALEDIR");
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL ? localedir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 
