@@ -1417,34 +1417,37 @@ static const char *summary_text =
      "      Erase the token, give it a label and a user PIN. Lists what is destroyed;\n"
      "      asks for the label to be typed, unless --yes.\n"
      "  set-pin [--module PATH] URI [--so] [--pin-file F | --so-pin-file F] [--new-pin-file F]\n"
-     "      Change the user PIN, or the SO PIN.\n"
+     "      Change the user PIN, or the SO PIN. Exit status 5 wrong PIN, 6 PIN locked.\n"
      "  unblock [--module PATH] URI [--so-pin-file F] [--new-pin-file F]\n"
-     "      Set a new user PIN with the SO PIN: unblocks a locked PIN.\n"
-     "  generate [--module PATH] URI --type TYPE --label LABEL [--pin-file F]\n"
+     "      Set a new user PIN with the SO PIN: unblocks a locked PIN. Exit status 5 wrong\n"
+     "      SO PIN, 6 SO PIN locked.\n"
+     "  generate [--module PATH] URI --type TYPE [--label LABEL] [--pin-file F] [--final-try]\n"
      "        [--certificate [--subject CN] [--days N]]\n"
      "      Make a key pair on the token; prints its ID (the GnuTLS key ID).\n"
      "      --certificate adds a self-signed certificate, signed on the token.\n"
      "  certificate create [--module PATH] URI --id ID [--subject CN] [--days N]\n"
+     "        [--pin-file F] [--final-try]\n"
      "      A self-signed certificate for the key with this ID (default CN \"SSH key\", 365 days).\n"
-     "  certificate import [--module PATH] URI FILE [--label LABEL]\n"
+     "  certificate import [--module PATH] URI FILE [--label LABEL] [--pin-file F] [--final-try]\n"
      "      Write each certificate of a PEM or DER file with the ID of the private key it\n"
      "      belongs to; prints each ID written. Certificates already on the token, for no\n"
      "      key on it, or unreadable are skipped and named on stderr. Exit status 0 when\n"
      "      at least one was imported, 1 when none was.\n"
      "  certificate export [--module PATH] URI --id ID [--der] [--output FILE]\n"
      "      Print or save the certificate with this ID, PEM unless --der.\n"
-     "  rename [--module PATH] URI --id ID [--kind KIND] --label LABEL\n"
+     "  rename [--module PATH] URI --id ID [--kind KIND] --label LABEL [--pin-file F] [--final-try]\n"
      "      Relabel the key's objects (or one --kind: private, public, certificate).\n"
-     "  delete [--module PATH] URI --id ID [--kind KIND] [--yes]\n"
+     "  delete [--module PATH] URI --id ID [--kind KIND] [--yes] [--pin-file F] [--final-try]\n"
      "      Delete the key's objects; names them and asks, unless --yes.\n"
-     "  doctor [--module PATH] URI [--fix]\n"
+     "  doctor [--module PATH] URI [--fix] [--pin-file F] [--final-try]\n"
      "      Find objects SSH cannot pair (wrong IDs, keys without a public part, shared or\n"
      "      empty IDs) and with --fix repair them. Exit status 0 when the token is clean,\n"
      "      11 when problems remain.\n"
-     "  test-sign [--module PATH] URI --id ID\n"
+     "  test-sign [--module PATH] URI --id ID [--pin-file F] [--final-try]\n"
      "      Sign a random challenge on the token and verify it with the key's public key.\n"
      "  create-software-token --label LABEL [--so-pin-file F] [--new-pin-file F]\n"
-     "      A new SoftHSM token; writes ~/.config/softhsm2/softhsm2.conf only if missing.");
+     "      A new SoftHSM token, in $SOFTHSM2_CONF's token directory when it is set; else\n"
+     "      writes ~/.config/softhsm2/softhsm2.conf if it is missing.");
 
 static int
 run (int      argc,
@@ -1493,7 +1496,7 @@ run (int      argc,
     { "confirm", 'c', 0, G_OPTION_ARG_NONE, &options_out->confirm,
       N_("agent add: the agent asks before each use of a key"), NULL },
     { "label", 0, 0, G_OPTION_ARG_STRING, &options_out->label,
-      N_("init, generate, rename: the new label"), N_("LABEL") },
+      N_("init, generate, rename, certificate import, create-software-token: the label"), N_("LABEL") },
     { "so-pin-file", 0, 0, G_OPTION_ARG_FILENAME, &options_out->so_pin_file,
       N_("Read the SO PIN from the first line of FILE"), N_("FILE") },
     { "new-pin-file", 0, 0, G_OPTION_ARG_FILENAME, &options_out->new_pin_file,
@@ -1503,7 +1506,7 @@ run (int      argc,
     { "so", 0, 0, G_OPTION_ARG_NONE, &options_out->so,
       N_("set-pin: change the SO PIN"), NULL },
     { "yes", 'y', 0, G_OPTION_ARG_NONE, &options_out->yes,
-      N_("init: destroy the token's objects without asking"), NULL },
+      N_("init, delete: destroy without asking"), NULL },
     { "remember-pin", 0, 0, G_OPTION_ARG_NONE, &options_out->remember_pin,
       N_("agent add: remember the PIN in the keyring once it worked"), NULL },
     { "all", 'a', 0, G_OPTION_ARG_NONE, &options_out->all,
