@@ -25,6 +25,7 @@ struct _TesseraKeyDetails
   TesseraPropertyRow  *key_type_row;
   TesseraPropertyRow  *key_parts_row;
   TesseraPropertyRow  *key_id_row;
+  AdwPreferencesGroup *problem_group;
   AdwPreferencesGroup *ssh_group;
   TesseraPropertyRow  *ssh_verdict_row;
   GtkWidget           *ssh_line_row;
@@ -32,8 +33,12 @@ struct _TesseraKeyDetails
   GtkWidget           *ssh_line_copy_button;
   TesseraPropertyRow  *ssh_fingerprint_row;
 
+  /* widgets made in code */
+  GtkWidget           *problem_row;
+
   /* owned references */
   GObject             *item;
+  TesseraProblem      *problem;
   char                *title;
 };
 
@@ -46,6 +51,13 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+
+enum {
+  FIX_PROBLEM,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 static gboolean
 is_blank (const char *s)
@@ -330,6 +342,7 @@ tessera_key_details_dispose (GObject *object)
 
   gtk_widget_dispose_template (GTK_WIDGET (self), TESSERA_TYPE_KEY_DETAILS);
   g_clear_object (&self->item);
+  g_clear_object (&self->problem);
 
   G_OBJECT_CLASS (tessera_key_details_parent_class)->dispose (object);
 }
@@ -406,6 +419,20 @@ tessera_key_details_class_init (TesseraKeyDetailsClass *klass)
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  /**
+   * TesseraKeyDetails::fix-problem:
+   * @self: the details
+   * @problem: the #TesseraProblem shown
+   *
+   * Asks to repair the problem the details show.
+   */
+  signals[FIX_PROBLEM] =
+    g_signal_new ("fix-problem",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, TESSERA_TYPE_PROBLEM);
+
   g_type_ensure (TESSERA_TYPE_PROPERTY_ROW);
 
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -415,6 +442,7 @@ tessera_key_details_class_init (TesseraKeyDetailsClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyDetails, key_type_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyDetails, key_parts_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyDetails, key_id_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraKeyDetails, problem_group);
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyDetails, ssh_group);
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyDetails, ssh_verdict_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyDetails, ssh_line_row);
@@ -467,4 +495,69 @@ tessera_key_details_get_title (TesseraKeyDetails *self)
   g_return_val_if_fail (TESSERA_IS_KEY_DETAILS (self), NULL);
 
   return self->title;
+}
+
+static void
+on_fix_clicked (GtkButton         *button,
+                TesseraKeyDetails *self)
+{
+  if (self->problem != NULL)
+    g_signal_emit (self, signals[FIX_PROBLEM], 0, self->problem);
+}
+
+/**
+ * tessera_key_details_set_problem:
+ * @self: a #TesseraKeyDetails of a key
+ * @problem: (nullable): what the token's doctor found wrong with the key
+ *
+ * Shows the problem above the SSH group, with its fix when it has one:
+ * the key row says it in one line, the details in full.
+ */
+void
+tessera_key_details_set_problem (TesseraKeyDetails *self,
+                                 TesseraProblem    *problem)
+{
+  const char *fix;
+  GtkWidget *button;
+
+  g_return_if_fail (TESSERA_IS_KEY_DETAILS (self));
+  g_return_if_fail (problem == NULL || TESSERA_IS_PROBLEM (problem));
+
+  if (!g_set_object (&self->problem, problem))
+    return;
+
+  if (self->problem_row != NULL)
+    {
+      adw_preferences_group_remove (self->problem_group, self->problem_row);
+      self->problem_row = NULL;
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->problem_group), problem != NULL);
+  if (problem == NULL)
+    return;
+
+  fix = tessera_problem_get_fixable (problem) ? tessera_problem_get_fix_description (problem) : NULL;
+  self->problem_row = adw_action_row_new ();
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (self->problem_row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->problem_row),
+                                 tessera_problem_get_title (problem));
+  adw_action_row_set_title_lines (ADW_ACTION_ROW (self->problem_row), 0);
+  adw_action_row_set_icon_name (ADW_ACTION_ROW (self->problem_row), "dialog-warning-symbolic");
+  gtk_widget_add_css_class (self->problem_row, "ssh-problem");
+  if (fix != NULL)
+    {
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (self->problem_row), fix);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (self->problem_row),
+                                      GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, fix,
+                                      -1);
+
+      button = gtk_button_new_with_mnemonic (_("_Fix"));
+      gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (button),
+                                      GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, fix,
+                                      -1);
+      g_signal_connect (button, "clicked", G_CALLBACK (on_fix_clicked), self);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (self->problem_row), button);
+    }
+
+  adw_preferences_group_add (self->problem_group, self->problem_row);
 }

@@ -18,5 +18,7 @@ G_DECLARE_FINAL_TYPE (TesseraKeyDetails, tessera_key_details, TESSERA, KEY_DETAI
 GtkWidget  *tessera_key_details_new       (GObject           *item);
 GObject    *tessera_key_details_get_item  (TesseraKeyDetails *self);
 const char *tessera_key_details_get_title (TesseraKeyDetails *self);
+void        tessera_key_details_set_problem (TesseraKeyDetails *self,
+                                             TesseraProblem    *problem);
 
 G_END_DECLS

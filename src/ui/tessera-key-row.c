@@ -1,60 +1,28 @@
-/* tessera-key-row.c: a key on the token page
+/* tessera-key-row.c: a key in the token page's list
  *
- * A key as the user thinks of it: its name, type and parts, its SSH
- * fingerprint and whether OpenSSH can use it (and in one sentence why not
- * when it cannot), with what a person wants to do with it: copy the
- * OpenSSH public key, save it as a .pub file, copy a Host block for
- * ~/.ssh/config, or look at its details.
+ * A key as the user thinks of it, in two lines: its name, then its type
+ * and whether OpenSSH can use it (or what the doctor found wrong with it),
+ * with Copy SSH Key, Fix when there is something to fix, and the key
+ * menu (tessera-key-row-actions.c).  The fingerprint, the parts, the ID
+ * and the full sentences are on the key's details page.
+ *
+ * The page's GtkListView makes rows only for the keys near the screen and
+ * binds each to one key at a time: tessera_key_row_bind() and
+ * tessera_key_row_unbind().  A bound row follows its key's and its
+ * token's notifications, and its actions act on the key bound when they
+ * run.  No tooltip is set on a row that is in the window (each asks the X
+ * server where the pointer is), and no label wraps.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 
 #include "config.h"
 
-#include <string.h>
-
 #include <glib/gi18n.h>
 
-#include "tessera-certificate-dialog.h"
-#include "tessera-error-dialog.h"
-#include "tessera-key-row.h"
-#include "tessera-ssh-export.h"
-#include "tessera-token-page.h"
-#include "tessera-window.h"
+#include "tessera-key-row-private.h"
 
-struct _TesseraKeyRow
-{
-  GtkListBoxRow  parent_instance;
-
-  /* template widgets */
-  GtkImage      *status_icon;
-  GtkLabel      *title_label;
-  GtkLabel      *description_label;
-  GtkLabel      *fingerprint_label;
-  GtkLabel      *verdict_label;
-  GtkLabel      *problem_label;
-  GtkWidget     *copy_button;
-  GtkWidget     *fix_button;
-  GtkWidget     *menu_button;
-  GtkWidget     *details_button;
-
-  /* owned references */
-  TesseraKey     *key;
-  TesseraToken   *token;
-  TesseraProblem *problem;
-  char           *title;
-};
-
-G_DEFINE_FINAL_TYPE (TesseraKeyRow, tessera_key_row, GTK_TYPE_LIST_BOX_ROW)
-
-enum {
-  PROP_0,
-  PROP_KEY,
-  PROP_TOKEN,
-  N_PROPS
-};
-
-static GParamSpec *properties[N_PROPS];
+G_DEFINE_FINAL_TYPE (TesseraKeyRow, tessera_key_row, GTK_TYPE_WIDGET)
 
 static gboolean
 is_blank (const char *s)
@@ -62,51 +30,63 @@ is_blank (const char *s)
   return s == NULL || s[0] == '\0';
 }
 
-static void
-add_toast (TesseraKeyRow *self,
-           const char    *text)
+/* One menu model for every row, given to a row's menu button when it
+ * first opens: a GtkPopoverMenu built per row would cost more than the
+ * rest of the row */
+static GMenuModel *
+get_key_menu (void)
 {
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  static GMenuModel *key_menu = NULL;
 
-  if (TESSERA_IS_WINDOW (root))
-    tessera_window_add_toast (TESSERA_WINDOW (root), adw_toast_new (text));
+  if (key_menu == NULL)
+    {
+      g_autoptr(GtkBuilder) builder =
+        gtk_builder_new_from_resource (RESOURCE_BASE_PATH "/tessera-key-menu.ui");
+
+      key_menu = g_object_ref (G_MENU_MODEL (gtk_builder_get_object (builder, "key_menu")));
+    }
+
+  return key_menu;
 }
 
-static const char *
-get_module_path (TesseraKeyRow *self)
+static void
+create_key_menu (GtkMenuButton *menu_button,
+                 gpointer       user_data)
 {
-  TesseraModule *module = tessera_token_get_module (self->token);
-
-  return module != NULL ? tessera_module_get_host_path (module) : NULL;
+  gtk_menu_button_set_menu_model (menu_button, get_key_menu ());
 }
 
 /* Showing the key */
 
-static void
-update_status (TesseraKeyRow *self)
+static const char *
+describe_status (TesseraKeyRow *self,
+                 const char   **icon_name,
+                 const char   **css_class)
 {
   TesseraSshVerdict verdict = tessera_key_get_ssh_verdict (self->key);
-  g_autofree char *sentence = tessera_key_describe_ssh_verdict (self->key);
-  const char *icon_name;
-  const char *status;
-  const char *tooltip = NULL;
 
-  gtk_widget_remove_css_class (GTK_WIDGET (self->status_icon), "ssh-ready");
-  gtk_widget_remove_css_class (GTK_WIDGET (self->status_icon), "ssh-problem");
+  /* A key OpenSSH can use may still have a problem the doctor found; one
+   * it cannot use says so already */
+  if (self->problem != NULL
+      && (verdict == TESSERA_SSH_VERDICT_READY || verdict == TESSERA_SSH_VERDICT_LOGIN_NEEDED))
+    {
+      *icon_name = "dialog-warning-symbolic";
+      *css_class = "ssh-problem";
+      return _("Has a problem");
+    }
 
   switch (verdict)
     {
     case TESSERA_SSH_VERDICT_READY:
-      icon_name = "emblem-ok-symbolic";
-      status = _("Ready for SSH");
-      gtk_widget_add_css_class (GTK_WIDGET (self->status_icon), "ssh-ready");
-      break;
+      *icon_name = "emblem-ok-symbolic";
+      *css_class = "ssh-ready";
+      return _("Ready for SSH");
 
     case TESSERA_SSH_VERDICT_LOGIN_NEEDED:
       /* Not a problem yet: every key looks like this before login */
-      icon_name = "system-lock-screen-symbolic";
-      status = _("Log in to check SSH readiness");
-      break;
+      *icon_name = "system-lock-screen-symbolic";
+      *css_class = NULL;
+      return _("Log in to check SSH readiness");
 
     case TESSERA_SSH_VERDICT_NO_PUBLIC_OBJECT:
     case TESSERA_SSH_VERDICT_ID_MISMATCH:
@@ -115,940 +95,174 @@ update_status (TesseraKeyRow *self)
     case TESSERA_SSH_VERDICT_CANNOT_SIGN:
     case TESSERA_SSH_VERDICT_TOKEN_NOT_INITIALIZED:
     default:
-      icon_name = "dialog-warning-symbolic";
-      status = _("Not usable by SSH");
-      gtk_widget_add_css_class (GTK_WIDGET (self->status_icon), "ssh-problem");
-      break;
+      *icon_name = "dialog-warning-symbolic";
+      *css_class = "ssh-problem";
+      return _("Not usable by SSH");
     }
-
-  /* A key OpenSSH can use may still have a problem the doctor found; one
-   * it cannot use says so already, and the problem label says why */
-  if (self->problem != NULL
-      && (verdict == TESSERA_SSH_VERDICT_READY || verdict == TESSERA_SSH_VERDICT_LOGIN_NEEDED))
-    {
-      icon_name = "dialog-warning-symbolic";
-      status = _("Has a problem");
-      tooltip = tessera_problem_get_title (self->problem);
-      gtk_widget_remove_css_class (GTK_WIDGET (self->status_icon), "ssh-ready");
-      gtk_widget_add_css_class (GTK_WIDGET (self->status_icon), "ssh-problem");
-    }
-
-  gtk_image_set_from_icon_name (self->status_icon, icon_name);
-  if (tooltip == NULL)
-    tooltip = verdict == TESSERA_SSH_VERDICT_READY ? status : sentence;
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->status_icon), tooltip);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->status_icon),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, status,
-                                  -1);
-
-  /* A ready key says so with its icon; any other says why in words */
-  gtk_label_set_text (self->verdict_label, verdict == TESSERA_SSH_VERDICT_READY ? "" : sentence);
-  gtk_widget_set_visible (GTK_WIDGET (self->verdict_label), verdict != TESSERA_SSH_VERDICT_READY);
 }
 
 static void
-update_problem (TesseraKeyRow *self)
+set_status_class (TesseraKeyRow *self,
+                  const char    *css_class)
 {
-  gboolean fixable = self->problem != NULL && tessera_problem_get_fixable (self->problem);
-  const char *fix = fixable ? tessera_problem_get_fix_description (self->problem) : NULL;
+  GtkWidget *icon = GTK_WIDGET (self->status_icon);
 
-  gtk_label_set_text (self->problem_label,
-                      self->problem != NULL ? tessera_problem_get_title (self->problem) : "");
-  gtk_widget_set_visible (GTK_WIDGET (self->problem_label), self->problem != NULL);
-
-  gtk_widget_set_visible (self->fix_button, fixable);
-  gtk_widget_set_tooltip_text (self->fix_button, fix);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->fix_button),
-                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, fix ? fix : "",
-                                  -1);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "key.fix-problem", fixable);
+  if (g_strcmp0 (css_class, "ssh-ready") != 0)
+    gtk_widget_remove_css_class (icon, "ssh-ready");
+  if (g_strcmp0 (css_class, "ssh-problem") != 0)
+    gtk_widget_remove_css_class (icon, "ssh-problem");
+  if (css_class != NULL)
+    gtk_widget_add_css_class (icon, css_class);
 }
 
 static void
 update_row (TesseraKeyRow *self)
 {
   TesseraKey *key = self->key;
-  const char *id = tessera_key_get_id_hex (key);
-  g_autofree char *type = tessera_key_describe_type (key);
-  g_autofree char *parts = tessera_key_describe_parts (key);
-  g_autofree char *description = NULL;
-  g_autofree char *fingerprint = tessera_key_get_ssh_fingerprint (key);
-  g_autofree char *line = tessera_key_get_ssh_line (key);
+  TesseraSshVerdict verdict;
+  const char *id;
+  const char *icon_name;
+  const char *css_class;
+  const char *status;
+  const char *readiness;
+  g_autofree char *type = NULL;
+  g_autofree char *parts = NULL;
+  g_autofree char *sentence = NULL;
+  g_autofree char *subtitle = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *copy_label = NULL;
   g_autofree char *copy_description = NULL;
-  g_autofree char *details_label = NULL;
-  gboolean writable = !tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_WRITE_PROTECTED);
-  GString *accessible_description;
+  g_autofree char *menu_label = NULL;
+  GString *description;
+  GtkWidget *list_item;
+  gboolean fixable;
+  const char *fix;
+
+  if (key == NULL)
+    {
+      tessera_key_row_update_actions (self);
+      return;
+    }
+
+  verdict = tessera_key_get_ssh_verdict (key);
+  id = tessera_key_get_id_hex (key);
+  type = tessera_key_describe_type (key);
+  parts = tessera_key_describe_parts (key);
+  sentence = tessera_key_describe_ssh_verdict (key);
+  line = tessera_key_get_ssh_line (key);
+  status = describe_status (self, &icon_name, &css_class);
 
   g_free (self->title);
   self->title = g_strdup (is_blank (tessera_key_get_display_label (key))
                           ? C_("key", "Unnamed key")
                           : tessera_key_get_display_label (key));
 
+  /* One line: the type, then what stands between the key and SSH: a
+   * problem the Fix beside it repairs, or else why OpenSSH cannot use the
+   * key, or else what the doctor found, or else that it can (the details
+   * and the accessible description say it all) */
+  if (self->problem != NULL && tessera_problem_get_fixable (self->problem))
+    readiness = tessera_problem_get_title (self->problem);
+  else if (verdict != TESSERA_SSH_VERDICT_READY && verdict != TESSERA_SSH_VERDICT_LOGIN_NEEDED)
+    readiness = sentence;
+  else if (self->problem != NULL)
+    readiness = tessera_problem_get_title (self->problem);
+  else
+    readiness = status;
+  /* Translators: a key row's subtitle, a key's type and its SSH readiness,
+   * e.g. "ECDSA P-256 · Ready for SSH" */
+  subtitle = g_strdup_printf (_("%s · %s"), type, readiness);
+
+  gtk_label_set_text (self->title_label, self->title);
+  gtk_label_set_text (self->subtitle_label, subtitle);
+  gtk_image_set_from_icon_name (self->status_icon, icon_name);
+  set_status_class (self, css_class);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->status_icon),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, status,
+                                  -1);
+
+  fixable = self->problem != NULL && tessera_problem_get_fixable (self->problem);
+  fix = fixable ? tessera_problem_get_fix_description (self->problem) : NULL;
+  gtk_widget_set_visible (self->fix_button, fixable);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->fix_button),
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, fix ? fix : "",
+                                  -1);
+
+  /* Several rows have these buttons: each names its key */
+  /* Translators: accessible label of a key's Copy SSH Key button, %s is the key's name */
+  copy_label = g_strdup_printf (_("Copy SSH Key of %s"), self->title);
+  if (line != NULL)
+    /* Translators: accessible description of the Copy SSH Key button */
+    copy_description = g_strdup (_("Copies the public key in OpenSSH format, for authorized_keys"));
+  else
+    copy_description = g_strdup (_("The token does not show this key’s public key, so there is no SSH key to copy"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->copy_button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, copy_label,
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, copy_description,
+                                  -1);
+  /* Translators: accessible label of a key's menu button, %s is the key's name */
+  menu_label = g_strdup_printf (_("Key Menu of %s"), self->title);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->menu_button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, menu_label,
+                                  -1);
+
+  /* What the row said before it was made compact, for a screen reader:
+   * the type, parts and ID, the whole sentence, and the problem */
+  description = g_string_new (NULL);
   if (!is_blank (id))
     /* Translators: a key's type, parts and ID, e.g.
      * "RSA 2048 · Private key, public key and certificate · ID 01" */
-    description = g_strdup_printf (_("%s · %s · ID %s"), type, parts, id);
+    g_string_printf (description, _("%s · %s · ID %s"), type, parts, id);
   else
     /* Translators: a key's type and parts, e.g. "ECDSA P-256 · Public key" */
-    description = g_strdup_printf (_("%s · %s"), type, parts);
-
-  gtk_label_set_text (self->title_label, self->title);
-  gtk_label_set_text (self->description_label, description);
-  gtk_label_set_text (self->fingerprint_label, fingerprint ? fingerprint : "");
-  gtk_widget_set_visible (GTK_WIDGET (self->fingerprint_label), fingerprint != NULL);
-  update_status (self);
-  update_problem (self);
-
-  /* The row reads as one sentence: name, then what it is and its state */
-  accessible_description = g_string_new (description);
-  if (fingerprint != NULL)
-    g_string_append_printf (accessible_description, "\n%s", fingerprint);
-  if (gtk_widget_get_visible (GTK_WIDGET (self->verdict_label)))
-    g_string_append_printf (accessible_description, "\n%s",
-                            gtk_label_get_text (self->verdict_label));
+    g_string_printf (description, _("%s · %s"), type, parts);
+  g_string_append_printf (description, "\n%s", sentence);
   if (self->problem != NULL)
-    g_string_append_printf (accessible_description, "\n%s",
-                            tessera_problem_get_title (self->problem));
+    g_string_append_printf (description, "\n%s", tessera_problem_get_title (self->problem));
 
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, self->title,
-                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, accessible_description->str,
-                                  -1);
-  g_string_free (accessible_description, TRUE);
+  /* The list item that holds the row is what a screen reader calls the
+   * row: it carries the name */
+  list_item = gtk_widget_get_parent (GTK_WIDGET (self));
+  if (list_item != NULL)
+    gtk_accessible_update_property (GTK_ACCESSIBLE (list_item),
+                                    GTK_ACCESSIBLE_PROPERTY_LABEL, self->title,
+                                    GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, description->str,
+                                    -1);
+  g_string_free (description, TRUE);
 
-  /* Actions */
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "key.copy-ssh-key", line != NULL);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "key.save-public-key", line != NULL);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "key.copy-ssh-config",
-                                 !is_blank (get_module_path (self)));
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "key.create-certificate",
-                                 writable && tessera_key_get_private_key (key) != NULL
-                                 && tessera_key_get_certificate (key) == NULL);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "key.export-certificate",
-                                 tessera_key_get_certificate (key) != NULL);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "key.rename", writable);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "key.delete", writable);
-  /* Only the certificate: for a key that is more than its certificate */
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "key.delete-certificate",
-                                 writable && tessera_key_get_certificate (key) != NULL
-                                 && (tessera_key_get_private_key (key) != NULL
-                                     || tessera_key_get_public_key (key) != NULL));
-
-  if (line != NULL)
-    {
-      gtk_widget_set_tooltip_text (self->copy_button,
-                                   _("Copy the public key in OpenSSH format, for authorized_keys"));
-      /* Translators: accessible description of the Copy SSH Key button */
-      copy_description = g_strdup_printf (_("Copies the OpenSSH public key of “%s”"), self->title);
-    }
-  else
-    {
-      /* Insensitive, but its tooltip still says why */
-      copy_description = g_strdup (_("The token does not show this key’s public key, so there is no SSH key to copy"));
-      gtk_widget_set_tooltip_text (self->copy_button, copy_description);
-    }
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->copy_button),
-                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, copy_description,
-                                  -1);
-
-  /* Translators: accessible label of a button, %s is a key's name */
-  details_label = g_strdup_printf (_("Details of %s"), self->title);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->details_button),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, details_label,
-                                  -1);
-}
-
-/* Copy SSH Key */
-
-static void
-copy_ssh_key_action (GtkWidget  *widget,
-                     const char *action_name,
-                     GVariant   *parameter)
-{
-  TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
-  g_autofree char *line = tessera_key_get_ssh_line (self->key);
-  g_autofree char *text = NULL;
-
-  if (line == NULL)
-    return;
-
-  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), line);
-
-  /* Translators: a notification, %s is a key's name */
-  text = g_strdup_printf (_("SSH key “%s” copied"), self->title);
-  add_toast (self, text);
-}
-
-/* Save Public Key… */
-
-static void
-on_public_key_saved (GObject      *object,
-                     GAsyncResult *result,
-                     gpointer      user_data)
-{
-  g_autoptr(GtkWindow) window = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GFile) file = NULL;
-  g_autofree char *basename = NULL;
-  g_autofree char *text = NULL;
-
-  /* A write error is shown already; nothing chosen is nothing to say */
-  file = tessera_ssh_export_save_public_key_finish (result, &error);
-  if (file == NULL || !TESSERA_IS_WINDOW (window))
-    return;
-
-  /* Short: a toast is one line, and cut short on a phone */
-  basename = g_file_get_basename (file);
-  /* Translators: a notification, %s is a file name, e.g. “ssh-key.pub” */
-  text = g_strdup_printf (_("Saved “%s”"), basename);
-  tessera_window_add_toast (TESSERA_WINDOW (window), adw_toast_new (text));
+  tessera_key_row_update_actions (self);
 }
 
 static void
-save_public_key_action (GtkWidget  *widget,
-                        const char *action_name,
-                        GVariant   *parameter)
+on_key_notify (TesseraKey    *key,
+               GParamSpec    *pspec,
+               TesseraKeyRow *self)
 {
-  TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
-  GtkRoot *root = gtk_widget_get_root (widget);
-
-  if (!GTK_IS_WINDOW (root))
-    return;
-
-  tessera_ssh_export_save_public_key_async (GTK_WINDOW (root), self->key, self->token,
-                                            TESSERA_IS_WINDOW (root)
-                                            ? tessera_window_get_cancellable (TESSERA_WINDOW (root))
-                                            : NULL,
-                                            on_public_key_saved, g_object_ref (root));
-}
-
-/* Copy SSH Config */
-
-static void
-copy_ssh_config_action (GtkWidget  *widget,
-                        const char *action_name,
-                        GVariant   *parameter)
-{
-  TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
-  GtkRoot *root = gtk_widget_get_root (widget);
-  g_autofree char *config = NULL;
-
-  config = tessera_ssh_export_dup_config (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                          self->key, self->token);
-  if (config == NULL)
-    return;
-
-  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), config);
-
-  /* Translators: a notification after Copy SSH Config.  The copied Host
-   * block names server.example.com, which the user replaces with their
-   * server's name.  Keep it short: a toast is one line, cut short on a phone. */
-  add_toast (self, _("Copied — replace the host name"));
-}
-
-/* Export Certificate… */
-
-typedef struct
-{
-  GtkFileChooserNative *chooser;
-  GtkFileFilter        *der_filter;
-  GtkWindow            *window;
-  GCancellable         *cancellable;
-  TesseraObject        *certificate;
-  GFile                *file;
-} ExportCertificate;
-
-static void
-export_certificate_free (ExportCertificate *export)
-{
-  if (export->chooser != NULL)
-    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (export->chooser));
-  g_clear_object (&export->chooser);
-  g_clear_object (&export->der_filter);
-  g_clear_object (&export->window);
-  g_clear_object (&export->cancellable);
-  g_clear_object (&export->certificate);
-  g_clear_object (&export->file);
-  g_free (export);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (ExportCertificate, export_certificate_free)
-
-static void
-show_message (GtkWindow  *window,
-              const char *heading,
-              const char *body)
-{
-  tessera_error_dialog_show (window, heading, body, "certificates");
+  update_row (self);
 }
 
 static void
-window_toast (GtkWindow  *window,
-              const char *text)
+on_token_notify_state (TesseraToken  *token,
+                       GParamSpec    *pspec,
+                       TesseraKeyRow *self)
 {
-  if (TESSERA_IS_WINDOW (window))
-    tessera_window_add_toast (TESSERA_WINDOW (window), adw_toast_new (text));
-}
-
-static void
-on_certificate_exported (GObject      *object,
-                         GAsyncResult *result,
-                         gpointer      user_data)
-{
-  g_autoptr(ExportCertificate) export = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *basename = NULL;
-  g_autofree char *text = NULL;
-
-  if (!g_file_replace_contents_finish (G_FILE (object), result, NULL, &error))
-    {
-      g_autofree char *name = NULL;
-      g_autofree char *body = NULL;
-
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
-          || g_cancellable_is_cancelled (export->cancellable))
-        return;
-
-      name = g_file_get_parse_name (export->file);
-      if (strstr (error->message, name) != NULL)
-        body = g_strdup (error->message);
-      else
-        /* Translators: the first %s is a file, the second why it could not be written */
-        body = g_strdup_printf (_("“%s” could not be written: %s"), name, error->message);
-      show_message (export->window, _("Could Not Export the Certificate"), body);
-      return;
-    }
-
-  if (g_cancellable_is_cancelled (export->cancellable))
-    return;
-
-  basename = g_file_get_basename (export->file);
-  /* Translators: a notification, %s is a file name, e.g. “ssh-key.pem” */
-  text = g_strdup_printf (_("Exported “%s”"), basename);
-  window_toast (export->window, text);
-}
-
-static gboolean
-has_suffix (const char *name,
-            const char *suffix)
-{
-  g_autofree char *lower = g_ascii_strdown (name, -1);
-
-  return g_str_has_suffix (lower, suffix);
-}
-
-static void
-on_export_chooser_response (GtkNativeDialog *chooser,
-                            int              response,
-                            gpointer         user_data)
-{
-  g_autoptr(ExportCertificate) export = user_data;
-  g_autoptr(GBytes) contents = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *basename = NULL;
-  TesseraCertificateFormat format = TESSERA_CERTIFICATE_FORMAT_PEM;
-  GtkFileFilter *filter;
-
-  if (response == GTK_RESPONSE_ACCEPT)
-    export->file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-  filter = gtk_file_chooser_get_filter (GTK_FILE_CHOOSER (chooser));
-
-  /* The name the user gave decides; else the filter they chose */
-  if (export->file != NULL)
-    {
-      basename = g_file_get_basename (export->file);
-      if (has_suffix (basename, ".der") || has_suffix (basename, ".cer"))
-        format = TESSERA_CERTIFICATE_FORMAT_DER;
-      else if (!has_suffix (basename, ".pem") && !has_suffix (basename, ".crt")
-               && filter != NULL && filter == export->der_filter)
-        format = TESSERA_CERTIFICATE_FORMAT_DER;
-    }
-
-  gtk_native_dialog_destroy (chooser);
-  g_clear_object (&export->chooser);
-
-  if (export->file == NULL)
-    return;
-
-  contents = tessera_certificate_export (export->certificate, format, &error);
-  if (contents == NULL)
-    {
-      show_message (export->window, _("Could Not Export the Certificate"), error->message);
-      return;
-    }
-
-  g_debug ("Exporting a certificate as %s to %s",
-           format == TESSERA_CERTIFICATE_FORMAT_DER ? "DER" : "PEM",
-           g_file_peek_path (export->file));
-
-  g_file_replace_contents_bytes_async (export->file, contents, NULL, FALSE,
-                                       G_FILE_CREATE_NONE, export->cancellable,
-                                       on_certificate_exported, export);
-  export = NULL;
-}
-
-static void
-export_certificate_action (GtkWidget  *widget,
-                           const char *action_name,
-                           GVariant   *parameter)
-{
-  TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
-  TesseraObject *certificate = tessera_key_get_certificate (self->key);
-  GtkRoot *root = gtk_widget_get_root (widget);
-  g_autofree char *file_name = NULL;
-  GtkFileFilter *pem_filter;
-  ExportCertificate *export;
-
-  if (certificate == NULL || !GTK_IS_WINDOW (root))
-    return;
-
-  export = g_new0 (ExportCertificate, 1);
-  export->window = g_object_ref (GTK_WINDOW (root));
-  export->cancellable = TESSERA_IS_WINDOW (root)
-    ? g_object_ref (tessera_window_get_cancellable (TESSERA_WINDOW (root)))
-    : g_cancellable_new ();
-  export->certificate = g_object_ref (certificate);
-
-  export->chooser = gtk_file_chooser_native_new (_("Export Certificate"),
-                                                 GTK_WINDOW (root),
-                                                 GTK_FILE_CHOOSER_ACTION_SAVE,
-                                                 _("_Export"),
-                                                 _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (export->chooser), TRUE);
-
-  pem_filter = gtk_file_filter_new ();
-  gtk_file_filter_set_name (pem_filter, _("PEM Certificate"));
-  gtk_file_filter_add_pattern (pem_filter, "*.pem");
-  gtk_file_filter_add_pattern (pem_filter, "*.crt");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (export->chooser), pem_filter);
-
-  export->der_filter = gtk_file_filter_new ();
-  gtk_file_filter_set_name (export->der_filter, _("DER Certificate"));
-  gtk_file_filter_add_pattern (export->der_filter, "*.der");
-  gtk_file_filter_add_pattern (export->der_filter, "*.cer");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (export->chooser), export->der_filter);
-
-  gtk_file_chooser_set_filter (GTK_FILE_CHOOSER (export->chooser), pem_filter);
-  g_object_unref (pem_filter);
-
-  file_name = tessera_ssh_export_suggest_file_name (tessera_key_get_display_label (self->key), ".pem");
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (export->chooser), file_name);
-
-  g_signal_connect (export->chooser, "response", G_CALLBACK (on_export_chooser_response), export);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (export->chooser));
-}
-
-/* Create Certificate… */
-
-static void
-create_certificate_action (GtkWidget  *widget,
-                           const char *action_name,
-                           GVariant   *parameter)
-{
-  TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
-  GtkRoot *root = gtk_widget_get_root (widget);
-
-  if (tessera_key_get_private_key (self->key) == NULL)
-    return;
-
-  gtk_window_present (GTK_WINDOW (tessera_certificate_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                                                  self->token, self->key)));
-}
-
-/* Rename… and Delete…
- *
- * Both log in first where the token asks for it: writing needs it, and a
- * login shows the private key the dialog must name too.  The login reads
- * the objects again, which replaces this row, so the work holds the
- * window, the token and the key, never the row.
- */
-
-typedef struct
-{
-  GtkWindow    *window;
-  TesseraToken *token;
-  TesseraKey   *key;
-  GCancellable *cancellable;
-  GPtrArray    *objects;
-  GtkWidget    *entry;
-  char         *name;
-  char         *label;
-  gboolean      certificate_only;
-} KeyEdit;
-
-static void
-key_edit_clear (KeyEdit *edit)
-{
-  g_clear_object (&edit->window);
-  g_clear_object (&edit->token);
-  g_clear_object (&edit->key);
-  g_clear_object (&edit->cancellable);
-  g_clear_pointer (&edit->objects, g_ptr_array_unref);
-  g_clear_pointer (&edit->name, g_free);
-  g_clear_pointer (&edit->label, g_free);
-}
-
-static KeyEdit *
-key_edit_ref (KeyEdit *edit)
-{
-  return g_rc_box_acquire (edit);
-}
-
-static void
-key_edit_unref (KeyEdit *edit)
-{
-  g_rc_box_release_full (edit, (GDestroyNotify) key_edit_clear);
-}
-
-static void
-key_edit_closure_unref (gpointer  data,
-                        GClosure *closure)
-{
-  key_edit_unref (data);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (KeyEdit, key_edit_unref)
-
-static KeyEdit *
-key_edit_new (TesseraKeyRow *self)
-{
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-  KeyEdit *edit;
-
-  if (!GTK_IS_WINDOW (root))
-    return NULL;
-
-  edit = g_rc_box_new0 (KeyEdit);
-  edit->window = g_object_ref (GTK_WINDOW (root));
-  edit->token = g_object_ref (self->token);
-  edit->key = g_object_ref (self->key);
-  edit->cancellable = TESSERA_IS_WINDOW (root)
-    ? g_object_ref (tessera_window_get_cancellable (TESSERA_WINDOW (root)))
-    : g_cancellable_new ();
-  edit->name = g_strdup (self->title);
-
-  return edit;
-}
-
-static gboolean
-key_edit_is_cancelled (KeyEdit      *edit,
-                       const GError *error)
-{
-  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
-      || g_cancellable_is_cancelled (edit->cancellable);
-}
-
-/* Runs @func once logged in, through the page's PIN dialog when needed */
-static void
-key_edit_when_logged_in (TesseraKeyRow                *self,
-                         KeyEdit                      *edit,
-                         TesseraTokenPageLoggedInFunc  func)
-{
-  GtkWidget *page = gtk_widget_get_ancestor (GTK_WIDGET (self), TESSERA_TYPE_TOKEN_PAGE);
-
-  if (page != NULL)
-    tessera_token_page_when_logged_in (TESSERA_TOKEN_PAGE (page), func, edit,
-                                       (GDestroyNotify) key_edit_unref);
-  else
-    {
-      func (edit);
-      key_edit_unref (edit);
-    }
-}
-
-/* After a login the token's keys are new objects: find this one again */
-static void
-key_edit_refresh (KeyEdit *edit)
-{
-  g_autoptr(TesseraKey) key = tessera_token_find_key (edit->token, tessera_key_get_id (edit->key));
-
-  if (key != NULL)
-    g_set_object (&edit->key, key);
-}
-
-static void
-on_edit_objects_read (GObject      *object,
-                      GAsyncResult *result,
-                      gpointer      user_data)
-{
-  g_autoptr(KeyEdit) edit = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!tessera_token_read_objects_finish (TESSERA_TOKEN (object), result, &error))
-    {
-      if (key_edit_is_cancelled (edit, error))
-        return;
-
-      window_toast (edit->window, error->message);
-    }
-}
-
-/* Reads the objects again, then says what was done */
-static void
-key_edit_read_objects (KeyEdit    *edit,
-                       const char *toast)
-{
-  if (toast != NULL)
-    window_toast (edit->window, toast);
-
-  tessera_token_read_objects_async (edit->token, edit->cancellable,
-                                    on_edit_objects_read, key_edit_ref (edit));
-}
-
-static void
-on_key_renamed (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(KeyEdit) edit = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *text = NULL;
-
-  if (!tessera_token_set_label_finish (TESSERA_TOKEN (object), result, &error))
-    {
-      if (key_edit_is_cancelled (edit, error))
-        return;
-
-      show_message (edit->window, _("Could Not Rename the Key"), error->message);
-      /* Some objects may have their new name already */
-      key_edit_read_objects (edit, NULL);
-      return;
-    }
-
-  if (g_cancellable_is_cancelled (edit->cancellable))
-    return;
-
-  /* Translators: a notification, %s is a key's new name */
-  text = g_strdup_printf (_("Renamed to “%s”"), edit->label);
-  key_edit_read_objects (edit, text);
-}
-
-static char *
-dup_entry_label (GtkWidget *entry)
-{
-  return g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (entry))));
-}
-
-static void
-on_rename_entry_changed (GtkEditable      *entry,
-                         AdwMessageDialog *dialog)
-{
-  g_autofree char *label = dup_entry_label (GTK_WIDGET (entry));
-
-  adw_message_dialog_set_response_enabled (dialog, "rename", label[0] != '\0');
-}
-
-static void
-on_rename_response (AdwMessageDialog *dialog,
-                    const char       *response,
-                    KeyEdit          *edit)
-{
-  if (g_strcmp0 (response, "rename") != 0)
-    return;
-
-  edit->label = dup_entry_label (edit->entry);
-  if (edit->label[0] == '\0' || g_cancellable_is_cancelled (edit->cancellable))
-    return;
-
-  g_debug ("Renaming %u objects", edit->objects->len);
-  tessera_token_set_label_async (edit->token, edit->objects, edit->label, edit->cancellable,
-                                 on_key_renamed, key_edit_ref (edit));
-}
-
-static void
-show_rename_dialog (gpointer user_data)
-{
-  KeyEdit *edit = user_data;
-  const char *label;
-  GtkWidget *dialog;
-  GtkWidget *entry;
-
-  if (g_cancellable_is_cancelled (edit->cancellable))
-    return;
-
-  key_edit_refresh (edit);
-  g_clear_pointer (&edit->objects, g_ptr_array_unref);
-  edit->objects = tessera_key_list_objects (edit->key);
-  label = tessera_key_get_display_label (edit->key);
-
-  dialog = adw_message_dialog_new (edit->window, NULL, NULL);
-  /* Translators: a dialog's heading, %s is a key's name */
-  adw_message_dialog_format_heading (ADW_MESSAGE_DIALOG (dialog), _("Rename “%s”"), edit->name);
-  adw_message_dialog_set_body (ADW_MESSAGE_DIALOG (dialog),
-                               _("The key’s private key, public key and certificate all get "
-                                 "the new name, so that other programs show it too."));
-
-  entry = gtk_entry_new ();
-  gtk_editable_set_text (GTK_EDITABLE (entry), label != NULL ? label : "");
-  gtk_entry_set_activates_default (GTK_ENTRY (entry), TRUE);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (entry),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("New name"),
-                                  -1);
-  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), entry);
-  edit->entry = entry;
-
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
-                                    "cancel", _("_Cancel"),
-                                    "rename", _("_Rename"),
-                                    NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "rename",
-                                              ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "rename");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-  adw_message_dialog_set_response_enabled (ADW_MESSAGE_DIALOG (dialog), "rename",
-                                           label != NULL && label[0] != '\0');
-
-  g_signal_connect (entry, "changed", G_CALLBACK (on_rename_entry_changed), dialog);
-  g_signal_connect_data (dialog, "response", G_CALLBACK (on_rename_response),
-                         key_edit_ref (edit), key_edit_closure_unref, 0);
-  gtk_window_present (GTK_WINDOW (dialog));
-  gtk_widget_grab_focus (entry);
-}
-
-static void
-rename_action (GtkWidget  *widget,
-               const char *action_name,
-               GVariant   *parameter)
-{
-  TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
-  KeyEdit *edit = key_edit_new (self);
-
-  if (edit != NULL)
-    key_edit_when_logged_in (self, edit, show_rename_dialog);
-}
-
-static void
-on_key_deleted (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(KeyEdit) edit = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *text = NULL;
-
-  if (!tessera_token_delete_objects_finish (TESSERA_TOKEN (object), result, &error))
-    {
-      if (key_edit_is_cancelled (edit, error))
-        return;
-
-      show_message (edit->window, _("Could Not Delete the Key"), error->message);
-      /* Some objects may be gone already */
-      key_edit_read_objects (edit, NULL);
-      return;
-    }
-
-  if (g_cancellable_is_cancelled (edit->cancellable))
-    return;
-
-  if (edit->certificate_only)
-    /* Translators: a notification, %s is a key's name */
-    text = g_strdup_printf (_("The certificate of “%s” was deleted"), edit->name);
-  else
-    /* Translators: a notification, %s is a key's name */
-    text = g_strdup_printf (_("“%s” deleted"), edit->name);
-  key_edit_read_objects (edit, text);
-}
-
-static void
-on_delete_response (AdwMessageDialog *dialog,
-                    const char       *response,
-                    KeyEdit          *edit)
-{
-  if (g_strcmp0 (response, "delete") != 0 || g_cancellable_is_cancelled (edit->cancellable))
-    return;
-
-  g_debug ("Deleting %u objects", edit->objects->len);
-  tessera_token_delete_objects_async (edit->token, edit->objects, edit->cancellable,
-                                      on_key_deleted, key_edit_ref (edit));
-}
-
-/* What will be lost, one row per object: its label, kind and ID */
-static GtkWidget *
-create_doomed_object_list (GPtrArray *objects)
-{
-  GtkWidget *list = gtk_list_box_new ();
-
-  gtk_list_box_set_selection_mode (GTK_LIST_BOX (list), GTK_SELECTION_NONE);
-  gtk_widget_add_css_class (list, "boxed-list");
-  gtk_accessible_update_property (GTK_ACCESSIBLE (list),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Objects to be deleted"),
-                                  -1);
-
-  for (guint i = 0; i < objects->len; i++)
-    {
-      TesseraObject *object = g_ptr_array_index (objects, i);
-      const char *label = tessera_object_get_display_label (object);
-      const char *id = tessera_object_get_id_hex (object);
-      GtkWidget *row = adw_action_row_new ();
-      g_autofree char *subtitle = NULL;
-
-      if (!is_blank (id))
-        /* Translators: an object's kind and ID, e.g. "Private key · ID 01" */
-        subtitle = g_strdup_printf (_("%s · ID %s"), tessera_object_get_kind_name (object), id);
-      else
-        subtitle = g_strdup (tessera_object_get_kind_name (object));
-
-      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row),
-                                     !is_blank (label) ? label : C_("object", "Unnamed"));
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
-      gtk_accessible_update_property (GTK_ACCESSIBLE (row),
-                                      GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, subtitle,
-                                      -1);
-      gtk_list_box_append (GTK_LIST_BOX (list), row);
-    }
-
-  return list;
-}
-
-static void
-show_delete_dialog (gpointer user_data)
-{
-  KeyEdit *edit = user_data;
-  const char *token_name;
-  GtkWidget *dialog;
-  guint n;
-
-  if (g_cancellable_is_cancelled (edit->cancellable))
-    return;
-
-  key_edit_refresh (edit);
-  g_clear_pointer (&edit->objects, g_ptr_array_unref);
-  if (edit->certificate_only)
-    {
-      edit->objects = g_ptr_array_new_with_free_func (g_object_unref);
-      if (tessera_key_get_certificate (edit->key) != NULL)
-        g_ptr_array_add (edit->objects, g_object_ref (tessera_key_get_certificate (edit->key)));
-    }
-  else
-    edit->objects = tessera_key_list_objects (edit->key);
-  n = edit->objects->len;
-  token_name = tessera_token_get_display_name (edit->token);
-
-  if (n == 0)
-    return;
-
-  dialog = adw_message_dialog_new (edit->window, NULL, NULL);
-  if (edit->certificate_only)
-    /* Translators: a dialog's heading, %s is a key's name */
-    adw_message_dialog_format_heading (ADW_MESSAGE_DIALOG (dialog), _("Delete the Certificate of “%s”?"),
-                                       edit->name);
-  else
-    /* Translators: a dialog's heading, %s is a key's name */
-    adw_message_dialog_format_heading (ADW_MESSAGE_DIALOG (dialog), _("Delete “%s”?"), edit->name);
-  adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
-                                  g_dngettext (GETTEXT_PACKAGE,
-                                               "%u object will be deleted from “%s”. "
-                                               "This cannot be undone.",
-                                               "%u objects will be deleted from “%s”. "
-                                               "This cannot be undone.", n),
-                                  n, token_name);
-
-  /* A key has three objects at most: no need to scroll */
-  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog),
-                                      create_doomed_object_list (edit->objects));
-
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
-                                    "cancel", _("_Cancel"),
-                                    "delete", _("_Delete"),
-                                    NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "delete",
-                                              ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-
-  g_signal_connect_data (dialog, "response", G_CALLBACK (on_delete_response),
-                         key_edit_ref (edit), key_edit_closure_unref, 0);
-  gtk_window_present (GTK_WINDOW (dialog));
-}
-
-static void
-delete_action (GtkWidget  *widget,
-               const char *action_name,
-               GVariant   *parameter)
-{
-  TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
-  KeyEdit *edit = key_edit_new (self);
-
-  if (edit != NULL)
-    key_edit_when_logged_in (self, edit, show_delete_dialog);
-}
-
-static void
-delete_certificate_action (GtkWidget  *widget,
-                           const char *action_name,
-                           GVariant   *parameter)
-{
-  TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
-  KeyEdit *edit = key_edit_new (self);
-
-  if (edit == NULL)
-    return;
-  edit->certificate_only = TRUE;
-  key_edit_when_logged_in (self, edit, show_delete_dialog);
-}
-
-/* Fix */
-
-static void
-fix_problem_action (GtkWidget  *widget,
-                    const char *action_name,
-                    GVariant   *parameter)
-{
-  TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
-  GtkWidget *page = gtk_widget_get_ancestor (widget, TESSERA_TYPE_TOKEN_PAGE);
-
-  if (page != NULL && self->problem != NULL)
-    tessera_token_page_fix_problem (TESSERA_TOKEN_PAGE (page), self->problem);
-}
-
-/* Details and the menu */
-
-static void
-show_details_action (GtkWidget  *widget,
-                     const char *action_name,
-                     GVariant   *parameter)
-{
-  TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
-  GtkWidget *page = gtk_widget_get_ancestor (widget, TESSERA_TYPE_TOKEN_PAGE);
-
-  if (page != NULL)
-    tessera_token_page_show_details (TESSERA_TOKEN_PAGE (page), G_OBJECT (self->key));
-}
-
-static gboolean
-popup_menu (GtkWidget *widget,
-            GVariant  *args,
-            gpointer   user_data)
-{
-  TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
-
-  gtk_menu_button_popup (GTK_MENU_BUTTON (self->menu_button));
-
-  return TRUE;
+  update_row (self);
 }
 
 /* GObject */
-
-static void
-tessera_key_row_constructed (GObject *object)
-{
-  TesseraKeyRow *self = TESSERA_KEY_ROW (object);
-
-  G_OBJECT_CLASS (tessera_key_row_parent_class)->constructed (object);
-
-  g_assert (TESSERA_IS_KEY (self->key));
-  g_assert (TESSERA_IS_TOKEN (self->token));
-
-  update_row (self);
-}
 
 static void
 tessera_key_row_dispose (GObject *object)
 {
   TesseraKeyRow *self = TESSERA_KEY_ROW (object);
 
+  GtkWidget *child;
+
+  tessera_key_row_unbind (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), TESSERA_TYPE_KEY_ROW);
+  /* A plain GtkWidget parent: the unnamed children are left to us */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
 
   G_OBJECT_CLASS (tessera_key_row_parent_class)->dispose (object);
 }
@@ -1058,58 +272,9 @@ tessera_key_row_finalize (GObject *object)
 {
   TesseraKeyRow *self = TESSERA_KEY_ROW (object);
 
-  g_clear_object (&self->key);
-  g_clear_object (&self->token);
-  g_clear_object (&self->problem);
   g_clear_pointer (&self->title, g_free);
 
   G_OBJECT_CLASS (tessera_key_row_parent_class)->finalize (object);
-}
-
-static void
-tessera_key_row_get_property (GObject    *object,
-                              guint       prop_id,
-                              GValue     *value,
-                              GParamSpec *pspec)
-{
-  TesseraKeyRow *self = TESSERA_KEY_ROW (object);
-
-  switch (prop_id)
-    {
-    case PROP_KEY:
-      g_value_set_object (value, self->key);
-      break;
-
-    case PROP_TOKEN:
-      g_value_set_object (value, self->token);
-      break;
-
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
-tessera_key_row_set_property (GObject      *object,
-                              guint         prop_id,
-                              const GValue *value,
-                              GParamSpec   *pspec)
-{
-  TesseraKeyRow *self = TESSERA_KEY_ROW (object);
-
-  switch (prop_id)
-    {
-    case PROP_KEY:
-      self->key = g_value_dup_object (value);
-      break;
-
-    case PROP_TOKEN:
-      self->token = g_value_dup_object (value);
-      break;
-
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
 }
 
 static void
@@ -1118,104 +283,99 @@ tessera_key_row_class_init (TesseraKeyRowClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
-  object_class->constructed = tessera_key_row_constructed;
   object_class->dispose = tessera_key_row_dispose;
   object_class->finalize = tessera_key_row_finalize;
-  object_class->get_property = tessera_key_row_get_property;
-  object_class->set_property = tessera_key_row_set_property;
 
-  properties[PROP_KEY] =
-    g_param_spec_object ("key", NULL, NULL,
-                         TESSERA_TYPE_KEY,
-                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
-
-  /**
-   * TesseraKeyRow:token:
-   *
-   * The token that holds the key: its module is the PKCS11Provider.
-   */
-  properties[PROP_TOKEN] =
-    g_param_spec_object ("token", NULL, NULL,
-                         TESSERA_TYPE_TOKEN,
-                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
-
-  g_object_class_install_properties (object_class, N_PROPS, properties);
-
+  gtk_widget_class_set_css_name (widget_class, "keyrow");
   gtk_widget_class_set_template_from_resource (widget_class,
                                                RESOURCE_BASE_PATH "/tessera-key-row.ui");
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, status_icon);
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, title_label);
-  gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, description_label);
-  gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, fingerprint_label);
-  gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, verdict_label);
-  gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, problem_label);
-  gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, copy_button);
+  gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, subtitle_label);
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, fix_button);
+  gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, copy_button);
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, menu_button);
-  gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, details_button);
 
-  /* The shortcuts act on the key row that has the focus */
-  gtk_widget_class_install_action (widget_class, "key.copy-ssh-key", NULL, copy_ssh_key_action);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_c, GDK_CONTROL_MASK,
-                                       "key.copy-ssh-key", NULL);
-
-  gtk_widget_class_install_action (widget_class, "key.save-public-key", NULL, save_public_key_action);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK,
-                                       "key.save-public-key", NULL);
-
-  gtk_widget_class_install_action (widget_class, "key.copy-ssh-config", NULL, copy_ssh_config_action);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_c, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
-                                       "key.copy-ssh-config", NULL);
-
-  gtk_widget_class_install_action (widget_class, "key.show-details", NULL, show_details_action);
-  gtk_widget_class_install_action (widget_class, "key.create-certificate", NULL,
-                                   create_certificate_action);
-  gtk_widget_class_install_action (widget_class, "key.export-certificate", NULL,
-                                   export_certificate_action);
-  gtk_widget_class_install_action (widget_class, "key.rename", NULL, rename_action);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F2, 0, "key.rename", NULL);
-
-  gtk_widget_class_install_action (widget_class, "key.delete", NULL, delete_action);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Delete, 0, "key.delete", NULL);
-  gtk_widget_class_install_action (widget_class, "key.delete-certificate", NULL, delete_certificate_action);
-
-  gtk_widget_class_install_action (widget_class, "key.fix-problem", NULL, fix_problem_action);
-
-  gtk_widget_class_add_binding (widget_class, GDK_KEY_F10, GDK_SHIFT_MASK, popup_menu, NULL);
-  gtk_widget_class_add_binding (widget_class, GDK_KEY_Menu, 0, popup_menu, NULL);
+  tessera_key_row_install_actions (widget_class);
 }
 
 static void
 tessera_key_row_init (TesseraKeyRow *self)
 {
-  PangoAttrList *attributes = pango_attr_list_new ();
-
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  /* A hyphen where the fingerprint wraps would read as part of it */
-  pango_attr_list_insert (attributes, pango_attr_insert_hyphens_new (FALSE));
-  gtk_label_set_attributes (self->fingerprint_label, attributes);
-  pango_attr_list_unref (attributes);
+  gtk_menu_button_set_create_popup_func (GTK_MENU_BUTTON (self->menu_button),
+                                         create_key_menu, NULL, NULL);
+  tessera_key_row_update_actions (self);
 }
 
 /**
  * tessera_key_row_new:
- * @key: a #TesseraKey
- * @token: the #TesseraToken that holds it
  *
- * Returns: (transfer floating): a new row
+ * Returns: (transfer floating): a new row, bound to no key
  */
 GtkWidget *
-tessera_key_row_new (TesseraKey   *key,
-                     TesseraToken *token)
+tessera_key_row_new (void)
 {
-  g_return_val_if_fail (TESSERA_IS_KEY (key), NULL);
-  g_return_val_if_fail (TESSERA_IS_TOKEN (token), NULL);
+  return g_object_new (TESSERA_TYPE_KEY_ROW, NULL);
+}
 
-  return g_object_new (TESSERA_TYPE_KEY_ROW,
-                       "key", key,
-                       "token", token,
-                       NULL);
+/**
+ * tessera_key_row_bind:
+ * @self: a #TesseraKeyRow
+ * @key: the #TesseraKey to show
+ * @token: the #TesseraToken that holds it
+ * @problem: (nullable): a problem the token's doctor found with the key
+ *
+ * Shows @key, and follows it until tessera_key_row_unbind().
+ */
+void
+tessera_key_row_bind (TesseraKeyRow  *self,
+                      TesseraKey     *key,
+                      TesseraToken   *token,
+                      TesseraProblem *problem)
+{
+  g_return_if_fail (TESSERA_IS_KEY_ROW (self));
+  g_return_if_fail (TESSERA_IS_KEY (key));
+  g_return_if_fail (TESSERA_IS_TOKEN (token));
+  g_return_if_fail (problem == NULL || TESSERA_IS_PROBLEM (problem));
+
+  tessera_key_row_unbind (self);
+
+  self->key = g_object_ref (key);
+  self->token = g_object_ref (token);
+  g_set_object (&self->problem, problem);
+  self->key_notify_id = g_signal_connect (key, "notify", G_CALLBACK (on_key_notify), self);
+  self->token_notify_id = g_signal_connect (token, "notify::state",
+                                            G_CALLBACK (on_token_notify_state), self);
+
+  update_row (self);
+}
+
+/**
+ * tessera_key_row_unbind:
+ * @self: a #TesseraKeyRow
+ *
+ * Lets go of the key the row shows; the row acts on nothing until it is
+ * bound again.
+ */
+void
+tessera_key_row_unbind (TesseraKeyRow *self)
+{
+  g_return_if_fail (TESSERA_IS_KEY_ROW (self));
+
+  if (self->key == NULL)
+    return;
+
+  g_clear_signal_handler (&self->key_notify_id, self->key);
+  g_clear_signal_handler (&self->token_notify_id, self->token);
+  g_clear_object (&self->key);
+  g_clear_object (&self->token);
+  g_clear_object (&self->problem);
+
+  /* An open menu belongs to the key that is gone */
+  gtk_menu_button_popdown (GTK_MENU_BUTTON (self->menu_button));
+  tessera_key_row_update_actions (self);
 }
 
 TesseraKey *
@@ -1237,7 +397,7 @@ tessera_key_row_get_token (TesseraKeyRow *self)
 /**
  * tessera_key_row_set_problem:
  * @self: a #TesseraKeyRow
- * @problem: (nullable): a problem the token's doctor found with the key
+ * @problem: (nullable): a problem the token's doctor found with the bound key
  *
  * Marks the row with the problem, and offers its fix.
  */
@@ -1248,6 +408,6 @@ tessera_key_row_set_problem (TesseraKeyRow  *self,
   g_return_if_fail (TESSERA_IS_KEY_ROW (self));
   g_return_if_fail (problem == NULL || TESSERA_IS_PROBLEM (problem));
 
-  if (g_set_object (&self->problem, problem))
+  if (self->key != NULL && g_set_object (&self->problem, problem))
     update_row (self);
 }

@@ -39,14 +39,19 @@ struct _TesseraTokenPage
   AdwActionRow        *error_row;
   TesseraProblemsGroup *problems_group;
   AdwPreferencesGroup *keys_group;
-  GtkListBox          *keys_list;
+  GtkOverlay          *keys_overlay;
+  GtkLabel            *keys_placeholder;
+  GtkScrolledWindow   *keys_scroller;
+  GtkListView         *keys_list;
   GtkWidget           *generate_key_button;
   GtkWidget           *import_certificate_button;
   TesseraAgentGroup   *agent_group;
   AdwPreferencesGroup *certificates_group;
-  GtkListBox          *certificates_list;
+  GtkScrolledWindow   *certificates_scroller;
+  GtkListView         *certificates_list;
   AdwPreferencesGroup *other_group;
-  GtkListBox          *other_list;
+  GtkScrolledWindow   *other_scroller;
+  GtkListView         *other_list;
   AdwPreferencesGroup *state_group;
   AdwPreferencesGroup *info_group;
   TesseraPropertyRow  *label_row;
@@ -63,7 +68,6 @@ struct _TesseraTokenPage
   TesseraPropertyRow  *uri_row;
 
   /* widgets made in code */
-  GtkLabel            *keys_placeholder;
   GPtrArray           *state_rows;
 
   /* owned references */
@@ -76,6 +80,10 @@ struct _TesseraTokenPage
 };
 
 G_DEFINE_FINAL_TYPE (TesseraTokenPage, tessera_token_page, ADW_TYPE_PREFERENCES_PAGE)
+
+/* The most a list of keys or objects takes before it scrolls: about
+ * eight rows */
+#define LIST_MAX_HEIGHT 504
 
 enum {
   PROP_0,
@@ -110,99 +118,179 @@ is_blank (const char *s)
 
 /* Rows for keys and objects */
 
+/* Rows of certificates and other objects, in list views like the keys:
+ * a title, a subtitle and an arrow to the details.  The arrow is a real
+ * button, so that assistive technologies get an action to perform, not
+ * just a clickable row. */
+
+typedef struct
+{
+  GtkLabel  *title;
+  GtkLabel  *subtitle;
+  GtkWidget *details_button;
+} ItemRow;
+
 static void
-on_details_button_clicked (GtkButton *button,
-                           gpointer   user_data)
+on_details_button_clicked (GtkButton   *button,
+                           GtkListItem *list_item)
 {
   GtkWidget *page = gtk_widget_get_ancestor (GTK_WIDGET (button), TESSERA_TYPE_TOKEN_PAGE);
-  GObject *item = g_object_get_data (G_OBJECT (button), "tessera-item");
+  GObject *item = gtk_list_item_get_item (list_item);
 
   if (page != NULL && item != NULL)
     tessera_token_page_show_details (TESSERA_TOKEN_PAGE (page), item);
 }
 
-/* A row that opens the details of a key or an object.  The arrow is a
- * real button, the row's activatable widget, so that assistive
- * technologies get an action to perform, not just a clickable row. */
-static GtkWidget *
-create_item_row (gpointer    item,
-                 const char *title,
-                 const char *subtitle)
+/* One line, cut short: no wrapping in a row */
+static GtkLabel *
+new_row_label (GtkWidget  *box,
+               const char *css_class)
 {
-  GtkWidget *row = adw_action_row_new ();
-  GtkWidget *button = gtk_button_new_from_icon_name ("go-next-symbolic");
+  GtkWidget *label = gtk_label_new (NULL);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+  gtk_label_set_single_line_mode (GTK_LABEL (label), TRUE);
+  gtk_widget_add_css_class (label, css_class);
+  gtk_box_append (GTK_BOX (box), label);
+
+  return GTK_LABEL (label);
+}
+
+static void
+on_item_setup (GtkSignalListItemFactory *factory,
+               GtkListItem              *list_item,
+               gpointer                  user_data)
+{
+  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *texts = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  ItemRow *parts = g_new0 (ItemRow, 1);
+
+  gtk_widget_add_css_class (row, "item-row");
+  gtk_widget_set_hexpand (texts, TRUE);
+  gtk_widget_set_valign (texts, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (texts, "title");
+  gtk_box_append (GTK_BOX (row), texts);
+
+  parts->title = new_row_label (texts, "title");
+  parts->subtitle = new_row_label (texts, "subtitle");
+
+  /* Set before the row is in the window: a tooltip set after asks the X
+   * server where the pointer is */
+  parts->details_button = gtk_button_new_from_icon_name ("go-next-symbolic");
+  gtk_widget_set_valign (parts->details_button, GTK_ALIGN_CENTER);
+  gtk_widget_set_tooltip_text (parts->details_button, _("Show Details"));
+  gtk_widget_add_css_class (parts->details_button, "flat");
+  g_signal_connect (parts->details_button, "clicked",
+                    G_CALLBACK (on_details_button_clicked), list_item);
+  gtk_box_append (GTK_BOX (row), parts->details_button);
+
+  g_object_set_data_full (G_OBJECT (row), "tessera-item-row", parts, g_free);
+  gtk_list_item_set_child (list_item, row);
+}
+
+static void
+bind_item_row (GtkListItem *list_item,
+               const char  *title,
+               const char  *subtitle)
+{
+  GtkWidget *row = gtk_list_item_get_child (list_item);
+  ItemRow *parts = g_object_get_data (G_OBJECT (row), "tessera-item-row");
   g_autofree char *label = NULL;
 
-  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (row),
-                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, subtitle,
-                                  -1);
+  gtk_label_set_text (parts->title, title);
+  gtk_label_set_text (parts->subtitle, subtitle);
+  gtk_widget_set_visible (GTK_WIDGET (parts->subtitle), !is_blank (subtitle));
 
+  /* The list item is what a screen reader calls the row */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (gtk_widget_get_parent (row)),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, title,
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, subtitle ? subtitle : "",
+                                  -1);
   /* Translators: accessible label of a button, %s is a key's or an object's name */
   label = g_strdup_printf (_("Details of %s"), title);
-  gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
-  gtk_widget_set_tooltip_text (button, _("Show Details"));
-  gtk_widget_add_css_class (button, "flat");
-  gtk_accessible_update_property (GTK_ACCESSIBLE (button),
+  gtk_accessible_update_property (GTK_ACCESSIBLE (parts->details_button),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, label,
                                   -1);
-  g_object_set_data_full (G_OBJECT (button), "tessera-item",
-                          g_object_ref (item), g_object_unref);
-  g_signal_connect (button, "clicked", G_CALLBACK (on_details_button_clicked), NULL);
-
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), button);
-  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), button);
-  /* The row makes its title label the button too: keep one clear name */
-  gtk_accessible_reset_relation (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_RELATION_LABELLED_BY);
-
-  return row;
 }
 
-static GtkWidget *
-create_key_row (gpointer item,
-                gpointer user_data)
+/* The details of the object a row shows, on a click or Enter */
+static void
+on_items_list_activate (GtkListView      *list,
+                        guint             position,
+                        TesseraTokenPage *self)
 {
-  TesseraTokenPage *self = user_data;
-  GtkWidget *row = tessera_key_row_new (TESSERA_KEY (item), self->token);
+  g_autoptr(GObject) item =
+    g_list_model_get_item (G_LIST_MODEL (gtk_list_view_get_model (list)), position);
 
-  tessera_key_row_set_problem (TESSERA_KEY_ROW (row),
-                               tessera_problems_group_lookup (self->problems_group,
-                                                              TESSERA_KEY (item)));
-
-  return row;
+  if (item != NULL)
+    tessera_token_page_show_details (self, item);
 }
 
-/* The doctor looked again: mark the keys it found wrong */
+/* The key list: a GtkListView makes a TesseraKeyRow for each key near
+ * its viewport, and binds it to one key at a time */
+
+static void
+on_key_item_setup (GtkSignalListItemFactory *factory,
+                   GtkListItem              *item,
+                   TesseraTokenPage         *self)
+{
+  gtk_list_item_set_child (item, tessera_key_row_new ());
+}
+
+static void
+on_key_item_bind (GtkSignalListItemFactory *factory,
+                  GtkListItem              *item,
+                  TesseraTokenPage         *self)
+{
+  TesseraKey *key = gtk_list_item_get_item (item);
+
+  tessera_key_row_bind (TESSERA_KEY_ROW (gtk_list_item_get_child (item)), key, self->token,
+                        tessera_problems_group_lookup (self->problems_group, key));
+}
+
+static void
+on_key_item_unbind (GtkSignalListItemFactory *factory,
+                    GtkListItem              *item,
+                    TesseraTokenPage         *self)
+{
+  tessera_key_row_unbind (TESSERA_KEY_ROW (gtk_list_item_get_child (item)));
+}
+
+/* The doctor looked again: mark the keys it found wrong, in the rows
+ * there are (the others look when they are bound) */
 static void
 on_problems_changed (TesseraProblemsGroup *group,
                      TesseraTokenPage     *self)
 {
-  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->keys_list));
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
+  for (GtkWidget *item = gtk_widget_get_first_child (GTK_WIDGET (self->keys_list));
+       item != NULL;
+       item = gtk_widget_get_next_sibling (item))
     {
+      GtkWidget *row = gtk_widget_get_first_child (item);
       TesseraKey *key;
 
-      if (!TESSERA_IS_KEY_ROW (child))
+      if (!TESSERA_IS_KEY_ROW (row))
         continue;
 
-      key = tessera_key_row_get_key (TESSERA_KEY_ROW (child));
-      tessera_key_row_set_problem (TESSERA_KEY_ROW (child),
-                                   tessera_problems_group_lookup (group, key));
+      key = tessera_key_row_get_key (TESSERA_KEY_ROW (row));
+      if (key != NULL)
+        tessera_key_row_set_problem (TESSERA_KEY_ROW (row),
+                                     tessera_problems_group_lookup (group, key));
     }
 }
 
-/* A key row is activatable as a whole, like an AdwActionRow with an
- * activatable widget: activating it opens the key's details */
+/* A click on a key row, or Enter on it, opens the key's details */
 static void
-on_keys_list_row_activated (GtkListBox       *list,
-                            GtkListBoxRow    *row,
-                            TesseraTokenPage *self)
+on_keys_list_activate (GtkListView      *list,
+                       guint             position,
+                       TesseraTokenPage *self)
 {
-  if (TESSERA_IS_KEY_ROW (row))
-    gtk_widget_activate_action (GTK_WIDGET (row), "key.show-details", NULL);
+  g_autoptr(TesseraKey) key =
+    g_list_model_get_item (G_LIST_MODEL (gtk_list_view_get_model (list)), position);
+
+  if (key != NULL)
+    tessera_token_page_show_details (self, G_OBJECT (key));
 }
 
 static char *
@@ -243,11 +331,12 @@ describe_validity (TesseraObject *certificate)
   return NULL;
 }
 
-static GtkWidget *
-create_certificate_row (gpointer item,
-                        gpointer user_data)
+static void
+on_certificate_item_bind (GtkSignalListItemFactory *factory,
+                          GtkListItem              *list_item,
+                          gpointer                  user_data)
 {
-  TesseraObject *certificate = TESSERA_OBJECT (item);
+  TesseraObject *certificate = gtk_list_item_get_item (list_item);
   const char *label = tessera_object_get_display_label (certificate);
   const char *subject = tessera_object_get_subject (certificate);
   const GError *parse_error = tessera_object_get_parse_error (certificate);
@@ -280,14 +369,15 @@ create_certificate_row (gpointer item,
       subtitle = g_string_free (s, FALSE);
     }
 
-  return create_item_row (item, title, subtitle);
+  bind_item_row (list_item, title, subtitle);
 }
 
-static GtkWidget *
-create_object_row (gpointer item,
-                   gpointer user_data)
+static void
+on_object_item_bind (GtkSignalListItemFactory *factory,
+                     GtkListItem              *list_item,
+                     gpointer                  user_data)
 {
-  TesseraObject *object = TESSERA_OBJECT (item);
+  TesseraObject *object = gtk_list_item_get_item (list_item);
   const char *label = tessera_object_get_display_label (object);
   const char *kind = tessera_object_get_kind_name (object);
   const char *id = tessera_object_get_id_hex (object);
@@ -299,7 +389,7 @@ create_object_row (gpointer item,
   else
     subtitle = g_strdup (kind);
 
-  return create_item_row (item, is_blank (label) ? kind : label, subtitle);
+  bind_item_row (list_item, is_blank (label) ? kind : label, subtitle);
 }
 
 /* Keeping the page current */
@@ -420,11 +510,17 @@ update_reading (TesseraTokenPage *self)
   update_import_certificate (self);
 }
 
+/* A list view has no placeholder: a label lies over the empty list */
 static void
 update_keys_placeholder (TesseraTokenPage *self)
 {
   TesseraToken *token = self->token;
+  gboolean empty = g_list_model_get_n_items (tessera_token_get_keys (token)) == 0;
   const char *text;
+
+  gtk_widget_set_visible (GTK_WIDGET (self->keys_placeholder), empty);
+  if (!empty)
+    return;
 
   if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_NOT_INITIALIZED))
     text = _("No keys: the token is not initialized");
@@ -556,6 +652,56 @@ on_token_notify (TesseraToken     *token,
   update_all (self);
 }
 
+/* The page's viewport gives each group its minimum height when the page
+ * scrolls, and a scrolled window's minimum is a scrollbar's: a list asks
+ * for the height of its rows, up to LIST_MAX_HEIGHT, and scrolls beyond.
+ * Its rows are one height: the first one tells. */
+static void
+update_list_height (GtkScrolledWindow *scroller,
+                    GtkListView       *list)
+{
+  GtkWidget *first = gtk_widget_get_first_child (GTK_WIDGET (list));
+  guint n_items = g_list_model_get_n_items (G_LIST_MODEL (gtk_list_view_get_model (list)));
+  int row_height;
+
+  if (n_items == 0)
+    {
+      gtk_scrolled_window_set_min_content_height (scroller, 0);
+      return;
+    }
+  if (first == NULL)
+    return;
+
+  gtk_widget_measure (first, GTK_ORIENTATION_VERTICAL, -1, NULL, &row_height, NULL, NULL);
+  gtk_scrolled_window_set_min_content_height (scroller,
+                                              (int) MIN ((gint64) n_items * row_height,
+                                                         LIST_MAX_HEIGHT));
+}
+
+static void
+update_keys_height (TesseraTokenPage *self)
+{
+  update_list_height (self->keys_scroller, self->keys_list);
+}
+
+static void
+update_objects_height (TesseraTokenPage *self)
+{
+  update_list_height (self->certificates_scroller, self->certificates_list);
+  update_list_height (self->other_scroller, self->other_list);
+}
+
+static void
+on_keys_changed (GListModel       *model,
+                 guint             position,
+                 guint             removed,
+                 guint             added,
+                 TesseraTokenPage *self)
+{
+  update_keys_placeholder (self);
+  update_keys_height (self);
+}
+
 static void
 on_objects_changed (GListModel       *model,
                     guint             position,
@@ -564,6 +710,7 @@ on_objects_changed (GListModel       *model,
                     TesseraTokenPage *self)
 {
   update_group_visibility (self);
+  update_objects_height (self);
 }
 
 /* Reading objects, logging in and out */
@@ -753,6 +900,24 @@ tessera_token_page_fix_problem (TesseraTokenPage *self,
   tessera_problems_group_fix (self->problems_group, problem);
 }
 
+/**
+ * tessera_token_page_lookup_problem:
+ * @self: a #TesseraTokenPage
+ * @key: a key of the page's token
+ *
+ * Returns: (transfer none) (nullable): what the doctor found wrong with
+ *   @key, a problem that can be fixed if there is one
+ */
+TesseraProblem *
+tessera_token_page_lookup_problem (TesseraTokenPage *self,
+                                   TesseraKey       *key)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN_PAGE (self), NULL);
+  g_return_val_if_fail (TESSERA_IS_KEY (key), NULL);
+
+  return tessera_problems_group_lookup (self->problems_group, key);
+}
+
 static void
 on_logged_out (GObject      *object,
                GAsyncResult *result,
@@ -830,13 +995,32 @@ reload_action (GtkWidget  *widget,
   tessera_token_page_reload (TESSERA_TOKEN_PAGE (widget));
 }
 
+static void
+set_up_item_list (TesseraTokenPage *self,
+                  GtkListView      *list,
+                  GListModel       *model,
+                  GCallback         bind)
+{
+  GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+
+  g_signal_connect (factory, "setup", G_CALLBACK (on_item_setup), NULL);
+  g_signal_connect (factory, "bind", bind, NULL);
+  gtk_list_view_set_factory (list, factory);
+  g_object_unref (factory);
+  gtk_list_view_set_model (list, GTK_SELECTION_MODEL (gtk_no_selection_new (g_object_ref (model))));
+  g_object_unref (gtk_list_view_get_model (list));
+  g_signal_connect_object (list, "activate", G_CALLBACK (on_items_list_activate), self, 0);
+  g_signal_connect_object (list, "map", G_CALLBACK (update_objects_height), self, G_CONNECT_SWAPPED);
+}
+
 /* GObject */
 
 static void
 tessera_token_page_constructed (GObject *object)
 {
   TesseraTokenPage *self = TESSERA_TOKEN_PAGE (object);
-  GListModel *certificates, *others;
+  GListModel *keys, *certificates, *others;
+  GtkListItemFactory *factory;
 
   G_OBJECT_CLASS (tessera_token_page_parent_class)->constructed (object);
 
@@ -848,17 +1032,29 @@ tessera_token_page_constructed (GObject *object)
                              G_CALLBACK (g_cancellable_cancel), self->cancellable,
                              G_CONNECT_SWAPPED);
 
+  keys = tessera_token_get_keys (self->token);
   certificates = tessera_token_get_certificates (self->token);
   others = tessera_token_get_other_objects (self->token);
 
-  gtk_list_box_bind_model (self->keys_list, tessera_token_get_keys (self->token),
-                           create_key_row, self, NULL);
-  g_signal_connect_object (self->keys_list, "row-activated",
-                           G_CALLBACK (on_keys_list_row_activated), self, 0);
-  gtk_list_box_bind_model (self->certificates_list, certificates,
-                           create_certificate_row, NULL, NULL);
-  gtk_list_box_bind_model (self->other_list, others,
-                           create_object_row, NULL, NULL);
+  factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect (factory, "setup", G_CALLBACK (on_key_item_setup), self);
+  g_signal_connect (factory, "bind", G_CALLBACK (on_key_item_bind), self);
+  g_signal_connect (factory, "unbind", G_CALLBACK (on_key_item_unbind), self);
+  gtk_list_view_set_factory (self->keys_list, factory);
+  g_object_unref (factory);
+  gtk_list_view_set_model (self->keys_list,
+                           GTK_SELECTION_MODEL (gtk_no_selection_new (g_object_ref (keys))));
+  g_object_unref (gtk_list_view_get_model (self->keys_list));
+  g_signal_connect_object (self->keys_list, "activate",
+                           G_CALLBACK (on_keys_list_activate), self, 0);
+  g_signal_connect_object (keys, "items-changed",
+                           G_CALLBACK (on_keys_changed), self, 0);
+  /* A row's height depends on the style, known once the list is shown */
+  g_signal_connect_object (self->keys_list, "map",
+                           G_CALLBACK (update_keys_height), self, G_CONNECT_SWAPPED);
+  set_up_item_list (self, self->certificates_list, certificates,
+                    G_CALLBACK (on_certificate_item_bind));
+  set_up_item_list (self, self->other_list, others, G_CALLBACK (on_object_item_bind));
 
   g_signal_connect_object (certificates, "items-changed",
                            G_CALLBACK (on_objects_changed), self, 0);
@@ -1018,11 +1214,16 @@ tessera_token_page_class_init (TesseraTokenPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, keys_group);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, generate_key_button);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, import_certificate_button);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, keys_placeholder);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, keys_overlay);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, keys_scroller);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, keys_list);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, agent_group);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, certificates_group);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, certificates_scroller);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, certificates_list);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, other_group);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, other_scroller);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, other_list);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, state_group);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, info_group);
@@ -1056,15 +1257,8 @@ tessera_token_page_init (TesseraTokenPage *self)
   self->cancellable = g_cancellable_new ();
   self->state_rows = g_ptr_array_new ();
 
-  self->keys_placeholder = GTK_LABEL (gtk_label_new (NULL));
-  gtk_label_set_wrap (self->keys_placeholder, TRUE);
-  gtk_label_set_justify (self->keys_placeholder, GTK_JUSTIFY_CENTER);
-  gtk_widget_set_margin_top (GTK_WIDGET (self->keys_placeholder), 18);
-  gtk_widget_set_margin_bottom (GTK_WIDGET (self->keys_placeholder), 18);
-  gtk_widget_set_margin_start (GTK_WIDGET (self->keys_placeholder), 12);
-  gtk_widget_set_margin_end (GTK_WIDGET (self->keys_placeholder), 12);
-  gtk_widget_add_css_class (GTK_WIDGET (self->keys_placeholder), "dim-label");
-  gtk_list_box_set_placeholder (self->keys_list, GTK_WIDGET (self->keys_placeholder));
+  /* The placeholder gives the empty list its height */
+  gtk_overlay_set_measure_overlay (self->keys_overlay, GTK_WIDGET (self->keys_placeholder), TRUE);
 
   tessera_property_row_set_copyable (self->module_path_row, TRUE);
   tessera_property_row_set_copyable (self->uri_row, TRUE);

@@ -30,5 +30,7 @@ void          tessera_token_page_when_logged_in (TesseraTokenPage             *s
                                                  GDestroyNotify                destroy);
 void          tessera_token_page_fix_problem  (TesseraTokenPage *self,
                                                TesseraProblem   *problem);
+TesseraProblem *tessera_token_page_lookup_problem (TesseraTokenPage *self,
+                                                   TesseraKey       *key);
 
 G_END_DECLS

@@ -239,12 +239,36 @@ find_row_for_item (TesseraWindow *self,
 
 /* What the content shows */
 
+static void close_details (TesseraWindow *self);
+
+/* Fix on the details: the page repairs it and says so; the details, a
+ * picture of the key before, go */
+static void
+on_details_fix_problem (TesseraKeyDetails *details,
+                        TesseraProblem    *problem,
+                        TesseraWindow     *self)
+{
+  GtkWidget *page = adw_bin_get_child (self->token_bin);
+
+  if (TESSERA_IS_TOKEN_PAGE (page))
+    tessera_token_page_fix_problem (TESSERA_TOKEN_PAGE (page), problem);
+  close_details (self);
+}
+
 static void
 show_details (TesseraTokenPage *page,
               GObject          *item,
               TesseraWindow    *self)
 {
   GtkWidget *details = tessera_key_details_new (item);
+
+  if (TESSERA_IS_KEY (item))
+    {
+      tessera_key_details_set_problem (TESSERA_KEY_DETAILS (details),
+                                       tessera_token_page_lookup_problem (page, TESSERA_KEY (item)));
+      g_signal_connect_object (details, "fix-problem",
+                               G_CALLBACK (on_details_fix_problem), self, 0);
+    }
 
   adw_bin_set_child (self->details_bin, details);
   adw_window_title_set_title (self->details_title,

@@ -152,10 +152,11 @@ def generate(tessera, window, type_name, label, expect_login, certificate=True):
 
 
 def menu_item(tessera, row, label):
-    """Opens the row's Key Menu and chooses an item."""
-    menu_button = find(row, 'push button', 'Key Menu')
+    """Opens the row's Key Menu, which names its key, and chooses an item."""
+    name = f'Key Menu of {plain(row.name)}'
+    menu_button = find(row, 'push button', name)
     # GTK 4.8 puts the toggle button that does the work inside the menu button
-    click(find(menu_button, 'push button', 'Key Menu'))
+    click(find(menu_button, 'push button', name))
     click(find(tessera.app, 'menu item', label))
 
 
@@ -170,7 +171,7 @@ def check_key(tessera, window, hsm, keygen_lines, label, key_type, bits,
     find(row, 'image', 'Ready for SSH')
 
     # Copy SSH Key: one of the lines ssh-keygen -D prints
-    copy = find(row, 'push button', 'Copy SSH Key')
+    copy = find(row, 'push button', f'Copy SSH Key of {label}')
     expect(copy.sensitive, f'Copy SSH Key is insensitive on {label!r}')
     click(copy)
     wait_for(f'the line of {label!r} on the clipboard',

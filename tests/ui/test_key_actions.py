@@ -133,10 +133,11 @@ def log_in(tessera, window):
 
 
 def menu_item(tessera, row, label):
-    """Opens the row's Key Menu and chooses an item."""
-    menu_button = find(row, 'push button', 'Key Menu')
+    """Opens the row's Key Menu, which names its key, and chooses an item."""
+    name = f'Key Menu of {plain(row.name)}'
+    menu_button = find(row, 'push button', name)
     # GTK 4.8 puts the toggle button that does the work inside the menu button
-    click(find(menu_button, 'push button', 'Key Menu'))
+    click(find(menu_button, 'push button', name))
     click(find(tessera.app, 'menu item', label))
 
 
@@ -232,6 +233,15 @@ def test(context):
     expect(row_fix.description == fix.description,
            f'the row\'s Fix says {row_fix.description!r}, the group\'s {fix.description!r}')
     screenshot(NAME + '-problem')
+    # The key's details say it in full, with the same fix
+    menu_item(tessera, row, 'Show Details')
+    details_problem = find(window, 'list item', contains='has a different ID from its private key')
+    details_fix = find(details_problem, 'push button', 'Fix')
+    expect(details_fix.description == fix.description,
+           f'the details\' Fix says {details_fix.description!r}, the group\'s {fix.description!r}')
+    screenshot(NAME + '-problem-details')
+    click(find(window, 'push button', 'Back'))
+    absent(window, 'label', 'SHA-256 fingerprint')
 
     click(fix)
     find(window, 'label', contains='Fixed: ')
@@ -250,7 +260,7 @@ def test(context):
     screenshot(NAME + '-fixed')
 
     # The certificate's details: what openssl reads
-    click(find(row, 'push button', f'Details of {PAIRED}'))
+    menu_item(tessera, row, 'Show Details')
     find(window, 'label', openssl_fingerprint(cert_der, 'sha1'))
     find(window, 'label', openssl_fingerprint(cert_der, 'sha256'))
     find(window, 'label', 'Digital signature')

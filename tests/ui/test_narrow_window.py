@@ -1,7 +1,8 @@
 # test_narrow_window.py: Tessera is usable on a 360 pixel wide screen
 #
 # With the window at 360 pixels, the leaflet folds: the sidebar fills the
-# window, and the token page is one click away, with a back button.
+# window, and the token page is one click away, with a back button; its
+# key rows keep their Copy SSH Key button and menu inside the window.
 #
 # SPDX-License-Identifier: GPL-3.0-or-later
 
@@ -14,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dogtail import rawinput
 
 from tessera_ui import (SOFTHSM_MODULE, SoftHSM, Tessera, UITestFailure, find, find_all, log,
-                        run, screenshot, wait_for)
+                        plain, run, screenshot, wait_for)
 
 TOKEN = 'Narrow Test'
 
@@ -38,6 +39,7 @@ def test(context):
     hsm = SoftHSM()
     context.defer(hsm.cleanup)
     hsm.init_token(TOKEN, '12345678', '123456')
+    hsm.keypairgen(TOKEN, '123456', 'EC:prime256v1', '01', 'A key with a long name that cannot fit')
 
     subprocess.run(['gsettings', 'set', 'app.tessera.Tessera', 'window-width', '360'], check=True)
     subprocess.run(['gsettings', 'set', 'app.tessera.Tessera', 'window-height', '640'], check=True)
@@ -65,6 +67,11 @@ def test(context):
     rawinput.click(x + w // 2, y + h // 2)
     keys = find(window, 'list', 'Keys')
     expect(width(keys) <= 360, f'the keys list is {width(keys)} px wide')
+    row = find(keys, 'list item', 'A key with a long name that cannot fit')
+    for button in (f'Copy SSH Key of {plain(row.name)}', f'Key Menu of {plain(row.name)}'):
+        x, y, w, h = extents(find(row, 'push button', button))
+        log(f'# {button}: x {x}, width {w}')
+        expect(w > 0 and x + w <= width(window), f'{button} is not inside the window: {x} + {w}')
     find(window, 'push button', 'Back')
     find(window, 'label', 'Private keys are hidden until you log in')
     screenshot('test_narrow_window-token')
