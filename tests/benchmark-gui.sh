@@ -36,6 +36,7 @@ exe=$(cd "$(dirname "$exe")" && pwd)/$(basename "$exe")
 build=$(cd "$(dirname "$exe")/../.." && pwd)
 preload=${TESSERA_BENCH_PRELOAD:-$build/tests/benchmark/tessera-bench-preload.so}
 fill=${TESSERA_BENCH_FILL:-$build/tests/benchmark/bench-fill-token}
+bare=${TESSERA_BENCH_BARE:-$build/tests/benchmark/bench-bare-window}
 testmod=${TESSERA_TESTMOD:-$build/tests/testmod/tessera-testmod.so}
 export TESSERA_MODULE_HOST=${TESSERA_MODULE_HOST:-$build/src/module-host/tessera-module-host}
 export TESSERA_SCHEMA_DIR=${TESSERA_SCHEMA_DIR:-$build/data}
@@ -47,7 +48,7 @@ if ! command -v Xvfb >/dev/null 2>&1; then
   echo "Xvfb is not installed: skipping the GUI benchmark" >&2
   exit 77
 fi
-for f in "$exe" "$preload" "$fill" "$testmod" "$spy" "$TESSERA_MODULE_HOST"; do
+for f in "$exe" "$preload" "$fill" "$bare" "$testmod" "$spy" "$TESSERA_MODULE_HOST"; do
   if [ ! -e "$f" ]; then
     echo "missing: $f (see the comment at the top of $0)" >&2
     exit 1
@@ -100,6 +101,12 @@ for n in $sizes; do
   done
 done
 
+# The yardstick for memory: a bare libadwaita window under the same preload
+bare_report="$dir/bare.json"
+TESSERA_UI_LOG_DIR="$dir/bare" "$here/ui/run-ui-test.sh" env GSK_RENDERER=cairo GSETTINGS_BACKEND=memory \
+  LD_PRELOAD="$preload" TESSERA_BENCH_OUTPUT="$bare_report" TESSERA_BENCH_EVENTS="$dir/bare.events" \
+  "$bare" >"$dir/bare.log" 2>&1 || true
+
 echo "tessera under Xvfb on SoftHSM tokens of N EC P-256 key pairs with certificates (3N objects),"
 echo "through the test module; stalls of the main loop (a 5 ms timer), times from process start,"
 echo "PKCS#11 calls counted by pkcs11-spy (without the monitor's C_WaitForSlotEvent polls):"
@@ -108,10 +115,24 @@ if [ ${#results[@]} -gt 0 ]; then
   /usr/bin/python3 "$here/benchmark/gui_bench.py" table "${results[@]}"
 fi
 echo
+if [ -s "$bare_report" ] && [ ${#results[@]} -gt 0 ]; then
+  /usr/bin/python3 - "$bare_report" "${results[@]}" <<'PY'
+import json, sys
+bare = json.load(open(sys.argv[1]))["peak_rss_kib"]
+print(f"Peak resident memory (VmHWM), beside a bare libadwaita window of the same size ({bare / 1024:.1f} MiB):")
+for path in sys.argv[2:]:
+    r = json.load(open(path))
+    rss = r.get("peak_rss_kib", 0)
+    print(f"  {r['keys']:>4} keys at {r['latency_ms']:>2} ms/call: {rss / 1024:6.1f} MiB, {rss / bare:.2f}x")
+PY
+else
+  echo "# no memory figures: the bare window gave no report (see $dir/bare.log)" >&2
+fi
+echo
 echo "Listing: from the window's first frame until the calls settle (2 s without one)."
 echo "Login: from pressing Log In in the PIN dialog until the calls settle after the keys show."
 echo "Keys shown: the first frame with a key row; after login, the first with no key"
 echo "still saying \"Log in to check…\"."
 echo "Goals (issue 13): longest stall after the window ≤ 0.05 s at 100 keys and ≤ 0.10 s at 500,"
 echo "at 0 and 20 ms/call; login → keys ≤ 2.5 s at 100 keys and 20 ms/call; calls after login"
-echo "≤ N + 10; keys ≤ 0.3 s after the window (demo token)."
+echo "≤ N + 10; keys ≤ 0.3 s after the window (demo token); memory ≤ 1.3× the bare window."

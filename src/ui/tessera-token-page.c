@@ -17,6 +17,7 @@
 #include "tessera-generate-key-dialog.h"
 #include "tessera-key-row.h"
 #include "tessera-lifecycle-group.h"
+#include "tessera-paced-model.h"
 #include "tessera-pin-dialog.h"
 #include "tessera-problems-group.h"
 #include "tessera-property-row.h"
@@ -84,6 +85,9 @@ G_DEFINE_FINAL_TYPE (TesseraTokenPage, tessera_token_page, ADW_TYPE_PREFERENCES_
 /* The most a list of keys or objects takes before it scrolls: about
  * eight rows */
 #define LIST_MAX_HEIGHT 504
+
+/* Rows a list view builds at most in one frame (each takes about 0.7 ms) */
+#define ROWS_PER_FRAME 8
 
 enum {
   PROP_0,
@@ -995,6 +999,14 @@ reload_action (GtkWidget  *widget,
   tessera_token_page_reload (TESSERA_TOKEN_PAGE (widget));
 }
 
+/* A list view builds every row it is given in one frame, up to a couple
+ * of hundred: a read of a large token comes to it a few rows a frame. */
+static GListModel *
+paced (GListModel *model)
+{
+  return G_LIST_MODEL (tessera_paced_model_new (model, ROWS_PER_FRAME));
+}
+
 static void
 set_up_item_list (TesseraTokenPage *self,
                   GtkListView      *list,
@@ -1007,7 +1019,7 @@ set_up_item_list (TesseraTokenPage *self,
   g_signal_connect (factory, "bind", bind, NULL);
   gtk_list_view_set_factory (list, factory);
   g_object_unref (factory);
-  gtk_list_view_set_model (list, GTK_SELECTION_MODEL (gtk_no_selection_new (g_object_ref (model))));
+  gtk_list_view_set_model (list, GTK_SELECTION_MODEL (gtk_no_selection_new (paced (model))));
   g_object_unref (gtk_list_view_get_model (list));
   g_signal_connect_object (list, "activate", G_CALLBACK (on_items_list_activate), self, 0);
   g_signal_connect_object (list, "map", G_CALLBACK (update_objects_height), self, G_CONNECT_SWAPPED);
@@ -1043,7 +1055,7 @@ tessera_token_page_constructed (GObject *object)
   gtk_list_view_set_factory (self->keys_list, factory);
   g_object_unref (factory);
   gtk_list_view_set_model (self->keys_list,
-                           GTK_SELECTION_MODEL (gtk_no_selection_new (g_object_ref (keys))));
+                           GTK_SELECTION_MODEL (gtk_no_selection_new (paced (keys))));
   g_object_unref (gtk_list_view_get_model (self->keys_list));
   g_signal_connect_object (self->keys_list, "activate",
                            G_CALLBACK (on_keys_list_activate), self, 0);
