@@ -218,7 +218,7 @@ bind_item_row (GtkListItem *list_item,
                                   -1);
 }
 
-/* The details of the object a row shows, on a click or Enter */
+/* The details of the key or object a row shows, on a click or Enter */
 static void
 on_items_list_activate (GtkListView      *list,
                         guint             position,
@@ -282,19 +282,6 @@ on_problems_changed (TesseraProblemsGroup *group,
         tessera_key_row_set_problem (TESSERA_KEY_ROW (row),
                                      tessera_problems_group_lookup (group, key));
     }
-}
-
-/* A click on a key row, or Enter on it, opens the key's details */
-static void
-on_keys_list_activate (GtkListView      *list,
-                       guint             position,
-                       TesseraTokenPage *self)
-{
-  g_autoptr(TesseraKey) key =
-    g_list_model_get_item (G_LIST_MODEL (gtk_list_view_get_model (list)), position);
-
-  if (key != NULL)
-    tessera_token_page_show_details (self, G_OBJECT (key));
 }
 
 static char *
@@ -1058,7 +1045,7 @@ tessera_token_page_constructed (GObject *object)
                            GTK_SELECTION_MODEL (gtk_no_selection_new (paced (keys))));
   g_object_unref (gtk_list_view_get_model (self->keys_list));
   g_signal_connect_object (self->keys_list, "activate",
-                           G_CALLBACK (on_keys_list_activate), self, 0);
+                           G_CALLBACK (on_items_list_activate), self, 0);
   g_signal_connect_object (keys, "items-changed",
                            G_CALLBACK (on_keys_changed), self, 0);
   /* A row's height depends on the style, known once the list is shown */
