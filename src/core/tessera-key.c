@@ -44,10 +44,27 @@ tessera_key_finalize (GObject *object)
   G_OBJECT_CLASS (tessera_key_parent_class)->finalize (object);
 }
 
+enum {
+  CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 static void
 tessera_key_class_init (TesseraKeyClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = tessera_key_finalize;
+
+  /**
+   * TesseraKey::changed:
+   *
+   * A read of the token changed what the key is made of or what OpenSSH
+   * makes of it (a login revealed its private key, a rename, a fix): the
+   * key stays the same instance, in the same place of the token's list.
+   */
+  signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -578,6 +595,40 @@ _tessera_key_same (TesseraKey *a,
          (a->ssh_blob == NULL ? b->ssh_blob == NULL
                               : b->ssh_blob != NULL && g_bytes_equal (a->ssh_blob, b->ssh_blob)) &&
          g_strcmp0 (a->ssh_comment, b->ssh_comment) == 0;
+}
+
+/*
+ * _tessera_key_take_parts:
+ * @self: a key of the token's list
+ * @other: the key a new read made of the same objects, or of some of them
+ *
+ * Takes @other's objects, SSH line and verdict into @self, and emits
+ * #TesseraKey::changed: a key that changes keeps its instance, so a list
+ * view rebinds nothing and the row updates in place.  Main thread, where
+ * the token's lists live; operations copy what they need of a key when
+ * they start.
+ */
+void
+_tessera_key_take_parts (TesseraKey *self,
+                         TesseraKey *other)
+{
+  g_return_if_fail (TESSERA_IS_KEY (self));
+  g_return_if_fail (TESSERA_IS_KEY (other));
+
+  if (_tessera_key_same (self, other))
+    return;
+
+  g_set_object (&self->private_key, other->private_key);
+  g_set_object (&self->public_key, other->public_key);
+  g_set_object (&self->certificate, other->certificate);
+  g_clear_pointer (&self->ssh_blob, g_bytes_unref);
+  if (other->ssh_blob != NULL)
+    self->ssh_blob = g_bytes_ref (other->ssh_blob);
+  g_free (self->ssh_comment);
+  self->ssh_comment = g_strdup (other->ssh_comment);
+  self->verdict = other->verdict;
+
+  g_signal_emit (self, signals[CHANGED], 0);
 }
 
 /**

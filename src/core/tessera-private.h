@@ -46,6 +46,8 @@ void            _tessera_key_assess_all          (GPtrArray       *keys,
                                                   gboolean         logged_in);
 gboolean        _tessera_key_same                (TesseraKey      *a,
                                                   TesseraKey      *b);
+void            _tessera_key_take_parts          (TesseraKey      *self,
+                                                  TesseraKey      *other);
 
 /* tessera-registry.c */
 typedef struct

@@ -624,8 +624,9 @@ store_update (GListStore *store,
 }
 
 /* Pairs @objects, the token's objects as they are to show, into keys, and
- * merges those into the keys list: a key whose objects and verdict are
- * the same keeps its instance.  @previous maps a changed object to the
+ * merges those into the keys list: a key that had one of the objects (or
+ * the object a changed one replaces) keeps its instance, and takes the
+ * new parts and verdict in place.  @previous maps a changed object to the
  * one it replaces. */
 static void
 token_update_keys (TesseraToken *self,
@@ -640,7 +641,8 @@ token_update_keys (TesseraToken *self,
   g_autoptr(GPtrArray) wanted = g_ptr_array_new ();
   g_autoptr(GHashTable) owners = g_hash_table_new (NULL, NULL);
   g_autoptr(GHashTable) claimed = g_hash_table_new (NULL, NULL);
-  g_autoptr(GHashTable) previous_keys = g_hash_table_new (NULL, NULL);
+  g_autoptr(GHashTable) no_previous = g_hash_table_new (NULL, NULL); /* keys change, never replace */
+  g_autoptr(GPtrArray) changed = g_ptr_array_new ();   /* old key, new parts: pairs */
 
   _tessera_key_assess_all (keys, logged_in);
 
@@ -659,8 +661,8 @@ token_update_keys (TesseraToken *self,
           g_hash_table_insert (owners, parts[p], key);
     }
 
-  /* A new key takes the place of the old key that had one of its objects:
-   * after a login, the key of a public key gains its private key there. */
+  /* The old key that had one of a new key's objects is that key: after a
+   * login, the key of a public key gains its private key in place. */
   for (guint i = 0; i < keys->len; i++)
     {
       TesseraKey *key = g_ptr_array_index (keys, i);
@@ -685,17 +687,25 @@ token_update_keys (TesseraToken *self,
             was = owner;
         }
 
-      if (was != NULL && _tessera_key_same (was, key))
-        g_ptr_array_add (wanted, was);
-      else
+      if (was != NULL)
         {
-          g_ptr_array_add (wanted, key);
-          if (was != NULL)
-            g_hash_table_insert (previous_keys, key, was);
+          g_ptr_array_add (wanted, was);
+          if (!_tessera_key_same (was, key))
+            {
+              g_ptr_array_add (changed, was);
+              g_ptr_array_add (changed, key);
+            }
         }
+      else
+        g_ptr_array_add (wanted, key);
     }
 
-  store_update (self->keys, wanted, previous_keys);
+  store_update (self->keys, wanted, no_previous);
+
+  /* Once the list is as the read found it: the keys that changed change
+   * in place, and keep their rows */
+  for (guint i = 0; i < changed->len; i += 2)
+    _tessera_key_take_parts (g_ptr_array_index (changed, i), g_ptr_array_index (changed, i + 1));
 }
 
 /*

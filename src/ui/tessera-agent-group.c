@@ -336,7 +336,7 @@ on_root_is_active (GtkWindow         *window,
 }
 
 static void
-on_keys_changed (GListModel        *keys,
+on_objects_changed (GListModel        *objects,
                  guint              position,
                  guint              removed,
                  guint              added,
@@ -476,8 +476,10 @@ tessera_agent_group_set_token (TesseraAgentGroup *self,
   g_signal_connect_object (token, "notify::state",
                            G_CALLBACK (on_token_state), self, 0);
   on_token_state (token, NULL, self);
-  g_signal_connect_object (tessera_token_get_keys (token), "items-changed",
-                           G_CALLBACK (on_keys_changed), self, 0);
+  /* The objects, not the keys: a key changes in place when its objects
+   * do (a login shows its private key), and keeps its place in the list */
+  g_signal_connect_object (tessera_token_get_objects (token), "items-changed",
+                           G_CALLBACK (on_objects_changed), self, 0);
   if (TESSERA_IS_APPLICATION (app))
     g_signal_connect_object (tessera_application_get_agent_sync (app), "card-returned",
                              G_CALLBACK (on_card_returned), self, 0);

@@ -234,9 +234,8 @@ update_row (TesseraKeyRow *self)
 }
 
 static void
-on_key_notify (TesseraKey    *key,
-               GParamSpec    *pspec,
-               TesseraKeyRow *self)
+on_key_changed (TesseraKey    *key,
+                TesseraKeyRow *self)
 {
   update_row (self);
 }
@@ -345,7 +344,7 @@ tessera_key_row_bind (TesseraKeyRow  *self,
   self->key = g_object_ref (key);
   self->token = g_object_ref (token);
   g_set_object (&self->problem, problem);
-  self->key_notify_id = g_signal_connect (key, "notify", G_CALLBACK (on_key_notify), self);
+  self->key_notify_id = g_signal_connect (key, "changed", G_CALLBACK (on_key_changed), self);
   self->token_notify_id = g_signal_connect (token, "notify::state",
                                             G_CALLBACK (on_token_notify_state), self);
 
