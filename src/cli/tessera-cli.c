@@ -363,6 +363,10 @@ print_tokens (TesseraRegistry *registry,
 
   fputs (out->str, stdout);
 
+  /* In a Flatpak with no p11-kit server on the host: how to start it */
+  if (tessera_registry_get_host_server_hint (registry) != NULL)
+    g_printerr ("tessera-cli: %s\n", tessera_registry_get_host_server_hint (registry));
+
   /* Modules named with --module are what was asked for: one that failed
    * fails the command, after the others are listed. */
   if (named_modules)

@@ -1031,7 +1031,7 @@ list_other_tokens_thread (GTask        *task,
                                tessera_module_get_name (mine->module));
       return;
     }
-  slots = _tessera_scan_slots (functions, &call_failed, &error);
+  slots = _tessera_module_scan_slots (mine->module, functions, &call_failed, &error);
   _tessera_module_end (mine->module);
   if (slots == NULL)
     {

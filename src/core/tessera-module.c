@@ -58,6 +58,7 @@ struct _TesseraModule
   gboolean          in_process;  /* asked to load into this process */
   gboolean          isolated;
   char             *socket_path;
+  char             *server_path; /* the host's p11-kit server, seen from a sandbox */
   GMutex            host_lock;
   Host              host;
   GMutex            extension_lock;
@@ -105,7 +106,7 @@ tessera_module_finalize (GObject *object)
   _tessera_module_stop_host (self);
   _tessera_module_finalize (self);
   host_wait (self);
-  if (self->functions != NULL && !self->isolated)
+  if (self->functions != NULL && !self->isolated && self->server_path == NULL)
     p11_kit_module_release (self->functions);
   if (self->functions != NULL && self->isolated)
     {
@@ -122,6 +123,7 @@ tessera_module_finalize (GObject *object)
     close (self->extension_fd);
   g_mutex_clear (&self->extension_lock);
   g_clear_pointer (&self->socket_path, g_free);
+  g_clear_pointer (&self->server_path, g_free);
   g_clear_error (&self->failure);
   g_mutex_clear (&self->host_lock);
 
@@ -854,6 +856,14 @@ _tessera_module_isolate (TesseraModule  *self,
 
   g_return_val_if_fail (self->functions == NULL, FALSE);
 
+  /* The host's server is a process of its own already, and not ours to
+   * start: only the client side is needed. */
+  if (self->server_path != NULL)
+    {
+      self->functions = client_new (self->server_path, error);
+      return self->functions != NULL;
+    }
+
   dir = socket_dir (error);
   if (dir == NULL)
     return FALSE;
@@ -1290,6 +1300,19 @@ _tessera_module_initialize (TesseraModule  *self,
         }
     }
 
+  /* A socket left behind by a server that has gone */
+  if (rv == CKR_OK && self->server_path != NULL &&
+      memcmp (info.libraryDescription, NO_CONNECTION, strlen (NO_CONNECTION)) == 0)
+    {
+      self->functions->C_Finalize (NULL);
+      self->initialized = FALSE;
+      g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                   _("The p11-kit server on your computer does not answer at %s. Restart it there "
+                     "with “systemctl --user restart p11-kit-server.socket”."),
+                   self->server_path);
+      return FALSE;
+    }
+
   if (rv == CKR_OK)
     {
       /* A reload reads them again. */
@@ -1370,6 +1393,63 @@ _tessera_sandbox_host_root (void)
   if (root != NULL)
     return root[0] != '\0' ? root : NULL;
   return g_file_test ("/.flatpak-info", G_FILE_TEST_EXISTS) ? "/run/host" : NULL;
+}
+
+/* The host's p11-kit server ------------------------------------------------ */
+
+/*
+ * _tessera_sandbox_host_server_path:
+ *
+ * Inside a Flatpak (/.flatpak-info; TESSERA_HOST_ROOT plays no part
+ * here), tokens on the host reach Tessera through the host's own
+ * `p11-kit server`, whose socket --filesystem=xdg-run/p11-kit/pkcs11
+ * shows at the same path inside.  P11_KIT_SERVER_ADDRESS is no guide:
+ * Flatpak points it at its own server, which serves only p11-kit-trust.
+ *
+ * Returns: (transfer full) (nullable): $XDG_RUNTIME_DIR/p11-kit/pkcs11
+ *   in a sandbox, whether or not anything is there; %NULL outside one
+ */
+char *
+_tessera_sandbox_host_server_path (void)
+{
+  if (!g_file_test ("/.flatpak-info", G_FILE_TEST_EXISTS))
+    return NULL;
+  return g_build_filename (g_get_user_runtime_dir (), "p11-kit", "pkcs11", NULL);
+}
+
+/*
+ * _tessera_module_new_for_host_server:
+ * @socket_path: the host's p11-kit server's socket
+ *
+ * The module that stands for the host's p11-kit server: a p11-kit-client
+ * instance for exactly that address, made by client_new(), which sets
+ * P11_KIT_SERVER_ADDRESS only while the instance is made.  Its path is
+ * the client module's, whose copy on the host (the same file name in
+ * the host's module folders) is what ssh-agent and ssh are given: run on
+ * the host without P11_KIT_SERVER_ADDRESS, it reaches the same server at
+ * the same default path.  It counts as registered: the user did not add
+ * it and cannot remove it.
+ */
+TesseraModule *
+_tessera_module_new_for_host_server (const char *socket_path)
+{
+  g_autofree char *client = g_build_filename (P11_MODULE_PATH, "p11-kit-client.so", NULL);
+  TesseraModule *self = _tessera_module_new (_("Your computer’s tokens"), client, TRUE);
+
+  self->server_path = g_strdup (socket_path);
+  return self;
+}
+
+/*
+ * _tessera_module_get_host_server:
+ *
+ * Returns: (nullable): the socket of the host's p11-kit server, for the
+ *   module that stands for it; %NULL for any other module
+ */
+const char *
+_tessera_module_get_host_server (TesseraModule *self)
+{
+  return self->server_path;
 }
 
 /* Where module files usually are on a host: the p11-kit module

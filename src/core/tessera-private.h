@@ -59,11 +59,18 @@ typedef struct
 GArray         *_tessera_scan_slots              (CK_FUNCTION_LIST *functions,
                                                   gboolean        *call_failed,
                                                   GError         **error);
+GArray         *_tessera_module_scan_slots       (TesseraModule   *module,
+                                                  CK_FUNCTION_LIST *functions,
+                                                  gboolean        *call_failed,
+                                                  GError         **error);
 gboolean        _tessera_uri_matches_token_info  (P11KitUri       *uri,
                                                   const CK_TOKEN_INFO *token_info);
 
 /* tessera-module.c */
 const char     *_tessera_sandbox_host_root       (void);
+char           *_tessera_sandbox_host_server_path (void);
+TesseraModule  *_tessera_module_new_for_host_server (const char *socket_path);
+const char     *_tessera_module_get_host_server  (TesseraModule   *self);
 TesseraModule  *_tessera_module_new              (const char      *name,
                                                   const char      *path,
                                                   gboolean         registered);

@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 
 #include "tessera-private.h"
 
@@ -55,6 +58,7 @@ struct _TesseraRegistry
   guint         monitoring : 1;
   guint         loading : 1;
   guint         loaded : 1;
+  guint         host_server_missing : 1; /* in a sandbox, no p11-kit server socket */
 };
 
 G_DEFINE_FINAL_TYPE (TesseraRegistry, tessera_registry, G_TYPE_OBJECT)
@@ -179,8 +183,11 @@ tessera_registry_class_init (TesseraRegistryClass *klass)
 static void
 tessera_registry_init (TesseraRegistry *self)
 {
+  g_autofree char *host_server = _tessera_sandbox_host_server_path ();
+
   self->in_process = !_tessera_module_isolation_wanted ();
-  if (!self->in_process)
+  /* The host's server is reached through p11-kit-client, isolated or not */
+  if (!self->in_process || host_server != NULL)
     _tessera_module_prepare_isolation ();
 
   self->modules = g_list_store_new (TESSERA_TYPE_MODULE);
@@ -295,6 +302,45 @@ _tessera_scan_slots (CK_FUNCTION_LIST  *functions,
   return g_steal_pointer (&entries);
 }
 
+static gboolean
+is_trust_token (const CK_TOKEN_INFO *info)
+{
+  static const char model[] = "p11-kit-trust";
+  gsize length = strlen (model);
+
+  if (memcmp (info->model, model, length) != 0)
+    return FALSE;
+  for (gsize i = length; i < sizeof info->model; i++)
+    if (info->model[i] != ' ' && info->model[i] != '\0')
+      return FALSE;
+  return TRUE;
+}
+
+/*
+ * _tessera_module_scan_slots:
+ *
+ * _tessera_scan_slots() for @module.  The host's p11-kit server serves
+ * p11-kit-trust's tokens too (p11-kit-server.service serves "pkcs11:"):
+ * they hold the host's CA certificates, not keys, and are left out, as
+ * the trust module itself is when it is registered.
+ */
+GArray *
+_tessera_module_scan_slots (TesseraModule     *module,
+                            CK_FUNCTION_LIST  *functions,
+                            gboolean          *call_failed,
+                            GError           **error)
+{
+  GArray *slots = _tessera_scan_slots (functions, call_failed, error);
+
+  if (slots == NULL || _tessera_module_get_host_server (module) == NULL)
+    return slots;
+
+  for (guint i = slots->len; i > 0; i--)
+    if (is_trust_token (&g_array_index (slots, SlotEntry, i - 1).token_info))
+      g_array_remove_index (slots, i - 1);
+  return slots;
+}
+
 /* Worker thread.  A module that did not load gives a scan with neither
  * slots nor error: its load error stands. */
 static Scan *
@@ -310,7 +356,7 @@ scan_module (TesseraModule *module)
     {
       gboolean call_failed = FALSE;
 
-      scan->slots = _tessera_scan_slots (functions, &call_failed, &scan->error);
+      scan->slots = _tessera_module_scan_slots (module, functions, &call_failed, &scan->error);
       _tessera_module_end (module);
 
       /* A token that could not be read may have taken the module's
@@ -372,11 +418,12 @@ load_module_file (TesseraModule *module)
       return;
     }
 
-  if (!_tessera_module_get_in_process (module))
+  if (!_tessera_module_get_in_process (module) || _tessera_module_get_host_server (module) != NULL)
     {
       g_autoptr(GError) error = NULL;
 
-      /* The module is loaded in its own process, by _tessera_module_initialize(). */
+      /* The module is loaded in its own process, by _tessera_module_initialize();
+       * the host's p11-kit server is one already. */
       if (!_tessera_module_isolate (module, &error) || !_tessera_module_initialize (module, &error))
         _tessera_module_set_error (module, error);
       return;
@@ -640,6 +687,7 @@ typedef struct
 {
   char     **paths;
   gboolean   in_process;
+  gboolean   host_server_missing; /* out */
 } Listing;
 
 static void
@@ -647,6 +695,52 @@ listing_free (Listing *listing)
 {
   g_strfreev (listing->paths);
   g_free (listing);
+}
+
+/* Whether @st is the socket P11_KIT_SERVER_ADDRESS names */
+static gboolean
+is_default_server (const GStatBuf *st)
+{
+  const char *address = g_getenv ("P11_KIT_SERVER_ADDRESS");
+  GStatBuf other;
+
+  return address != NULL && g_str_has_prefix (address, "unix:path=") &&
+         g_stat (address + strlen ("unix:path="), &other) == 0 &&
+         other.st_dev == st->st_dev && other.st_ino == st->st_ino;
+}
+
+/* Worker thread: in a sandbox, the module that stands for the host's
+ * p11-kit server, when its socket is there; @missing when it is not.
+ * Flatpak's own server, which serves only p11-kit-trust, is not it:
+ * Flatpak puts it in /run/flatpak/p11-kit, links $XDG_RUNTIME_DIR/p11-kit
+ * there when nothing else is at that path, and (some versions) names it
+ * in P11_KIT_SERVER_ADDRESS. */
+static TesseraModule *
+host_server_module_new (gboolean *missing)
+{
+  g_autofree char *socket_path = _tessera_sandbox_host_server_path ();
+  g_autofree char *real = NULL;
+  GStatBuf st;
+
+  *missing = FALSE;
+  if (socket_path == NULL)
+    return NULL;
+  if (g_stat (socket_path, &st) != 0 || !S_ISSOCK (st.st_mode))
+    {
+      g_debug ("In a sandbox, and no p11-kit server socket at %s", socket_path);
+      *missing = TRUE;
+      return NULL;
+    }
+  real = realpath (socket_path, NULL);
+  if ((real != NULL && g_str_has_prefix (real, "/run/flatpak/")) || is_default_server (&st))
+    {
+      g_debug ("In a sandbox: %s is Flatpak's own p11-kit server (%s), not the host's",
+               socket_path, real != NULL ? real : "P11_KIT_SERVER_ADDRESS");
+      *missing = TRUE;
+      return NULL;
+    }
+  g_debug ("In a sandbox: the host's p11-kit server at %s", socket_path);
+  return _tessera_module_new_for_host_server (socket_path);
 }
 
 static void
@@ -671,6 +765,15 @@ list_thread (GTask        *task,
       modules = g_ptr_array_new_with_free_func (g_object_unref);
       for (guint i = 0; listing->paths[i] != NULL; i++)
         g_ptr_array_add (modules, module_new_for_path (listing->paths[i]));
+    }
+
+  /* In a Flatpak, the host's p11-kit server goes with the registered ones */
+  if (listing->paths == NULL)
+    {
+      TesseraModule *host_server = host_server_module_new (&listing->host_server_missing);
+
+      if (host_server != NULL)
+        g_ptr_array_add (modules, host_server);
     }
 
   for (guint i = 0; i < modules->len; i++)
@@ -951,6 +1054,7 @@ load_done (GObject      *source_object,
       g_task_return_error (outer, g_steal_pointer (&error));
       return;
     }
+  self->host_server_missing = ((Listing *) g_task_get_task_data (G_TASK (result)))->host_server_missing;
 
   loading = g_new0 (Loading, 1);
   loading->outer = g_steal_pointer (&outer);
@@ -1550,7 +1654,7 @@ monitor_rescan (Monitor  *monitor,
   functions = _tessera_module_begin (monitor->module);
   if (functions == NULL)
     return FALSE;
-  slots = _tessera_scan_slots (functions, &call_failed, &error);
+  slots = _tessera_module_scan_slots (monitor->module, functions, &call_failed, &error);
   _tessera_module_end (monitor->module);
 
   if (slots != NULL && call_failed && _tessera_module_has_failed (monitor->module))
@@ -1642,7 +1746,10 @@ monitor_thread (gpointer user_data)
 
   while (!monitor_is_stopping (monitor))
     {
-      if (waits && !tessera_module_get_isolated (monitor->module))
+      /* Isolated modules, and the host's p11-kit server, answer one call
+       * at a time */
+      if (waits && !tessera_module_get_isolated (monitor->module) &&
+          _tessera_module_get_host_server (monitor->module) == NULL)
         {
           /* Not under the module's lock: this blocks until an event, or
            * until C_Finalize, which the lock would hold off. */
@@ -1833,6 +1940,28 @@ tessera_registry_get_tokens (TesseraRegistry *self)
 {
   g_return_val_if_fail (TESSERA_IS_REGISTRY (self), NULL);
   return G_LIST_MODEL (self->tokens);
+}
+
+/**
+ * tessera_registry_get_host_server_hint:
+ *
+ * Inside a Flatpak, the host's tokens come through the host's p11-kit
+ * server.  When its socket was missing as the registry loaded, this says
+ * how to start it, for the empty state and the command line.
+ *
+ * Returns: (nullable): a translated hint, or %NULL outside a sandbox,
+ *   when the server's socket was there, or before the registry loaded
+ */
+const char *
+tessera_registry_get_host_server_hint (TesseraRegistry *self)
+{
+  g_return_val_if_fail (TESSERA_IS_REGISTRY (self), NULL);
+
+  if (!self->host_server_missing)
+    return NULL;
+  return _("Tessera runs in a sandbox, and the tokens of your computer reach it through p11-kit’s "
+           "server, which is not running. To start it, run “systemctl --user enable --now "
+           "p11-kit-server.socket” on your computer, then open Tessera again.");
 }
 
 static gsize

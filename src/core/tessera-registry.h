@@ -66,5 +66,6 @@ GPtrArray       *tessera_registry_match_tokens          (TesseraRegistry     *se
                                                          const char          *uri);
 TesseraToken    *tessera_registry_lookup_token          (TesseraRegistry     *self,
                                                          const char          *uri);
+const char      *tessera_registry_get_host_server_hint  (TesseraRegistry     *self);
 
 G_END_DECLS
