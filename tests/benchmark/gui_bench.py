@@ -192,6 +192,8 @@ def run(args):
     app_log = open(os.path.join(args.workdir, 'app.log'), 'w')
 
     env['TESSERA_BENCH_T0_US'] = str(time.monotonic_ns() // 1000)
+    # The spy's timestamps are wall-clock time: where T0 falls on that clock
+    result['t0_wall_s'] = time.time()
     process = subprocess.Popen([args.exe], env=env, stdout=app_log, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL)
     try:
@@ -259,6 +261,20 @@ def seconds(ms, cap=None):
     return f'{ms / 1000:.2f}'
 
 
+def login_to_keys(r):
+    """From Log In's ::clicked to the keys; from the driver's AT-SPI action
+    where the preload saw no ::clicked."""
+    clicked = r.get('clicked_to_keys_ms', -1)
+    return clicked if clicked is not None and clicked >= 0 else r.get('login_to_keys_ms')
+
+
+def activation(r):
+    """The AT-SPI action to ::clicked: GTK's pressed look for activation."""
+    if r.get('clicked_ms', -1) < 0 or r.get('login_ms', -1) < 0:
+        return None
+    return r['clicked_ms'] - r['login_ms']
+
+
 def table(paths):
     rows = []
     for path in paths:
@@ -284,7 +300,7 @@ def table(paths):
               f"| {seconds(r.get('window_ms')):>8s} | {seconds(r.get('keys_ms'), cap):>6s} "
               f"| {seconds(listing.get('longest_ms')):>24s} "
               f"| {seconds(listing.get('sum_over_50_ms')):>17s} "
-              f"| {seconds(r.get('login_to_keys_ms'), cap):>14s} "
+              f"| {seconds(login_to_keys(r), cap):>14s} "
               f"| {seconds(login.get('longest_ms')) if login_done else (cap or '—'):>22s} "
               f"| {seconds(login.get('sum_over_50_ms')) if login_done else (cap or '—'):>17s} "
               f"| {str(r.get('calls_listing', '—')):>14s} "
@@ -307,6 +323,9 @@ def table(paths):
     print("Issue 13's figures are today's window, measured the same way; the 3-key row's are the demo")
     print("token's (2 key pairs and a certificate, with the registered modules), \">100 ms\" sums the")
     print("stalls over 100 ms only, and the login → keys time is at 100 keys and 20 ms per call.")
+    print("Login → keys runs from Log In's ::clicked (a mouse click's moment).  The driver presses it")
+    print("through AT-SPI, which GTK turns into gtk_widget_activate(): the button shows pressed for")
+    print("250 ms before ::clicked, as it does for Return; that wait is the \"activation\" column below.")
     print()
     print(f"Renderer: {', '.join(renderers)} (GSK_RENDERER; cairo unless set, as GL under Xvfb is "
           "Mesa's llvmpipe, whose shader compiles stall the first frames).")
@@ -314,9 +333,11 @@ def table(paths):
     print('Other figures of the same runs:')
     print()
     print('| keys | ms/call | startup: longest stall s | PIN dialog: longest stall s | keys settled s '
-          '| GetAttr. listing / login | monitor polls | frames | label scan max ms | peak RSS MiB |')
+          '| GetAttr. listing / login | monitor polls | frames | label scan max ms | peak RSS MiB '
+          '| activation s |')
     print('|-----:|--------:|-------------------------:|----------------------------:|---------------:'
-          '|-------------------------:|--------------:|-------:|------------------:|-------------:|')
+          '|-------------------------:|--------------:|-------:|------------------:|-------------:'
+          '|-------------:|')
     for r in rows:
         st = r.get('stalls', {})
         rss = r.get('peak_rss_kib', -1)
@@ -326,7 +347,8 @@ def table(paths):
               f"| {seconds(r.get('keys_last_change_ms')):>14s} "
               f"| {str(r.get('getattr_listing', '—')) + ' / ' + str(r.get('getattr_login', '—')):>24s} "
               f"| {str(r.get('polls', '—')):>13s} | {str(r.get('frames', '—')):>6s} "
-              f"| {r.get('scan_max_ms', -1):17.2f} | {rss / 1024 if rss > 0 else 0:12.1f} |")
+              f"| {r.get('scan_max_ms', -1):17.2f} | {rss / 1024 if rss > 0 else 0:12.1f} "
+              f"| {seconds(activation(r)):>12s} |")
     failed = [r for r in rows if r.get('status') != 'ok']
     if failed:
         print()
