@@ -37,6 +37,8 @@ struct _TesseraWindow
   GtkStack             *content_stack;
   GtkSpinner           *loading_spinner;
   AdwStatusPage        *error_page;
+  AdwStatusPage        *empty_page;
+  char                 *empty_description;  /* the template's */
   AdwStatusPage        *module_error_page;
   AdwBin               *token_bin;
   AdwWindowTitle       *details_title;
@@ -393,7 +395,17 @@ update_content (TesseraWindow *self)
   else if (loading)
     page = "loading";
   else
-    page = "empty";
+    {
+      /* In a Flatpak without the host's p11-kit server, say how to start it */
+      const char *hint = self->registry != NULL
+                         ? tessera_registry_get_host_server_hint (self->registry) : NULL;
+
+      if (self->empty_description == NULL)
+        self->empty_description = g_strdup (adw_status_page_get_description (self->empty_page));
+      adw_status_page_set_description (self->empty_page,
+                                       hint != NULL ? hint : self->empty_description);
+      page = "empty";
+    }
 
   gtk_spinner_set_spinning (self->loading_spinner, g_str_equal (page, "loading"));
   gtk_stack_set_visible_child_name (self->content_stack, page);
@@ -831,6 +843,7 @@ tessera_window_finalize (GObject *object)
   g_clear_object (&self->settings);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->public_key_files, g_hash_table_unref);
+  g_clear_pointer (&self->empty_description, g_free);
 
   G_OBJECT_CLASS (tessera_window_parent_class)->finalize (object);
 }
@@ -867,6 +880,7 @@ tessera_window_class_init (TesseraWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TesseraWindow, content_stack);
   gtk_widget_class_bind_template_child (widget_class, TesseraWindow, loading_spinner);
   gtk_widget_class_bind_template_child (widget_class, TesseraWindow, error_page);
+  gtk_widget_class_bind_template_child (widget_class, TesseraWindow, empty_page);
   gtk_widget_class_bind_template_child (widget_class, TesseraWindow, module_error_page);
   gtk_widget_class_bind_template_child (widget_class, TesseraWindow, token_bin);
   gtk_widget_class_bind_template_child (widget_class, TesseraWindow, details_title);

@@ -17,7 +17,7 @@ from dogtail import rawinput
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from tessera_ui import (Tessera, UITestFailure, absent, click, find, find_all, log,
-                        on_screen, run, screenshot, wait_for)
+                        on_screen, plain, run, screenshot, wait_for)
 
 
 def expect(condition, message):
@@ -37,8 +37,16 @@ def test(context):
     window = tessera.window('Tessera')
 
     find(window, 'label', 'No Cards or Tokens')
-    find(window, 'label', contains='Insert a smart card')
+    find(window, 'label', contains='appear here by themselves')
+    # Set Up for SSH is the one suggested action, first; modules come after
+    set_up = find(window, 'push button', 'Set Up for SSH…')
     button = find(window, 'push button', 'Add PKCS#11 Module…')
+    buttons = [plain(b.name) for b in find_all(window, 'push button', visible=True)
+               if plain(b.name) in ('Set Up for SSH…', 'Create Software Token…', 'Add PKCS#11 Module…')]
+    expect(buttons[:1] == ['Set Up for SSH…'] and buttons[-1:] == ['Add PKCS#11 Module…'],
+           f"the empty state's buttons are not in order: {buttons}")
+    expect('software token' in (set_up.description or ''),
+           f'Set Up for SSH… does not say what it does: {set_up.description!r}')
 
     # No sidebar: nothing to list
     for sidebar in find_all(window, 'list', 'Cards and Tokens'):
