@@ -623,6 +623,44 @@ test_dispose_during_read (void)
     g_assert_cmpuint (g_list_model_get_n_items (tessera_token_get_objects (token)), ==, 5);
 }
 
+/* tpm2-pkcs11 without a TPM: not loaded, no tokens, and no error; with
+ * a TCTI configured (a simulator, the TPM tests' swtpm) it is loaded */
+static void
+test_tpm_without_tpm (void)
+{
+  const char *tpm_module = "/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so";
+  const char *paths[] = { tpm_module, NULL };
+  gboolean have_tpm = g_file_test ("/dev/tpmrm0", G_FILE_TEST_EXISTS) ||
+                      g_file_test ("/dev/tpm0", G_FILE_TEST_EXISTS);
+  g_autoptr(TesseraRegistry) registry = NULL;
+  g_autoptr(TesseraModule) module = NULL;
+
+  if (!g_file_test (tpm_module, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("tpm2-pkcs11 is not installed");
+      return;
+    }
+
+  g_unsetenv ("TPM2_PKCS11_TCTI");
+  g_unsetenv ("TPM2TOOLS_TCTI");
+  registry = tessera_test_load_paths (paths);
+  module = g_list_model_get_item (tessera_registry_get_modules (registry), 0);
+  g_assert_nonnull (module);
+  g_assert_cmpstr (tessera_module_get_display_name (module), ==, "TPM");
+
+  if (have_tpm)
+    {
+      g_test_message ("this computer has a TPM: tpm2-pkcs11 is loaded");
+      g_assert_null (tessera_module_get_unavailable_reason (module));
+      return;
+    }
+
+  g_assert_cmpstr (tessera_module_get_unavailable_reason (module), ==, "No TPM was found on this computer.");
+  g_assert_null (tessera_module_get_error (module));
+  g_assert_false (tessera_module_get_loaded (module));
+  g_assert_cmpuint (g_list_model_get_n_items (tessera_registry_get_tokens (registry)), ==, 0);
+}
+
 static void
 test_registered_modules (void)
 {
@@ -685,6 +723,7 @@ main (int    argc,
   g_test_add_func ("/core/token/stale-session", test_stale_session);
   g_test_add_func ("/core/registry/dispose-during-read", test_dispose_during_read);
   g_test_add_func ("/core/registry/registered-modules", test_registered_modules);
+  g_test_add_func ("/core/registry/tpm-without-tpm", test_tpm_without_tpm);
 
   return g_test_run ();
 }

@@ -301,6 +301,7 @@ print_tokens (TesseraRegistry *registry,
           json_string_member (out, &first, "description", tessera_module_get_description (module));
           json_bool_member (out, &first, "registered", tessera_module_get_registered (module));
           json_string_member (out, &first, "error", error ? error->message : NULL);
+          json_string_member (out, &first, "unavailable", tessera_module_get_unavailable_reason (module));
           json_member (out, &first, "tokens");
           g_string_append_c (out, '[');
         }
@@ -314,6 +315,9 @@ print_tokens (TesseraRegistry *registry,
                                     _("none (p11-kit runs it through its “remote:” setting)"));
           if (error != NULL)
             g_string_append_printf (out, "  %s: %s\n", _("Error"), error->message);
+          if (tessera_module_get_unavailable_reason (module) != NULL)
+            g_string_append_printf (out, "  %s: %s\n", _("Not available"),
+                                    tessera_module_get_unavailable_reason (module));
         }
 
       for (guint t = 0; t < n_tokens; t++)

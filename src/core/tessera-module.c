@@ -72,6 +72,7 @@ struct _TesseraModule
   char             *description;
   char             *manufacturer;
   char             *version;
+  char             *unavailable;  /* why it was not loaded, when that is no fault */
   GError           *error;
   CK_FUNCTION_LIST *functions;
   GRWLock           lock;        /* readers: calls in flight; writer: C_Finalize */
@@ -133,6 +134,7 @@ tessera_module_finalize (GObject *object)
   g_clear_pointer (&self->description, g_free);
   g_clear_pointer (&self->manufacturer, g_free);
   g_clear_pointer (&self->version, g_free);
+  g_clear_pointer (&self->unavailable, g_free);
   g_clear_error (&self->error);
 
   G_OBJECT_CLASS (tessera_module_parent_class)->finalize (object);
@@ -1362,6 +1364,120 @@ tessera_module_get_name (TesseraModule *self)
 {
   g_return_val_if_fail (TESSERA_IS_MODULE (self), NULL);
   return self->name;
+}
+
+/* Readable names for the modules people meet most, by the module's name
+ * without "lib" and ".so": the p11-kit name of a registered module, or
+ * the file name of one loaded by path. */
+static const struct
+{
+  const char *key;
+  const char *name;
+} known_modules[] = {
+  { "softhsm2", N_("SoftHSM") },
+  { "tpm2_pkcs11", N_("TPM") },
+  { "opensc-pkcs11", N_("Smart cards (OpenSC)") },
+  { "opensc", N_("Smart cards (OpenSC)") },
+  { "onepin-opensc-pkcs11", N_("Smart cards (OpenSC, one PIN)") },
+  { "opencryptoki", N_("openCryptoki") },
+  { "ykcs11", N_("YubiKey (PIV)") },
+  { "p11-kit-trust", N_("System trust") },
+  { "gnome-keyring-pkcs11", N_("GNOME Keyring") },
+  { "p11-kit-client", N_("p11-kit server") },
+};
+
+static char *
+module_key (const char *name)
+{
+  g_autofree char *base = g_path_get_basename (name);
+  char *dot = strstr (base, ".so");
+
+  if (dot != NULL)
+    *dot = '\0';
+  return g_strdup (g_str_has_prefix (base, "lib") ? base + 3 : base);
+}
+
+/*
+ * _tessera_module_is_tpm:
+ *
+ * Whether this is tpm2-pkcs11, whose tokens live in a TPM.
+ */
+gboolean
+_tessera_module_is_tpm (TesseraModule *self)
+{
+  g_autofree char *key = module_key (self->name != NULL && self->name[0] != '\0' ? self->name : self->path);
+
+  return g_str_equal (key, "tpm2_pkcs11");
+}
+
+/*
+ * _tessera_module_set_unavailable:
+ *
+ * Marks a module that was not loaded because what it serves is not on
+ * this computer (tpm2-pkcs11 without a TPM): no error, no tokens.
+ */
+void
+_tessera_module_set_unavailable (TesseraModule *self,
+                                 const char    *reason)
+{
+  g_free (self->unavailable);
+  self->unavailable = g_strdup (reason);
+}
+
+/**
+ * tessera_module_get_unavailable_reason:
+ *
+ * Returns: (nullable): why the module was left unloaded although nothing
+ *   is wrong with it ("No TPM was found on this computer."), or %NULL
+ */
+const char *
+tessera_module_get_unavailable_reason (TesseraModule *self)
+{
+  g_return_val_if_fail (TESSERA_IS_MODULE (self), NULL);
+  return self->unavailable;
+}
+
+/* Text a person can read as a name: valid UTF-8, no control characters */
+static gboolean
+is_readable (const char *text)
+{
+  if (text == NULL || text[0] == '\0' || !g_utf8_validate (text, -1, NULL))
+    return FALSE;
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    if (g_unichar_iscntrl (g_utf8_get_char (p)))
+      return FALSE;
+  return TRUE;
+}
+
+/**
+ * tessera_module_get_display_name:
+ *
+ * What to call the module in front of a person: "SoftHSM", "TPM",
+ * "Smart cards (OpenSC)" for the common modules; else the description the
+ * module gives of itself; else its name.
+ *
+ * Returns: (transfer none): a translated, readable name
+ */
+const char *
+tessera_module_get_display_name (TesseraModule *self)
+{
+  g_autofree char *key = NULL;
+
+  g_return_val_if_fail (TESSERA_IS_MODULE (self), NULL);
+
+  /* "Your computer's tokens": named for what it is when it was made */
+  if (self->server_path != NULL)
+    return self->name;
+
+  key = module_key (self->name != NULL && self->name[0] != '\0' ? self->name : self->path);
+  for (guint i = 0; i < G_N_ELEMENTS (known_modules); i++)
+    if (g_str_equal (key, known_modules[i].key))
+      return g_dgettext (GETTEXT_PACKAGE, known_modules[i].name);
+
+  if (is_readable (self->description))
+    return self->description;
+
+  return self->name != NULL && self->name[0] != '\0' ? self->name : self->path;
 }
 
 /**

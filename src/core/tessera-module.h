@@ -16,6 +16,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (TesseraModule, tessera_module, TESSERA, MODULE, GObject)
 
 const char   *tessera_module_get_name          (TesseraModule *self);
+const char   *tessera_module_get_display_name  (TesseraModule *self);
+const char   *tessera_module_get_unavailable_reason (TesseraModule *self);
 const char   *tessera_module_get_path          (TesseraModule *self);
 const char   *tessera_module_get_host_path     (TesseraModule *self);
 const char   *tessera_module_get_description   (TesseraModule *self);

@@ -71,6 +71,9 @@ const char     *_tessera_sandbox_host_root       (void);
 char           *_tessera_sandbox_host_server_path (void);
 TesseraModule  *_tessera_module_new_for_host_server (const char *socket_path);
 const char     *_tessera_module_get_host_server  (TesseraModule   *self);
+gboolean        _tessera_module_is_tpm           (TesseraModule   *self);
+void            _tessera_module_set_unavailable  (TesseraModule   *self,
+                                                  const char      *reason);
 TesseraModule  *_tessera_module_new              (const char      *name,
                                                   const char      *path,
                                                   gboolean         registered);

@@ -316,6 +316,21 @@ is_trust_token (const CK_TOKEN_INFO *info)
   return TRUE;
 }
 
+/* Whether tpm2-pkcs11 can reach a TPM: a kernel device (the resource
+ * manager or the TPM itself), or a TCTI configured for it (tpm2-abrmd
+ * or a simulator, as the tests set up with swtpm). */
+static gboolean
+tpm_reachable (void)
+{
+  const char *tcti = g_getenv ("TPM2_PKCS11_TCTI");
+
+  if (tcti == NULL || tcti[0] == '\0')
+    tcti = g_getenv ("TPM2TOOLS_TCTI");
+  if (tcti != NULL && tcti[0] != '\0')
+    return TRUE;
+  return g_file_test ("/dev/tpmrm0", G_FILE_TEST_EXISTS) || g_file_test ("/dev/tpm0", G_FILE_TEST_EXISTS);
+}
+
 /*
  * _tessera_module_scan_slots:
  *
@@ -332,12 +347,25 @@ _tessera_module_scan_slots (TesseraModule     *module,
 {
   GArray *slots = _tessera_scan_slots (functions, call_failed, error);
 
-  if (slots == NULL || _tessera_module_get_host_server (module) == NULL)
+  if (slots == NULL)
     return slots;
 
-  for (guint i = slots->len; i > 0; i--)
-    if (is_trust_token (&g_array_index (slots, SlotEntry, i - 1).token_info))
-      g_array_remove_index (slots, i - 1);
+  if (_tessera_module_get_host_server (module) != NULL)
+    for (guint i = slots->len; i > 0; i--)
+      if (is_trust_token (&g_array_index (slots, SlotEntry, i - 1).token_info))
+        g_array_remove_index (slots, i - 1);
+
+  /* tpm2-pkcs11 offers an empty slot for a new token whether or not there
+   * is a TPM to keep it in: without one, Set Up could only fail. */
+  if (_tessera_module_is_tpm (module) && !tpm_reachable ())
+    for (guint i = slots->len; i > 0; i--)
+      if (!(g_array_index (slots, SlotEntry, i - 1).token_info.flags & CKF_TOKEN_INITIALIZED))
+        {
+          g_debug ("No TPM on this computer: tpm2-pkcs11's empty slot %lu is left out",
+                   (unsigned long) g_array_index (slots, SlotEntry, i - 1).slot_id);
+          g_array_remove_index (slots, i - 1);
+        }
+
   return slots;
 }
 
@@ -407,8 +435,17 @@ load_module_file (TesseraModule *module)
   const char *path = tessera_module_get_path (module);
   CK_FUNCTION_LIST *functions;
 
-  if (_tessera_module_peek_functions (module) != NULL || tessera_module_get_error (module) != NULL)
+  if (_tessera_module_peek_functions (module) != NULL || tessera_module_get_error (module) != NULL ||
+      tessera_module_get_unavailable_reason (module) != NULL)
     return;
+
+  /* Without a TPM, tpm2-pkcs11 could only fail (or offer a slot for a
+   * token it cannot keep): it is not loaded, and not an error. */
+  if (_tessera_module_is_tpm (module) && !tpm_reachable ())
+    {
+      _tessera_module_set_unavailable (module, _("No TPM was found on this computer."));
+      return;
+    }
 
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {

@@ -91,9 +91,7 @@ show_error_dialog (TesseraPreferencesWindow *self,
 static const char *
 module_display_name (TesseraModule *module)
 {
-  const char *name = tessera_module_get_name (module);
-
-  return (name != NULL && name[0] != '\0') ? name : tessera_module_get_path (module);
+  return tessera_module_get_display_name (module);
 }
 
 static TesseraModule *

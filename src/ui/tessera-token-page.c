@@ -53,23 +53,8 @@ struct _TesseraTokenPage
   AdwPreferencesGroup *other_group;
   GtkScrolledWindow   *other_scroller;
   GtkListView         *other_list;
-  AdwPreferencesGroup *state_group;
-  AdwPreferencesGroup *info_group;
-  TesseraPropertyRow  *label_row;
-  TesseraPropertyRow  *kind_row;
-  GtkImage            *kind_icon;
-  TesseraPropertyRow  *manufacturer_row;
-  TesseraPropertyRow  *model_row;
-  TesseraPropertyRow  *serial_row;
-  TesseraPropertyRow  *hardware_version_row;
-  TesseraPropertyRow  *firmware_version_row;
-  TesseraPropertyRow  *pin_length_row;
-  TesseraPropertyRow  *module_row;
-  TesseraPropertyRow  *module_path_row;
-  TesseraPropertyRow  *uri_row;
 
   /* widgets made in code */
-  GPtrArray           *state_rows;
 
   /* owned references */
   TesseraToken        *token;
@@ -538,75 +523,6 @@ update_group_visibility (TesseraTokenPage *self)
                           g_list_model_get_n_items (others) > 0);
 }
 
-static char *
-describe_pin_length (TesseraToken *token)
-{
-  guint min = tessera_token_get_min_pin_length (token);
-  guint max = tessera_token_get_max_pin_length (token);
-
-  if (min == 0 && max == 0)
-    return NULL;
-
-  if (min == max)
-    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u character", "%u characters", max), max);
-
-  if (max == 0 || max == G_MAXUINT)
-    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "At least %u character",
-                                         "At least %u characters", min), min);
-
-  /* Translators: a range of PIN lengths, e.g. "4–8 characters" */
-  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u–%u character", "%u–%u characters", max),
-                          min, max);
-}
-
-static void
-update_state_rows (TesseraTokenPage *self)
-{
-  g_auto(GStrv) descriptions = tessera_token_list_state_descriptions (self->token);
-
-  for (guint i = 0; i < self->state_rows->len; i++)
-    adw_preferences_group_remove (self->state_group, g_ptr_array_index (self->state_rows, i));
-  g_ptr_array_set_size (self->state_rows, 0);
-
-  for (guint i = 0; descriptions != NULL && descriptions[i] != NULL; i++)
-    {
-      GtkWidget *row = adw_action_row_new ();
-
-      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), descriptions[i]);
-      adw_preferences_group_add (self->state_group, row);
-      g_ptr_array_add (self->state_rows, row);
-    }
-
-  gtk_widget_set_visible (GTK_WIDGET (self->state_group), self->state_rows->len > 0);
-}
-
-static void
-update_info (TesseraTokenPage *self)
-{
-  TesseraToken *token = self->token;
-  TesseraModule *module = tessera_token_get_module (token);
-  g_autofree char *pin_length = describe_pin_length (token);
-  g_autoptr(GIcon) icon = tessera_token_get_icon (token);
-
-  tessera_property_row_set_value (self->label_row, tessera_token_get_label (token));
-  tessera_property_row_set_value (self->kind_row, tessera_token_get_kind_name (token));
-  gtk_image_set_from_gicon (self->kind_icon, icon);
-  tessera_property_row_set_value (self->manufacturer_row, tessera_token_get_manufacturer (token));
-  tessera_property_row_set_value (self->model_row, tessera_token_get_model (token));
-  tessera_property_row_set_value (self->serial_row, tessera_token_get_serial (token));
-  tessera_property_row_set_value (self->hardware_version_row,
-                                  tessera_token_get_hardware_version (token));
-  tessera_property_row_set_value (self->firmware_version_row,
-                                  tessera_token_get_firmware_version (token));
-  tessera_property_row_set_value (self->pin_length_row, pin_length);
-  tessera_property_row_set_value (self->module_row,
-                                  module ? tessera_module_get_name (module) : NULL);
-  tessera_property_row_set_value (self->module_path_row,
-                                  module ? tessera_module_get_path (module) : NULL);
-  tessera_property_row_set_value (self->uri_row, tessera_token_get_uri (token));
-}
-
 /* A key is made only on a token that may be written to */
 static void
 update_generate_key (TesseraTokenPage *self)
@@ -631,8 +547,6 @@ update_all (TesseraTokenPage *self)
   update_generate_key (self);
   update_keys_placeholder (self);
   update_group_visibility (self);
-  update_state_rows (self);
-  update_info (self);
 }
 
 static void
@@ -986,6 +900,17 @@ reload_action (GtkWidget  *widget,
   tessera_token_page_reload (TESSERA_TOKEN_PAGE (widget));
 }
 
+/* The token itself, apart from its keys, on a page of its own */
+static void
+show_details_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  TesseraTokenPage *self = TESSERA_TOKEN_PAGE (widget);
+
+  tessera_token_page_show_details (self, G_OBJECT (self->token));
+}
+
 /* A list view builds every row it is given in one frame, up to a couple
  * of hundred: a read of a large token comes to it a few rows a frame. */
 static GListModel *
@@ -1088,7 +1013,6 @@ tessera_token_page_dispose (GObject *object)
   g_cancellable_cancel (self->cancellable);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), TESSERA_TYPE_TOKEN_PAGE);
-  g_clear_pointer (&self->state_rows, g_ptr_array_unref);
 
   G_OBJECT_CLASS (tessera_token_page_parent_class)->dispose (object);
 }
@@ -1195,7 +1119,6 @@ tessera_token_page_class_init (TesseraTokenPageClass *klass)
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_OBJECT);
 
-  g_type_ensure (TESSERA_TYPE_PROPERTY_ROW);
   g_type_ensure (TESSERA_TYPE_LIFECYCLE_GROUP);
   g_type_ensure (TESSERA_TYPE_AGENT_GROUP);
   g_type_ensure (TESSERA_TYPE_PROBLEMS_GROUP);
@@ -1224,24 +1147,11 @@ tessera_token_page_class_init (TesseraTokenPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, other_group);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, other_scroller);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, other_list);
-  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, state_group);
-  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, info_group);
-  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, label_row);
-  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, kind_row);
-  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, kind_icon);
-  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, manufacturer_row);
-  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, model_row);
-  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, serial_row);
-  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, hardware_version_row);
-  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, firmware_version_row);
-  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, pin_length_row);
-  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, module_row);
-  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, module_path_row);
-  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, uri_row);
 
   gtk_widget_class_install_action (widget_class, "token.log-in", NULL, log_in_action);
   gtk_widget_class_install_action (widget_class, "token.log-out", NULL, log_out_action);
   gtk_widget_class_install_action (widget_class, "token.reload", NULL, reload_action);
+  gtk_widget_class_install_action (widget_class, "token.show-details", NULL, show_details_action);
   tessera_token_page_install_lifecycle_actions (widget_class);
   tessera_token_page_install_certificate_actions (widget_class);
   gtk_widget_class_install_action (widget_class, "token.generate-key", NULL, generate_key_action);
@@ -1254,13 +1164,10 @@ tessera_token_page_init (TesseraTokenPage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->cancellable = g_cancellable_new ();
-  self->state_rows = g_ptr_array_new ();
 
   /* The placeholder gives the empty list its height */
   gtk_overlay_set_measure_overlay (self->keys_overlay, GTK_WIDGET (self->keys_placeholder), TRUE);
 
-  tessera_property_row_set_copyable (self->module_path_row, TRUE);
-  tessera_property_row_set_copyable (self->uri_row, TRUE);
 }
 
 GtkWidget *
@@ -1287,16 +1194,17 @@ tessera_token_page_get_token (TesseraTokenPage *self)
 /**
  * tessera_token_page_show_details:
  * @self: a #TesseraTokenPage
- * @item: a #TesseraKey or #TesseraObject of the page's token
+ * @item: a #TesseraKey or #TesseraObject of the page's token, or the
+ *   token itself
  *
- * Asks the window to show the details of a key or an object.
+ * Asks the window to show the details of a key, an object or the token.
  */
 void
 tessera_token_page_show_details (TesseraTokenPage *self,
                                  GObject          *item)
 {
   g_return_if_fail (TESSERA_IS_TOKEN_PAGE (self));
-  g_return_if_fail (TESSERA_IS_KEY (item) || TESSERA_IS_OBJECT (item));
+  g_return_if_fail (TESSERA_IS_KEY (item) || TESSERA_IS_OBJECT (item) || TESSERA_IS_TOKEN (item));
 
   g_signal_emit (self, signals[SHOW_DETAILS], 0, item);
 }

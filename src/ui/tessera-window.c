@@ -13,6 +13,7 @@
 #include <glib/gi18n.h>
 
 #include "tessera-key-details.h"
+#include "tessera-token-details.h"
 #include "tessera-setup-assistant.h"
 #include "tessera-token-page.h"
 #include "tessera-token-row.h"
@@ -74,12 +75,7 @@ get_application (TesseraWindow *self)
 static const char *
 module_display_name (TesseraModule *module)
 {
-  const char *name = tessera_module_get_name (module);
-
-  if (name == NULL || name[0] == '\0')
-    name = tessera_module_get_path (module);
-
-  return name;
+  return tessera_module_get_display_name (module);
 }
 
 /* What the sidebar calls a module that failed */
@@ -262,21 +258,34 @@ show_details (TesseraTokenPage *page,
               GObject          *item,
               TesseraWindow    *self)
 {
-  GtkWidget *details = tessera_key_details_new (item);
+  TesseraToken *token = tessera_token_page_get_token (page);
+  GtkWidget *details;
+  const char *title;
+  const char *subtitle;
 
-  if (TESSERA_IS_KEY (item))
+  if (TESSERA_IS_TOKEN (item))
     {
-      tessera_key_details_set_problem (TESSERA_KEY_DETAILS (details),
-                                       tessera_token_page_lookup_problem (page, TESSERA_KEY (item)));
-      g_signal_connect_object (details, "fix-problem",
-                               G_CALLBACK (on_details_fix_problem), self, 0);
+      details = tessera_token_details_new (TESSERA_TOKEN (item));
+      title = _("Token Details");
+      subtitle = tessera_token_get_display_name (token);
+    }
+  else
+    {
+      details = tessera_key_details_new (item);
+      if (TESSERA_IS_KEY (item))
+        {
+          tessera_key_details_set_problem (TESSERA_KEY_DETAILS (details),
+                                           tessera_token_page_lookup_problem (page, TESSERA_KEY (item)));
+          g_signal_connect_object (details, "fix-problem",
+                                   G_CALLBACK (on_details_fix_problem), self, 0);
+        }
+      title = tessera_key_details_get_title (TESSERA_KEY_DETAILS (details));
+      subtitle = tessera_token_get_display_name (token);
     }
 
   adw_bin_set_child (self->details_bin, details);
-  adw_window_title_set_title (self->details_title,
-                              tessera_key_details_get_title (TESSERA_KEY_DETAILS (details)));
-  adw_window_title_set_subtitle (self->details_title,
-                                 tessera_token_get_display_name (tessera_token_page_get_token (page)));
+  adw_window_title_set_title (self->details_title, title);
+  adw_window_title_set_subtitle (self->details_title, subtitle);
   adw_leaflet_set_visible_child_name (self->content_leaflet, "details");
 }
 

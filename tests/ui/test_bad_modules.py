@@ -59,7 +59,7 @@ def test(context):
     tessera.check_alive()
 
     sidebar.querySelection().selectChild(stopped.indexInParent)
-    find(window, 'label', '“tessera-testmod” Stopped Working')
+    find(window, 'label', '“Tessera test module” Stopped Working')
     screenshot('test_bad_modules-crash')
 
     # Reload, with the fault gone: the module's tokens come back

@@ -56,9 +56,9 @@ def test(context):
     preferences = tessera.window('Preferences')
     missing = find(preferences, 'list item', 'libmissing-pkcs11', visible=None)
     expect('does not exist' in missing.description, f'the module reads {missing.description!r}')
-    softhsm = find(preferences, 'list item', 'libsofthsm2', visible=None)
+    softhsm = find(preferences, 'list item', 'SoftHSM', visible=None)
     expect('Loaded' in softhsm.description, f'SoftHSM reads {softhsm.description!r}')
-    find(softhsm, 'push button', 'Remove module libsofthsm2', visible=None)
+    find(softhsm, 'push button', 'Remove module SoftHSM', visible=None)
     screenshot('test_failed_module-preferences')
 
     # Closing the main window closes Preferences too, and quits cleanly

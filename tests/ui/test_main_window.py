@@ -63,7 +63,7 @@ def test(context):
     sidebar = find(window, 'list', 'Cards and Tokens')
     row = find(sidebar, 'list item', TOKEN)
     find(row, 'label', 'Software token')
-    find(sidebar, 'label', 'libsofthsm2')
+    find(sidebar, 'label', 'SoftHSM')
     # SoftHSM always offers a free slot too
     find(sidebar, 'list item', 'Uninitialized token')
 
@@ -80,11 +80,22 @@ def test(context):
     ec_key = key_row(window, 'EC key')
     expect('ECDSA P-256' in ec_key.description, f'EC key is {ec_key.description!r}')
 
-    # The token information
+    # The page shows only states that ask for action: the token's flags
+    # in words, and what it says of itself, are on Token Details
+    expect(find_all(window, 'label', 'Some functions need a login with the user PIN.',
+                    visible=True) == [],
+           'the token page lists a flag that asks for nothing')
+    expect(find_all(window, 'list', 'Token', visible=True) == [],
+           'the token page shows the token information on its first screen')
+    click(find(window, 'push button', 'Token Details'))
     info = find(window, 'list', 'Token')
     find(info, 'label', 'SoftHSM project')
     find(info, 'label', SOFTHSM_MODULE)
     find(info, 'label', '4–255 characters')
+    find(window, 'label', 'Some functions need a login with the user PIN.')
+    screenshot('test_main_window-token-details')
+    click(find(window, 'push button', 'Back'))
+    wait_for('the token page again', lambda: find_all(window, 'list', 'Token', visible=True) == [])
 
     # A wrong PIN: the dialog stays, says why, and forgets the PIN
     dialog, entry = log_in(tessera, window, WRONG_PIN)

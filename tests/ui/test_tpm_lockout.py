@@ -69,10 +69,12 @@ def test(context):
 
     # A TPM, and how its lockout works, before anything goes wrong
     find(row, 'label', 'Ready')
+    find(window, 'label', 'Wrong PINs on any of this TPM’s tokens count toward its lockout')
+    click(find(window, 'push button', 'Token Details'))
     find(window, 'list item', 'Kind')
     find(window, 'label', 'TPM, the computer’s security chip')
     find(window, 'label', contains='counts wrong PINs for all its tokens together')
-    find(window, 'label', 'Wrong PINs on any of this TPM’s tokens count toward its lockout')
+    click(find(window, 'push button', 'Back'))
 
     # A wrong PIN: the dialog warns that the TPM locks out
     click(find(window, 'push button', 'Log In…'))
