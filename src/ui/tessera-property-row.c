@@ -70,6 +70,56 @@ on_copy_button_clicked (GtkButton          *button,
     }
 }
 
+/* Identifiers (URIs, paths, fingerprints, serial numbers) in monospace,
+ * and broken where they must be without a hyphen that is not part of
+ * them: Pango would print "s-erial=" for a URI broken inside a word.
+ * AdwActionRow 1.2 has no way to style its subtitle label, so the label
+ * is found among the row's descendants (the one with the "subtitle"
+ * class). */
+static GtkWidget *
+find_subtitle_label (GtkWidget *widget)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (GTK_IS_LABEL (child) && gtk_widget_has_css_class (child, "subtitle"))
+        return child;
+      found = find_subtitle_label (child);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static void
+set_identifier_style (TesseraPropertyRow *self,
+                      gboolean            identifier)
+{
+  GtkWidget *label = find_subtitle_label (GTK_WIDGET (self));
+
+  if (identifier)
+    gtk_widget_add_css_class (GTK_WIDGET (self), "identifier");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self), "identifier");
+
+  if (label != NULL)
+    {
+      PangoAttrList *attributes = NULL;
+
+      if (identifier)
+        {
+          attributes = pango_attr_list_new ();
+          pango_attr_list_insert (attributes, pango_attr_insert_hyphens_new (FALSE));
+        }
+      gtk_label_set_attributes (GTK_LABEL (label), attributes);
+      gtk_label_set_wrap_mode (GTK_LABEL (label),
+                               identifier ? PANGO_WRAP_CHAR : PANGO_WRAP_WORD_CHAR);
+      g_clear_pointer (&attributes, pango_attr_list_unref);
+    }
+}
+
 static void
 tessera_property_row_finalize (GObject *object)
 {
@@ -169,6 +219,9 @@ tessera_property_row_set_copyable (TesseraPropertyRow *self,
       adw_action_row_remove (ADW_ACTION_ROW (self), self->copy_button);
       self->copy_button = NULL;
     }
+
+  /* What is worth copying is an identifier */
+  set_identifier_style (self, copyable);
 
   update_accessible (self);
 }

@@ -44,8 +44,7 @@ struct _TesseraTokenPage
   GtkLabel            *keys_placeholder;
   GtkScrolledWindow   *keys_scroller;
   GtkListView         *keys_list;
-  GtkWidget           *generate_key_button;
-  GtkWidget           *import_certificate_button;
+  GtkWidget           *add_button;
   TesseraAgentGroup   *agent_group;
   AdwPreferencesGroup *certificates_group;
   GtkScrolledWindow   *certificates_scroller;
@@ -466,7 +465,7 @@ update_import_certificate (TesseraTokenPage *self)
   gboolean writable = !tessera_token_has_state (token, TESSERA_TOKEN_STATE_NOT_INITIALIZED)
     && !tessera_token_has_state (token, TESSERA_TOKEN_STATE_WRITE_PROTECTED);
 
-  gtk_widget_set_visible (self->import_certificate_button, writable);
+  gtk_widget_set_visible (self->add_button, writable);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "token.import-certificate",
                                  writable && !self->reading
                                  && tessera_token_get_objects_loaded (token)
@@ -531,7 +530,6 @@ update_generate_key (TesseraTokenPage *self)
   gboolean writable = !tessera_token_has_state (token, TESSERA_TOKEN_STATE_NOT_INITIALIZED)
     && !tessera_token_has_state (token, TESSERA_TOKEN_STATE_WRITE_PROTECTED);
 
-  gtk_widget_set_visible (self->generate_key_button, writable);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "token.generate-key",
                                  writable
                                  && !tessera_token_has_state (token, TESSERA_TOKEN_STATE_REMOVED));
@@ -1134,8 +1132,7 @@ tessera_token_page_class_init (TesseraTokenPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, error_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, problems_group);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, keys_group);
-  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, generate_key_button);
-  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, import_certificate_button);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, add_button);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, keys_placeholder);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, keys_overlay);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenPage, keys_scroller);

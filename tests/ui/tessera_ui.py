@@ -123,6 +123,20 @@ def click(node):
     node.doActionNamed('click')
 
 
+def choose_from_menu(tessera, root, button_name, label):
+    """Opens a menu button (GTK 4.8 puts the toggle button that does the
+    work inside the menu button) and chooses one of its items."""
+    menu_button = find(root, 'push button', button_name)
+    inner = [n for n in find_all(menu_button, 'push button', button_name) if n != menu_button]
+    click(inner[0] if inner else menu_button)
+    click(find(tessera.app, 'menu item', label))
+
+
+def add_to_token(tessera, window, label):
+    """The keys' Add menu: 'Generate Key…' or 'Import Certificate…'."""
+    choose_from_menu(tessera, window, 'Add a Key or a Certificate', label)
+
+
 def dump(node, depth=0, out=sys.stdout):
     """Prints the accessible tree, to debug a failing test."""
     state = ' (showing)' if node.showing else ''

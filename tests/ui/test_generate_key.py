@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from dogtail import rawinput
 
-from tessera_ui import (SOFTHSM_MODULE, SoftHSM, Tessera, UITestFailure, absent, click,
+from tessera_ui import (SOFTHSM_MODULE, SoftHSM, Tessera, UITestFailure, absent, add_to_token, click,
                         find, find_all, log, plain, run, screenshot, wait_for)
 
 NAME = 'test_generate_key'
@@ -118,7 +118,7 @@ def openssl(*argv):
 def generate(tessera, window, type_name, label, expect_login, certificate=True):
     """Opens Generate Key…, chooses a type and a label, keeps the
     certificate or turns it off, and generates."""
-    click(find(window, 'push button', 'Generate Key…'))
+    add_to_token(tessera, window, 'Generate Key…')
     dialog = tessera.window(DIALOG)
 
     radio = key_type(dialog, type_name)
@@ -235,7 +235,7 @@ def test(context):
 
     # The dialog: the token's kinds of key, ECDSA P-256 first choice, and
     # Ed25519 offered with the reason this OpenSSH cannot use it
-    click(find(window, 'push button', 'Generate Key…'))
+    add_to_token(tessera, window, 'Generate Key…')
     dialog = tessera.window(DIALOG)
     p256 = key_type(dialog, 'ECDSA P-256')
     expect(p256.checked, 'ECDSA P-256 is not the default')

@@ -22,7 +22,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from tessera_ui import (SOFTHSM_MODULE, SoftHSM, Tessera, UITestFailure, absent, click,
+from tessera_ui import (SOFTHSM_MODULE, SoftHSM, Tessera, UITestFailure, absent, add_to_token, click,
                         find, find_all, log, plain, run, screenshot, wait_for)
 
 NAME = 'test_key_actions'
@@ -164,7 +164,7 @@ def import_file(tessera, window, path):
     from dogtail import rawinput
     from gi.repository import Atspi
 
-    click(find(window, 'push button', 'Import Certificate…'))
+    add_to_token(tessera, window, 'Import Certificate…')
     chooser = tessera.window('Import Certificate')
     # Without a window manager the keyboard goes to the window under the
     # pointer; Ctrl+L opens the chooser's location entry
