@@ -1660,7 +1660,7 @@ tessera_token_list_state_descriptions (TesseraToken *self)
   if (state & TESSERA_TOKEN_STATE_LOCKED_OUT && !(state & TESSERA_TOKEN_STATE_NOT_INITIALIZED))
     {
       g_autoptr(GDateTime) since = tessera_token_get_locked_out_since (self);
-      g_autofree char *when = since != NULL ? g_date_time_format (since, "%x %X") : NULL;
+      g_autofree char *when = since != NULL ? g_date_time_format (since, "%Y-%m-%d %H:%M") : NULL;
 
       /* Translators: %s is a date and time */
       g_ptr_array_add (lines, g_strdup_printf (_("A login on %s found the TPM locked out after too many "

@@ -94,8 +94,8 @@ add_date_row (AdwPreferencesGroup *group,
   if (date_time != NULL)
     {
       local = g_date_time_to_local (date_time);
-      /* Translators: a date and time, see the strftime manual */
-      text = g_date_time_format (local, _("%x %X"));
+      /* ISO 8601 in the details, in local time with its offset */
+      text = g_date_time_format (local, "%Y-%m-%d %H:%M:%S %z");
     }
 
   add_row (group, title, text);

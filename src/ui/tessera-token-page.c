@@ -273,8 +273,9 @@ format_date (GDateTime *date_time)
 {
   g_autoptr(GDateTime) local = g_date_time_to_local (date_time);
 
-  /* Translators: a date, see the strftime manual; %x is the locale's format */
-  return g_date_time_format (local, _("%x"));
+  /* Translators: a date with the month in words, never as ambiguous as
+   * 12/02/27: see the strftime manual, e.g. "%-d %B %Y" */
+  return g_date_time_format (local, _("%B %-d, %Y"));
 }
 
 static char *
@@ -676,16 +677,6 @@ tessera_token_page_reload (TesseraTokenPage *self)
                                     on_objects_read, g_object_ref (self));
 }
 
-static void
-on_pin_dialog_logged_in (TesseraPinDialog *dialog,
-                         TesseraTokenPage *self)
-{
-  g_autofree char *text =
-    g_strdup_printf (_("Logged in to “%s”"), tessera_token_get_display_name (self->token));
-
-  add_toast (self, text);
-}
-
 /**
  * tessera_token_page_log_in:
  * @self: a #TesseraTokenPage
@@ -703,8 +694,6 @@ tessera_token_page_log_in (TesseraTokenPage *self)
   root = gtk_widget_get_root (GTK_WIDGET (self));
   dialog = tessera_pin_dialog_new (self->token, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
                                    self->cancellable);
-  g_signal_connect_object (dialog, "logged-in",
-                           G_CALLBACK (on_pin_dialog_logged_in), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
@@ -777,8 +766,6 @@ tessera_token_page_when_logged_in (TesseraTokenPage             *self,
   root = gtk_widget_get_root (GTK_WIDGET (self));
   dialog = tessera_pin_dialog_new (token, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
                                    self->cancellable);
-  g_signal_connect_object (dialog, "logged-in",
-                           G_CALLBACK (on_pin_dialog_logged_in), self, 0);
   /* Freed with the dialog, whether the user logged in or not */
   g_signal_connect_data (dialog, "logged-in",
                          G_CALLBACK (on_pin_dialog_logged_in_then), when,

@@ -34,7 +34,6 @@ struct _TesseraWindow
   AdwWindowTitle       *content_title;
   GtkWidget            *back_button;
   GtkWidget            *content_menu_button;
-  GtkWidget            *refresh_button;
   GtkStack             *content_stack;
   GtkSpinner           *loading_spinner;
   AdwStatusPage        *error_page;
@@ -420,7 +419,6 @@ update_content (TesseraWindow *self)
   gtk_stack_set_visible_child_name (self->content_stack, page);
 
 
-  gtk_widget_set_visible (self->refresh_button, token_shown);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.refresh", token_shown);
 
   if (sidebar_visible != self->sidebar_visible)
@@ -885,7 +883,6 @@ tessera_window_class_init (TesseraWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TesseraWindow, content_title);
   gtk_widget_class_bind_template_child (widget_class, TesseraWindow, back_button);
   gtk_widget_class_bind_template_child (widget_class, TesseraWindow, content_menu_button);
-  gtk_widget_class_bind_template_child (widget_class, TesseraWindow, refresh_button);
   gtk_widget_class_bind_template_child (widget_class, TesseraWindow, content_stack);
   gtk_widget_class_bind_template_child (widget_class, TesseraWindow, loading_spinner);
   gtk_widget_class_bind_template_child (widget_class, TesseraWindow, error_page);

@@ -16,7 +16,7 @@ from dogtail import rawinput
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from tessera_ui import (Tessera, UITestFailure, absent, click, find, find_all, log,
+from tessera_ui import (Tessera, UITestFailure, absent, choose_from_menu, click, find, find_all, log,
                         on_screen, plain, run, screenshot, wait_for)
 
 
@@ -68,6 +68,15 @@ def test(context):
     rawinput.pressKey('Escape')
     wait_for('the shortcuts window to close',
              lambda: not any(w.name == 'Keyboard Shortcuts' and w.showing for w in tessera.app.children))
+
+    # The About window, with the app's icon even when Tessera runs from
+    # its build tree (the icon is a resource too)
+    choose_from_menu(tessera, window, 'Main Menu', 'About Tessera')
+    about = tessera.window('About')
+    screenshot('test_empty_state-about')
+    rawinput.pressKey('Escape')
+    wait_for('the About window to close', lambda: not any(w.name == 'About' and w.showing
+                                                           for w in tessera.app.children))
 
     # The button leads to adding a module
     click(button)
