@@ -336,7 +336,8 @@ print_tokens (TesseraRegistry *registry,
           else
             {
               g_autofree char *summary = tessera_token_describe_state (token);
-              g_auto(GStrv) descriptions = tessera_token_list_state_descriptions (token);
+              /* Only what asks for action; --json keeps every flag */
+              g_auto(GStrv) descriptions = tessera_token_list_attention_descriptions (token);
 
               g_autofree char *name = escape_text (tessera_token_get_display_name (token));
 

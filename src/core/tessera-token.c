@@ -1615,6 +1615,19 @@ tessera_token_describe_state (TesseraToken *self)
   return g_strdup (_("Ready"));
 }
 
+/* The states that ask for something to be done: a PIN to set, change or
+ * unblock, tries running out, a lockout, a blank or removed token.  The
+ * others (a login is needed, a PIN pad, write protection, how a TPM
+ * counts) describe the token and ask nothing. */
+#define ATTENTION_STATES (TESSERA_TOKEN_STATE_REMOVED | TESSERA_TOKEN_STATE_NOT_INITIALIZED | \
+                          TESSERA_TOKEN_STATE_USER_PIN_NOT_SET | TESSERA_TOKEN_STATE_USER_PIN_TO_BE_CHANGED | \
+                          TESSERA_TOKEN_STATE_USER_PIN_COUNT_LOW | TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY | \
+                          TESSERA_TOKEN_STATE_USER_PIN_LOCKED | TESSERA_TOKEN_STATE_SO_PIN_TO_BE_CHANGED | \
+                          TESSERA_TOKEN_STATE_SO_PIN_COUNT_LOW | TESSERA_TOKEN_STATE_SO_PIN_FINAL_TRY | \
+                          TESSERA_TOKEN_STATE_SO_PIN_LOCKED | TESSERA_TOKEN_STATE_LOCKED_OUT)
+
+static GStrv list_states (TesseraToken *self, gboolean attention_only);
+
 /**
  * tessera_token_list_state_descriptions:
  *
@@ -1622,6 +1635,29 @@ tessera_token_describe_state (TesseraToken *self)
  */
 GStrv
 tessera_token_list_state_descriptions (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
+  return list_states (self, FALSE);
+}
+
+/**
+ * tessera_token_list_attention_descriptions:
+ *
+ * Returns: (transfer full): the states that ask for something to be done
+ *   (a locked or factory PIN, tries running out, a lockout, a blank
+ *   token) or for care (how a TPM locks out), each a sentence; empty
+ *   when the token asks for nothing
+ */
+GStrv
+tessera_token_list_attention_descriptions (TesseraToken *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
+  return list_states (self, TRUE);
+}
+
+static GStrv
+list_states (TesseraToken *self,
+             gboolean      attention_only)
 {
   static const struct { TesseraTokenState state; const char *text; } texts[] = {
     { TESSERA_TOKEN_STATE_REMOVED, N_("The token was removed.") },
@@ -1642,9 +1678,9 @@ tessera_token_list_state_descriptions (TesseraToken *self)
   TesseraTokenState state;
   GPtrArray *lines;
 
-  g_return_val_if_fail (TESSERA_IS_TOKEN (self), NULL);
-
   state = self->state;
+  if (attention_only)
+    state &= ATTENTION_STATES;
   /* A blank slot's PIN flags describe no PIN anyone set (SoftHSM reports
    * its empty slot's SO PIN as locked and to be changed): initialising
    * the token is the one thing to say. */
@@ -1674,6 +1710,7 @@ tessera_token_list_state_descriptions (TesseraToken *self)
     if (state & texts[i].state)
       g_ptr_array_add (lines, g_strdup (_(texts[i].text)));
 
+  /* A warning before any PIN is typed: it asks for care */
   if (self->kind == TESSERA_TOKEN_KIND_TPM && !(state & TESSERA_TOKEN_STATE_NOT_INITIALIZED))
     g_ptr_array_add (lines, g_strdup (_("The TPM does not say how many PIN tries are left. It counts "
                                         "wrong PINs for all its tokens together, and after a few it "

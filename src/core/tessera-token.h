@@ -74,6 +74,7 @@ gboolean           tessera_token_has_state           (TesseraToken *self,
                                                       TesseraTokenState state);
 char              *tessera_token_describe_state      (TesseraToken *self);
 GStrv              tessera_token_list_state_descriptions (TesseraToken *self);
+GStrv              tessera_token_list_attention_descriptions (TesseraToken *self);
 TesseraTokenKind   tessera_token_get_kind            (TesseraToken *self);
 gboolean           tessera_token_is_tpm              (TesseraToken *self);
 const char        *tessera_token_get_kind_name       (TesseraToken *self);
