@@ -5,6 +5,8 @@
 
 #pragma once
 
+#include <string.h>
+
 #include <gio/gio.h>
 
 #include "tessera-token.h"
@@ -15,6 +17,33 @@ typedef enum {
   TESSERA_PIN_USER,
   TESSERA_PIN_SO,
 } TesseraPinKind;
+
+/**
+ * TESSERA_TOKEN_LABEL_MAX_BYTES:
+ *
+ * The longest label a token holds, in bytes: CK_TOKEN_INFO's label is 32
+ * bytes padded with spaces, and a letter outside ASCII takes 2 or more.
+ */
+#define TESSERA_TOKEN_LABEL_MAX_BYTES 32
+
+/**
+ * tessera_pin_wipe:
+ * @pin: (inout) (nullable): a PIN copy, or %NULL
+ *
+ * Overwrites a PIN copy with zeros that the compiler keeps, frees it and
+ * sets the pointer to %NULL.  Every copy of a PIN outside a widget ends
+ * here.
+ */
+static inline void
+tessera_pin_wipe (char **pin)
+{
+  if (*pin != NULL)
+    {
+      explicit_bzero (*pin, strlen (*pin));
+      g_free (*pin);
+      *pin = NULL;
+    }
+}
 
 const char *tessera_token_get_factory_so_pin   (TesseraToken        *token);
 

@@ -15,21 +15,14 @@
 
 #include "config.h"
 
-#include <string.h>
 #include <glib/gi18n.h>
 
 #include "tessera-agent-dialog.h"
 #include "tessera-application.h"
 #include "tessera-error-dialog.h"
+#include "tessera-pin-guard.h"
 #include "tessera-pin-store.h"
 #include "tessera-window.h"
-
-typedef enum {
-  PIN_MODE_NORMAL,
-  PIN_MODE_FINAL_TRY,
-  PIN_MODE_LOCKED,
-  PIN_MODE_LOCKED_OUT,
-} PinMode;
 
 enum {
   LIFETIME_NONE,
@@ -59,14 +52,8 @@ struct _TesseraAgentDialog
   /* owned references */
   TesseraToken     *token;
   GTask            *task;
-  GCancellable     *cancellable;
+  TesseraPinGuard  *guard;
   char             *pin_to_remember;
-
-  PinMode           mode;
-  guint             close_idle_id;
-  guint             busy : 1;
-  guint             pin_pad : 1;
-  guint             close_requested : 1;
 };
 
 G_DEFINE_FINAL_TYPE (TesseraAgentDialog, tessera_agent_dialog, ADW_TYPE_MESSAGE_DIALOG)
@@ -75,16 +62,6 @@ static TesseraApplication *
 get_application (void)
 {
   return TESSERA_APPLICATION (g_application_get_default ());
-}
-
-static void
-wipe_pin (char **pin)
-{
-  if (*pin != NULL)
-    {
-      explicit_bzero (*pin, strlen (*pin));
-      g_clear_pointer (pin, g_free);
-    }
 }
 
 /* The end of the flow: remember the token, and the PIN if asked to */
@@ -116,23 +93,14 @@ finish_added (GTask        *task,
 /* The dialog */
 
 static void
-dismiss (TesseraAgentDialog *self)
+return_cancelled (TesseraAgentDialog *self)
 {
-  g_cancellable_cancel (self->cancellable);
-
   if (self->task != NULL)
     {
       g_task_return_new_error (self->task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                "%s", _("The keys were not added"));
       g_clear_object (&self->task);
     }
-
-  /* GTK 4.8's password entry leaves a caps-lock handler on the keyboard
-   * when it is destroyed with the focus, which then crashes on the next
-   * key: take the focus away first */
-  gtk_window_set_focus (GTK_WINDOW (self), NULL);
-  gtk_window_set_transient_for (GTK_WINDOW (self), NULL);
-  gtk_window_destroy (GTK_WINDOW (self));
 }
 
 static guint
@@ -176,121 +144,30 @@ on_lifetime_selected (TesseraAgentDialog *self)
                           adw_combo_row_get_selected (self->lifetime_row) == LIFETIME_CUSTOM);
 }
 
-static void
-update_controls (TesseraAgentDialog *self)
-{
-  AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (self);
-  gboolean has_pin = self->pin_pad
-    || gtk_editable_get_text (GTK_EDITABLE (self->pin_entry))[0] != '\0';
-
-  gtk_widget_set_visible (self->pin_entry, !self->pin_pad && self->mode != PIN_MODE_LOCKED);
-  gtk_widget_set_sensitive (self->pin_entry, !self->busy);
-  gtk_widget_set_visible (self->progress_box, self->busy);
-  gtk_spinner_set_spinning (self->spinner, self->busy);
-
-  if (adw_message_dialog_has_response (dialog, "add"))
-    adw_message_dialog_set_response_enabled (dialog, "add",
-                                             self->mode != PIN_MODE_LOCKED
-                                             && !self->busy && has_pin);
-}
-
-/* The same guard as TesseraPinDialog: set up for the token's PIN state */
+/* The guard of TesseraPinDialog, in words of the agent */
 static void
 configure (TesseraAgentDialog *self)
 {
-  AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (self);
-  const char *name = tessera_token_get_display_name (self->token);
-  PinMode mode = PIN_MODE_NORMAL;
-
-  if (self->mode == PIN_MODE_LOCKED
-      || tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_USER_PIN_LOCKED))
-    mode = PIN_MODE_LOCKED;
-  else if (tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_LOCKED_OUT))
-    mode = PIN_MODE_LOCKED_OUT;
-  else if (tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY))
-    mode = PIN_MODE_FINAL_TRY;
-
-  self->mode = mode;
-
-  switch (mode)
-    {
-    /* No SO PIN ends a TPM's lockout, time does; a PIN tried meanwhile is
-     * not counted, so trying again is allowed */
-    case PIN_MODE_LOCKED_OUT:
-      adw_message_dialog_set_heading (dialog, _("TPM Locked Out"));
-      adw_message_dialog_format_body (dialog,
-                                      _("The TPM that keeps “%s” refuses every PIN because "
-                                        "too many wrong PINs were entered on its tokens. The "
-                                        "lockout clears by itself after the TPM’s recovery "
-                                        "time, or at once with the TPM’s lockout "
-                                        "authorization. A PIN tried while it lasts is not "
-                                        "counted."),
-                                      name);
-      if (adw_message_dialog_has_response (dialog, "add"))
-        {
-          adw_message_dialog_set_response_label (dialog, "add", _("_Try Again"));
-          adw_message_dialog_set_response_appearance (dialog, "add", ADW_RESPONSE_SUGGESTED);
-          adw_message_dialog_set_default_response (dialog, "add");
-        }
-      gtk_widget_set_visible (GTK_WIDGET (self->warning_label), FALSE);
-      break;
-
-    case PIN_MODE_LOCKED:
-      adw_message_dialog_set_heading (dialog, _("PIN Locked"));
-      adw_message_dialog_format_body (dialog,
-                                      _("The user PIN of “%s” is locked because a wrong PIN "
-                                        "was entered too many times. Its keys cannot be added "
-                                        "to the SSH agent until the PIN is unblocked with the "
-                                        "SO PIN, the Security Officer PIN of the token."),
-                                      name);
-      adw_message_dialog_set_response_label (dialog, "cancel", _("_Close"));
-      adw_message_dialog_set_default_response (dialog, "cancel");
-      gtk_widget_set_visible (GTK_WIDGET (self->warning_label), FALSE);
-      gtk_widget_set_visible (gtk_widget_get_parent (self->remember_row), FALSE);
-      break;
-
-    case PIN_MODE_FINAL_TRY:
-      adw_message_dialog_set_heading (dialog, _("Last PIN Try"));
-      if (self->pin_pad)
-        adw_message_dialog_format_body (dialog,
-                                        _("Add the keys of “%s” to the SSH agent with the PIN "
-                                          "pad of the reader."), name);
-      else
-        adw_message_dialog_format_body (dialog,
-                                        _("Enter the user PIN of “%s” to add its keys to the "
-                                          "SSH agent."), name);
-      /* Enter must not spend the last try */
-      if (adw_message_dialog_has_response (dialog, "add"))
-        {
-          adw_message_dialog_set_response_label (dialog, "add", _("_Use Last Try"));
-          adw_message_dialog_set_response_appearance (dialog, "add", ADW_RESPONSE_DESTRUCTIVE);
-        }
-      adw_message_dialog_set_default_response (dialog, NULL);
-      gtk_widget_set_visible (GTK_WIDGET (self->warning_label), TRUE);
-      break;
-
-    case PIN_MODE_NORMAL:
-    default:
-      adw_message_dialog_format_heading (dialog, _("Add “%s” to the SSH Agent"), name);
-      if (self->pin_pad)
-        adw_message_dialog_set_body (dialog,
-                                     _("The agent signs with the token’s keys for you. "
-                                       "Enter the PIN on the reader when it asks for it."));
-      else
-        adw_message_dialog_set_body (dialog,
-                                     _("The agent signs with the token’s keys for you. "
-                                       "Enter the user PIN of the token."));
-      if (adw_message_dialog_has_response (dialog, "add"))
-        {
-          adw_message_dialog_set_response_label (dialog, "add", _("_Add"));
-          adw_message_dialog_set_response_appearance (dialog, "add", ADW_RESPONSE_SUGGESTED);
-          adw_message_dialog_set_default_response (dialog, "add");
-        }
-      gtk_widget_set_visible (GTK_WIDGET (self->warning_label), FALSE);
-      break;
-    }
-
-  update_controls (self);
+  static const TesseraPinGuardTexts texts = {
+    .heading = N_("Add “%s” to the SSH Agent"),
+    .body = N_("The agent signs with the token’s keys for you. "
+               "Enter the user PIN of the token."),
+    .body_pin_pad = N_("The agent signs with the token’s keys for you. "
+                       "Enter the PIN on the reader when it asks for it."),
+    .final_try_body = N_("Enter the user PIN of “%s” to add its keys to the "
+                         "SSH agent."),
+    .final_try_body_pin_pad = N_("Add the keys of “%s” to the SSH agent with the PIN "
+                                 "pad of the reader."),
+    .locked_body = N_("The user PIN of “%s” is locked because a wrong PIN "
+                      "was entered too many times. Its keys cannot be added "
+                      "to the SSH agent until the PIN is unblocked with the "
+                      "SO PIN, the Security Officer PIN of the token."),
+    .action = N_("_Add"),
+  };
+  tessera_pin_guard_configure_dialog (self->guard, &texts, GTK_WIDGET (self->warning_label));
+  /* No options while the PIN is locked: nothing will be added */
+  gtk_widget_set_visible (gtk_widget_get_parent (self->remember_row),
+                          tessera_pin_guard_get_mode (self->guard) != TESSERA_PIN_GUARD_LOCKED);
 }
 
 static void
@@ -320,13 +197,11 @@ on_add_finished (GObject      *object,
 
   state = tessera_agent_add_token_finish (TESSERA_AGENT (object), result, &error);
 
-  if (g_cancellable_is_cancelled (self->cancellable) || self->task == NULL)
+  if (!tessera_pin_guard_end_call (self->guard, error) || self->task == NULL)
     {
-      wipe_pin (&self->pin_to_remember);
+      tessera_pin_wipe (&self->pin_to_remember);
       return;
     }
-
-  self->busy = FALSE;
 
   if (state >= 0)
     {
@@ -335,30 +210,22 @@ on_add_finished (GObject      *object,
       if (self->pin_to_remember != NULL)
         tessera_pin_store_save_async (self->token, self->pin_to_remember, NULL,
                                       on_pin_saved, NULL);
-      wipe_pin (&self->pin_to_remember);
+      tessera_pin_wipe (&self->pin_to_remember);
 
       finish_added (task, self->token, state, get_lifetime (self),
                     gtk_switch_get_active (self->confirm_switch));
-      dismiss (self);
+      tessera_pin_guard_dismiss (self->guard);
       return;
     }
 
-  wipe_pin (&self->pin_to_remember);
+  tessera_pin_wipe (&self->pin_to_remember);
   g_debug ("Adding to the agent failed: %s", error->message);
 
   if (is_pin_error (error))
     {
-      /* A TPM's lockout is its own mode, which the token's state now
-       * shows and the dialog's body explains */
-      if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED)
-          && tessera_token_is_tpm (self->token))
-        show_error (self, _("The TPM refused this PIN without checking it."));
-      else
-        show_error (self, error->message);
-      if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED)
-          && !tessera_token_is_tpm (self->token))
-        self->mode = PIN_MODE_LOCKED;
-      configure (self);
+      g_autofree char *message = tessera_pin_guard_describe_error (self->guard, error);
+
+      show_error (self, message);
       if (gtk_widget_get_visible (self->pin_entry))
         gtk_widget_grab_focus (self->pin_entry);
       return;
@@ -367,94 +234,32 @@ on_add_finished (GObject      *object,
   /* Anything else is for the caller to explain, with its fix */
   g_task_return_error (self->task, g_steal_pointer (&error));
   g_clear_object (&self->task);
-  dismiss (self);
+  tessera_pin_guard_dismiss (self->guard);
 }
 
 static void
 start_add (TesseraAgentDialog *self)
 {
   TesseraAgent *agent = tessera_application_get_agent (get_application ());
-  const char *pin = NULL;
+  g_autofree char *pin = NULL;
+  GCancellable *cancellable = tessera_pin_guard_take_pin (self->guard, self->pin_entry, &pin);
 
-  if (self->busy || self->mode == PIN_MODE_LOCKED)
+  if (cancellable == NULL)
     return;
 
-  if (!self->pin_pad)
-    {
-      pin = gtk_editable_get_text (GTK_EDITABLE (self->pin_entry));
-      if (pin[0] == '\0')
-        return;
-    }
-
-  self->busy = TRUE;
   show_error (self, NULL);
   gtk_label_set_text (self->progress_label,
-                      self->pin_pad ? _("Enter the PIN on the reader") : _("Adding the keys…"));
+                      pin == NULL ? _("Enter the PIN on the reader") : _("Adding the keys…"));
 
-  wipe_pin (&self->pin_to_remember);
+  tessera_pin_wipe (&self->pin_to_remember);
   if (pin != NULL && gtk_check_button_get_active (self->remember_check))
     self->pin_to_remember = g_strdup (pin);
 
-  /* The core copies the PIN; then the entry forgets it */
+  /* The core copies the PIN */
   tessera_agent_add_token_async (agent, self->token, pin, get_lifetime (self),
                                  gtk_switch_get_active (self->confirm_switch),
-                                 self->cancellable, on_add_finished, g_object_ref (self));
-  if (!self->pin_pad)
-    gtk_editable_set_text (GTK_EDITABLE (self->pin_entry), "");
-
-  update_controls (self);
-}
-
-static void
-on_response (TesseraAgentDialog *self,
-             const char         *response)
-{
-  self->close_requested = FALSE;
-
-  if (g_strcmp0 (response, "add") == 0)
-    start_add (self);
-  else
-    dismiss (self);
-}
-
-static gboolean
-on_close_requested_idle (gpointer user_data)
-{
-  TesseraAgentDialog *self = user_data;
-
-  self->close_idle_id = 0;
-  if (self->close_requested)
-    dismiss (self);
-
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-tessera_agent_dialog_close_request (GtkWindow *window)
-{
-  TesseraAgentDialog *self = TESSERA_AGENT_DIALOG (window);
-
-  /* As in TesseraPinDialog: stay open while on_response() decides */
-  self->close_requested = TRUE;
-  if (self->close_idle_id == 0)
-    self->close_idle_id = g_idle_add (on_close_requested_idle, self);
-
-  return TRUE;
-}
-
-static void
-on_pin_entry_changed (TesseraAgentDialog *self)
-{
-  update_controls (self);
-}
-
-static void
-on_token_state_changed (TesseraToken       *token,
-                        GParamSpec         *pspec,
-                        TesseraAgentDialog *self)
-{
-  if (!self->busy)
-    configure (self);
+                                 cancellable, on_add_finished, g_object_ref (self));
+  tessera_pin_wipe (&pin);
 }
 
 static void
@@ -462,14 +267,8 @@ tessera_agent_dialog_dispose (GObject *object)
 {
   TesseraAgentDialog *self = TESSERA_AGENT_DIALOG (object);
 
-  g_cancellable_cancel (self->cancellable);
-  g_clear_handle_id (&self->close_idle_id, g_source_remove);
-  if (self->task != NULL)
-    {
-      g_task_return_new_error (self->task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                               "%s", _("The keys were not added"));
-      g_clear_object (&self->task);
-    }
+  g_clear_object (&self->guard);
+  return_cancelled (self);
 
   /* The children emit ::changed and ::notify as they go: not to us */
   if (self->pin_entry != NULL)
@@ -487,9 +286,8 @@ tessera_agent_dialog_finalize (GObject *object)
 {
   TesseraAgentDialog *self = TESSERA_AGENT_DIALOG (object);
 
-  wipe_pin (&self->pin_to_remember);
+  tessera_pin_wipe (&self->pin_to_remember);
   g_clear_object (&self->token);
-  g_clear_object (&self->cancellable);
 
   G_OBJECT_CLASS (tessera_agent_dialog_parent_class)->finalize (object);
 }
@@ -499,11 +297,9 @@ tessera_agent_dialog_class_init (TesseraAgentDialogClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
-  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
 
   object_class->dispose = tessera_agent_dialog_dispose;
   object_class->finalize = tessera_agent_dialog_finalize;
-  window_class->close_request = tessera_agent_dialog_close_request;
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                RESOURCE_BASE_PATH "/tessera-agent-dialog.ui");
@@ -519,8 +315,6 @@ tessera_agent_dialog_class_init (TesseraAgentDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, progress_box);
   gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, spinner);
   gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, progress_label);
-  gtk_widget_class_bind_template_callback (widget_class, on_response);
-  gtk_widget_class_bind_template_callback (widget_class, on_pin_entry_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_lifetime_selected);
 }
 
@@ -528,8 +322,6 @@ static void
 tessera_agent_dialog_init (TesseraAgentDialog *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-
-  self->cancellable = g_cancellable_new ();
 }
 
 /* Opens the dialog; it completes @task */
@@ -546,7 +338,15 @@ open_dialog (GtkWindow    *parent,
   self = g_object_new (TESSERA_TYPE_AGENT_DIALOG, "transient-for", parent, NULL);
   self->token = g_object_ref (token);
   self->task = g_object_ref (task);
-  self->pin_pad = tessera_token_has_state (token, TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH);
+  self->guard = tessera_pin_guard_new (GTK_WINDOW (self), token, TESSERA_PIN_USER, cancellable);
+  tessera_pin_guard_attach_dialog (self->guard, "add", self->pin_entry, self->progress_box,
+                                   self->spinner);
+  g_signal_connect_object (self->guard, "changed", G_CALLBACK (configure), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->guard, "try", G_CALLBACK (start_add), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->guard, "dismissed", G_CALLBACK (return_cancelled), self,
+                           G_CONNECT_SWAPPED);
 
   set_lifetime (self, g_settings_get_uint (settings, "agent-lifetime"));
   on_lifetime_selected (self);
@@ -554,7 +354,7 @@ open_dialog (GtkWindow    *parent,
   gtk_check_button_set_active (self->remember_check,
                                g_settings_get_boolean (settings, "remember-pins"));
   /* There is nothing to remember when the reader takes the PIN */
-  gtk_widget_set_visible (self->remember_row, !self->pin_pad);
+  gtk_widget_set_visible (self->remember_row, !tessera_pin_guard_get_pin_pad (self->guard));
 
   /* A locked PIN is never tried: there is nothing to add then */
   if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_USER_PIN_LOCKED))
@@ -564,12 +364,6 @@ open_dialog (GtkWindow    *parent,
                                       "cancel", _("_Cancel"),
                                       "add", _("_Add"),
                                       NULL);
-
-  if (cancellable != NULL)
-    g_signal_connect_object (cancellable, "cancelled",
-                             G_CALLBACK (dismiss), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (token, "notify::state",
-                           G_CALLBACK (on_token_state_changed), self, 0);
 
   configure (self);
   show_error (self, message);

@@ -8,6 +8,7 @@
 #include <adwaita.h>
 
 #include "tessera-core.h"
+#include "tessera-pin-form-dialog.h"
 
 G_BEGIN_DECLS
 
@@ -19,7 +20,7 @@ typedef enum {
 
 #define TESSERA_TYPE_CHANGE_PIN_DIALOG (tessera_change_pin_dialog_get_type ())
 
-G_DECLARE_FINAL_TYPE (TesseraChangePinDialog, tessera_change_pin_dialog, TESSERA, CHANGE_PIN_DIALOG, AdwMessageDialog)
+G_DECLARE_FINAL_TYPE (TesseraChangePinDialog, tessera_change_pin_dialog, TESSERA, CHANGE_PIN_DIALOG, TesseraPinFormDialog)
 
 GtkWidget *tessera_change_pin_dialog_new (TesseraToken         *token,
                                           TesseraChangePinMode  mode,

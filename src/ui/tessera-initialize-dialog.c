@@ -2,10 +2,13 @@
  *
  * The dialog asks for the new label, the SO PIN (a new one twice for a
  * blank token, the current one for a token that was initialized before:
- * the token checks it) and the new user PIN twice, and checks them all
- * before anything reaches the token.  Then a second dialog names what will
- * be destroyed; when the token holds objects, the person types the token's
- * label to enable the button that erases it.
+ * the token checks it) and the new user PIN twice, in the TesseraPinForm
+ * of its TesseraPinFormDialog, which checks them as they are typed:
+ * Initialize… stays disabled until the token would take everything.  Then
+ * a second dialog names what will be destroyed; when the token holds
+ * objects, the person types the token's label to enable the button that
+ * erases it.  The current SO PIN has the guard every PIN has: its last try
+ * is spent only on a click, and a locked SO PIN is not tried.
  *
  * SoftHSM moves a token to a new slot when it is initialized, so the
  * registry is refreshed afterwards and the new token is found by label.
@@ -15,53 +18,34 @@
 
 #include "config.h"
 
-#include <string.h>
-
 #include <glib/gi18n.h>
 
 #include "tessera-initialize-dialog.h"
-#include "tessera-pin-rows.h"
 
-/* CK_TOKEN_INFO's label is 32 bytes, padded with spaces */
-#define MAX_LABEL_BYTES 32
+#define FORM(self)  (tessera_pin_form_dialog_get_form (TESSERA_PIN_FORM_DIALOG (self)))
+#define GUARD(self) (tessera_pin_form_dialog_get_guard (TESSERA_PIN_FORM_DIALOG (self)))
 
 struct _TesseraInitializeDialog
 {
-  AdwMessageDialog  parent_instance;
+  TesseraPinFormDialog  parent_instance;
 
-  /* widgets made in code */
-  GtkWidget        *warning_label;
-  GtkWidget        *hint_label;
-  GtkWidget        *list;
-  GtkWidget        *label_row;
-  GtkWidget        *so_row;
-  GtkWidget        *so_repeat_row;
-  GtkWidget        *pin_row;
-  GtkWidget        *pin_repeat_row;
-  GtkWidget        *progress_box;
-  GtkWidget        *spinner;
-  GtkWidget        *error_label;
-  GtkWidget        *confirm_entry;
+  /* fields of the form */
+  GtkWidget            *label_row;
+  GtkWidget            *so_row;
+  GtkWidget            *pin_row;
 
   /* owned references */
-  TesseraToken     *token;
-  TesseraRegistry  *registry;
-  GCancellable     *cancellable;
-  GCancellable     *parent_cancellable;
-  char             *new_label;
-  char             *so_pin;
-  char             *user_pin;
-  char             *old_serial;
+  TesseraToken         *token;
+  TesseraRegistry      *registry;
+  char                 *new_label;
+  char                 *so_pin;
+  char                 *user_pin;
+  char                 *old_serial;
 
-  guint             close_idle_id;
-  guint             busy : 1;
-  guint             pin_pad : 1;
-  guint             blank : 1;
-  guint             locked : 1;
-  guint             close_requested : 1;
+  guint                 blank : 1;
 };
 
-G_DEFINE_FINAL_TYPE (TesseraInitializeDialog, tessera_initialize_dialog, ADW_TYPE_MESSAGE_DIALOG)
+G_DEFINE_FINAL_TYPE (TesseraInitializeDialog, tessera_initialize_dialog, TESSERA_TYPE_PIN_FORM_DIALOG)
 
 enum {
   INITIALIZED,
@@ -73,133 +57,60 @@ static guint signals[N_SIGNALS];
 static void
 forget_pins (TesseraInitializeDialog *self)
 {
-  if (self->so_pin != NULL)
-    explicit_bzero (self->so_pin, strlen (self->so_pin));
-  if (self->user_pin != NULL)
-    explicit_bzero (self->user_pin, strlen (self->user_pin));
-  g_clear_pointer (&self->so_pin, g_free);
-  g_clear_pointer (&self->user_pin, g_free);
+  tessera_pin_wipe (&self->so_pin);
+  tessera_pin_wipe (&self->user_pin);
 }
 
 static void
-wipe (TesseraInitializeDialog *self)
+configure (TesseraPinFormDialog *dialog)
 {
-  tessera_pin_rows_wipe (self->so_row);
-  tessera_pin_rows_wipe (self->so_repeat_row);
-  tessera_pin_rows_wipe (self->pin_row);
-  tessera_pin_rows_wipe (self->pin_repeat_row);
-}
-
-static void
-dismiss (TesseraInitializeDialog *self)
-{
-  wipe (self);
-  forget_pins (self);
-  g_cancellable_cancel (self->cancellable);
-  gtk_window_set_transient_for (GTK_WINDOW (self), NULL);
-  gtk_window_destroy (GTK_WINDOW (self));
-}
-
-static void
-show_error (TesseraInitializeDialog *self,
-            const char              *message)
-{
-  gtk_label_set_text (GTK_LABEL (self->error_label), message);
-  gtk_widget_set_visible (self->error_label, message != NULL);
-}
-
-static gboolean
-all_filled (TesseraInitializeDialog *self)
-{
-  GtkWidget *rows[] = { self->label_row, self->so_row, self->so_repeat_row,
-                        self->pin_row, self->pin_repeat_row };
-
-  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
-    if (rows[i] != NULL
-        && gtk_editable_get_text (GTK_EDITABLE (rows[i]))[0] == '\0')
-      return FALSE;
-
-  return TRUE;
-}
-
-static void
-update_controls (TesseraInitializeDialog *self)
-{
-  AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (self);
-
-  gtk_widget_set_visible (self->list, !self->locked);
-  gtk_widget_set_sensitive (self->list, !self->busy);
-  gtk_widget_set_visible (self->progress_box, self->busy);
-  gtk_spinner_set_spinning (GTK_SPINNER (self->spinner), self->busy);
-
-  if (adw_message_dialog_has_response (dialog, "initialize"))
-    adw_message_dialog_set_response_enabled (dialog, "initialize",
-                                             !self->locked && !self->busy && all_filled (self));
-}
-
-static void
-configure (TesseraInitializeDialog *self)
-{
-  AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (self);
+  TesseraInitializeDialog *self = TESSERA_INITIALIZE_DIALOG (dialog);
   const char *name = tessera_token_get_display_name (self->token);
-  g_autofree char *length = tessera_pin_rows_describe_length (self->token);
-  g_autofree char *tries = NULL;
+  TesseraPinGuardMode mode = tessera_pin_guard_get_mode (GUARD (self));
+  gboolean locked = mode == TESSERA_PIN_GUARD_LOCKED;
+  gboolean final_try = mode == TESSERA_PIN_GUARD_FINAL_TRY;
+  g_autofree char *length = tessera_pin_form_describe_lengths (FORM (self));
+  g_autofree char *tries = tessera_pin_guard_describe_tries (GUARD (self));
+  g_autofree char *title = NULL;
+  g_autofree char *body = NULL;
   g_autofree char *hint = NULL;
-  gboolean final_try = FALSE;
 
-  if (!self->blank)
+  if (locked)
     {
-      if (tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_SO_PIN_LOCKED))
-        self->locked = TRUE;
-      final_try = !self->locked
-        && tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_SO_PIN_FINAL_TRY);
-      tries = tessera_pin_rows_describe_tries (self->token, TRUE);
-    }
-
-  if (self->locked)
-    {
-      adw_message_dialog_set_heading (dialog, _("SO PIN Locked"));
-      adw_message_dialog_format_body (dialog,
-                                      _("Initializing “%s” needs its SO PIN, which is locked "
-                                        "because a wrong SO PIN was entered too many times. "
-                                        "Tessera cannot unlock it; only the maker of the "
-                                        "token may be able to reset it."), name);
+      title = g_strdup (_("SO PIN Locked"));
+      body = g_strdup_printf (_("Initializing “%s” needs its SO PIN, which is locked "
+                                "because a wrong SO PIN was entered too many times. "
+                                "Tessera cannot unlock it; only the maker of the "
+                                "token may be able to reset it."), name);
     }
   else
     {
-      adw_message_dialog_format_heading (dialog, _("Initialize “%s”"), name);
-      if (self->blank)
-        adw_message_dialog_set_body (dialog,
-                                     _("Give the token a label and choose its two PINs. "
-                                       "The SO PIN, the Security Officer PIN, protects the "
-                                       "token itself: keep it safe, it unblocks the user PIN. "
-                                       "The user PIN unlocks the keys."));
+      title = g_strdup_printf (_("Initialize “%s”"), name);
+      body = g_strdup (self->blank
+                       ? _("Give the token a label and choose its two PINs. "
+                           "The SO PIN, the Security Officer PIN, protects the "
+                           "token itself: keep it safe, it unblocks the user PIN. "
+                           "The user PIN unlocks the keys.")
+                       : _("Initializing erases every key and certificate on the "
+                           "token and sets a new label and user PIN. The SO PIN "
+                           "of the token stays as it is: enter it to prove that "
+                           "you may erase the token."));
+      if (tessera_pin_guard_get_pin_pad (GUARD (self)))
+        hint = g_strdup (_("Enter the PINs on the reader when it asks for them."));
       else
-        adw_message_dialog_set_body (dialog,
-                                     _("Initializing erases every key and certificate on the "
-                                       "token and sets a new label and user PIN. The SO PIN "
-                                       "of the token stays as it is: enter it to prove that "
-                                       "you may erase the token."));
+        hint = g_strstrip (g_strjoin (" ", length ? length : "", tries ? tries : "", NULL));
     }
 
-  gtk_widget_set_visible (self->warning_label, final_try);
-
-  if (!self->locked && !self->pin_pad)
-    hint = g_strjoin (" ", length ? length : "", tries ? tries : "", NULL);
-  else if (!self->locked)
-    hint = g_strdup (_("Enter the PINs on the reader when it asks for them."));
-  gtk_label_set_text (GTK_LABEL (self->hint_label), hint ? g_strstrip (hint) : NULL);
-  gtk_widget_set_visible (self->hint_label, hint != NULL && hint[0] != '\0');
-
-  if (adw_message_dialog_has_response (dialog, "initialize"))
-    {
-      if (final_try)
-        adw_message_dialog_set_default_response (dialog, NULL);
-      else
-        adw_message_dialog_set_default_response (dialog, "initialize");
-    }
-
-  update_controls (self);
+  tessera_pin_form_dialog_set_heading (dialog, title);
+  tessera_pin_form_dialog_set_body (dialog, body);
+  tessera_pin_form_set_hint (FORM (self), hint);
+  tessera_pin_form_set_warning (FORM (self),
+                                final_try
+                                ? _("This is the last try before the SO PIN is locked. A locked "
+                                    "SO PIN cannot be unblocked.")
+                                : NULL);
+  tessera_pin_form_dialog_set_action (dialog, final_try ? _("_Use Last Try") : _("_Initialize…"),
+                                      TRUE, !locked);
 }
 
 /* Finding the token again */
@@ -244,22 +155,18 @@ on_registry_refreshed (GObject      *object,
   g_autoptr(TesseraInitializeDialog) self = user_data;
   g_autoptr(GError) error = NULL;
   TesseraToken *token;
+  gboolean ok;
 
-  if (!tessera_registry_refresh_finish (TESSERA_REGISTRY (object), result, &error))
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
-          || g_cancellable_is_cancelled (self->cancellable))
-        return;
-      g_debug ("Could not refresh the tokens: %s", error->message);
-    }
-
-  if (g_cancellable_is_cancelled (self->cancellable))
+  ok = tessera_registry_refresh_finish (TESSERA_REGISTRY (object), result, &error);
+  if (!tessera_pin_guard_end_call (GUARD (self), error))
     return;
+  if (!ok)
+    g_debug ("Could not refresh the tokens: %s", error->message);
 
   token = find_token_by_label (self->registry, tessera_token_get_module (self->token),
                                self->new_label, self->old_serial);
   g_signal_emit (self, signals[INITIALIZED], 0, token, self->new_label);
-  dismiss (self);
+  tessera_pin_guard_dismiss (GUARD (self));
 }
 
 static void
@@ -272,38 +179,37 @@ on_initialized (GObject      *object,
 
   if (!tessera_token_initialize_finish (TESSERA_TOKEN (object), result, &error))
     {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
-          || g_cancellable_is_cancelled (self->cancellable))
+      g_autofree char *message = NULL;
+
+      if (!tessera_pin_guard_end_call (GUARD (self), error))
         return;
 
       g_debug ("Could not initialize the token: %s", error->message);
-      self->busy = FALSE;
-      show_error (self, error->message);
       /* A locked-out TPM: no SO PIN is locked, time ends the lockout */
-      if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED)
-          && !tessera_token_is_tpm (self->token))
-        self->locked = TRUE;
-      configure (self);
+      message = tessera_pin_guard_describe_error (GUARD (self), error);
+      tessera_pin_form_show_error (FORM (self), message);
+      tessera_pin_form_focus_first (FORM (self));
       return;
     }
 
   g_debug ("Initialized a token; looking for it again");
-  tessera_registry_refresh_async (self->registry, self->cancellable,
+  tessera_registry_refresh_async (self->registry, tessera_pin_guard_begin_call (GUARD (self)),
                                   on_registry_refreshed, g_object_ref (self));
 }
 
 static void
 erase (TesseraInitializeDialog *self)
 {
-  self->busy = TRUE;
-  show_error (self, NULL);
-  update_controls (self);
+  GCancellable *cancellable = tessera_pin_guard_begin_call (GUARD (self));
+
+  tessera_pin_form_show_error (FORM (self), NULL);
+  tessera_pin_form_dialog_update (TESSERA_PIN_FORM_DIALOG (self));
 
   tessera_token_initialize_async (self->token, self->so_pin, self->new_label, self->user_pin,
-                                  self->cancellable, on_initialized, g_object_ref (self));
+                                  cancellable, on_initialized, g_object_ref (self));
   /* The core copied the PINs */
   forget_pins (self);
-  wipe (self);
+  tessera_pin_form_wipe (FORM (self));
 }
 
 /* The confirmation */
@@ -331,7 +237,7 @@ on_confirmation_response (AdwMessageDialog        *confirmation,
   else
     {
       forget_pins (self);
-      gtk_widget_grab_focus (self->label_row);
+      tessera_pin_form_focus_first (FORM (self));
     }
 }
 
@@ -409,12 +315,12 @@ confirm (TesseraInitializeDialog *self)
   if (!tessera_token_get_logged_in (self->token)
       && !tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_NOT_INITIALIZED))
     {
-      GtkWidget *note = tessera_pin_rows_new_label ("dim-label");
+      GtkWidget *note = gtk_label_new (_("Private objects are shown only after you log in: "
+                                         "they will be destroyed too."));
 
-      gtk_label_set_text (GTK_LABEL (note),
-                          _("Private objects are shown only after you log in: "
-                            "they will be destroyed too."));
-      gtk_widget_set_visible (note, TRUE);
+      gtk_label_set_wrap (GTK_LABEL (note), TRUE);
+      gtk_label_set_justify (GTK_LABEL (note), GTK_JUSTIFY_CENTER);
+      gtk_widget_add_css_class (note, "dim-label");
       gtk_box_append (GTK_BOX (box), note);
     }
 
@@ -458,213 +364,58 @@ confirm (TesseraInitializeDialog *self)
   gtk_window_present (GTK_WINDOW (confirmation));
 }
 
-static gboolean
-check (TesseraInitializeDialog *self,
-       GError                 **error)
+static void
+start (TesseraPinFormDialog *dialog)
 {
-  const char *label = gtk_editable_get_text (GTK_EDITABLE (self->label_row));
-  g_autofree char *stripped = g_strstrip (g_strdup (label));
-
-  if (stripped[0] == '\0')
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   _("The token needs a label."));
-      return FALSE;
-    }
-
-  if (strlen (stripped) > MAX_LABEL_BYTES)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   _("The label is too long: a token label holds at most 32 bytes, "
-                     "and letters with accents or other scripts take 2 or more."));
-      return FALSE;
-    }
-
-  if (self->pin_pad)
-    {
-      g_free (self->new_label);
-      self->new_label = g_steal_pointer (&stripped);
-      return TRUE;
-    }
-
-  if (self->blank)
-    {
-      if (!tessera_pin_rows_check_new (self->token, self->so_row, self->so_repeat_row, error))
-        return FALSE;
-    }
-  else if (!tessera_token_check_pin_length (self->token,
-                                            gtk_editable_get_text (GTK_EDITABLE (self->so_row)),
-                                            error))
-    return FALSE;
-
-  if (!tessera_pin_rows_check_new (self->token, self->pin_row, self->pin_repeat_row, error))
-    return FALSE;
+  TesseraInitializeDialog *self = TESSERA_INITIALIZE_DIALOG (dialog);
 
   g_free (self->new_label);
-  self->new_label = g_steal_pointer (&stripped);
+  self->new_label = tessera_pin_form_dup_text (self->label_row);
   forget_pins (self);
-  self->so_pin = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->so_row)));
-  self->user_pin = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->pin_row)));
+  if (self->so_row != NULL)
+    self->so_pin = tessera_pin_form_dup_text (self->so_row);
+  if (self->pin_row != NULL)
+    self->user_pin = tessera_pin_form_dup_text (self->pin_row);
 
-  return TRUE;
-}
-
-static void
-on_response (TesseraInitializeDialog *self,
-             const char              *response)
-{
-  g_autoptr(GError) error = NULL;
-
-  self->close_requested = FALSE;
-
-  if (g_strcmp0 (response, "initialize") != 0)
-    {
-      dismiss (self);
-      return;
-    }
-
-  if (self->busy || self->locked)
-    return;
-
-  if (!check (self, &error))
-    {
-      show_error (self, error->message);
-      return;
-    }
-
-  show_error (self, NULL);
+  tessera_pin_form_show_error (FORM (self), NULL);
   /* The copies are kept only until the confirmation is answered */
   confirm (self);
 }
 
-static gboolean
-on_close_requested_idle (gpointer user_data)
-{
-  TesseraInitializeDialog *self = user_data;
-
-  self->close_idle_id = 0;
-  if (self->close_requested)
-    dismiss (self);
-
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-tessera_initialize_dialog_close_request (GtkWindow *window)
-{
-  TesseraInitializeDialog *self = TESSERA_INITIALIZE_DIALOG (window);
-
-  self->close_requested = TRUE;
-  if (self->close_idle_id == 0)
-    self->close_idle_id = g_idle_add (on_close_requested_idle, self);
-
-  return TRUE;
-}
-
 static void
-on_row_changed (TesseraInitializeDialog *self)
+build_form (TesseraInitializeDialog *self)
 {
-  update_controls (self);
-}
+  TesseraPinForm *form = FORM (self);
+  const char *label = tessera_token_get_label (self->token);
+  gboolean pin_pad = tessera_pin_guard_get_pin_pad (GUARD (self));
 
-static void
-on_parent_cancelled (TesseraInitializeDialog *self)
-{
-  dismiss (self);
-}
+  tessera_pin_form_set_busy (form, FALSE, pin_pad ? _("Enter the PINs on the reader")
+                                                  : _("Initializing the token…"));
+  self->label_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_LABEL, _("Label"));
+  if (label != NULL)
+    gtk_editable_set_text (GTK_EDITABLE (self->label_row), label);
 
-static void
-build (TesseraInitializeDialog *self)
-{
-  AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (self);
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  GtkWidget *progress_label;
-  GtkWidget *list;
-  GtkWidget *rows[5];
+  /* With a PIN pad, the reader asks for the PINs */
+  if (pin_pad)
+    return;
 
-  self->warning_label = tessera_pin_rows_new_label ("pin-warning");
-  gtk_label_set_text (GTK_LABEL (self->warning_label),
-                      _("This is the last try before the SO PIN is locked. A locked SO PIN "
-                        "cannot be unblocked."));
-  gtk_box_append (GTK_BOX (box), self->warning_label);
-
-  self->hint_label = tessera_pin_rows_new_label ("dim-label");
-  gtk_box_append (GTK_BOX (box), self->hint_label);
-
-  self->list = tessera_pin_rows_new_list ();
-  list = self->list;
-  rows[0] = self->label_row = tessera_pin_rows_add_entry (list, _("Label"));
-  if (tessera_token_get_label (self->token) != NULL)
-    gtk_editable_set_text (GTK_EDITABLE (self->label_row), tessera_token_get_label (self->token));
-  if (self->pin_pad)
+  if (self->blank)
     {
-      /* The reader asks for the PINs */
-      rows[1] = rows[2] = rows[3] = rows[4] = NULL;
-    }
-  else if (self->blank)
-    {
-      rows[1] = self->so_row = tessera_pin_rows_add_password (list, _("New SO PIN"));
-      rows[2] = self->so_repeat_row = tessera_pin_rows_add_password (list, _("Repeat New SO PIN"));
+      self->so_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_NEW, _("New SO PIN"));
+      tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_REPEAT, _("Repeat New SO PIN"));
     }
   else
-    {
-      rows[1] = self->so_row = tessera_pin_rows_add_password (list, _("Current SO PIN"));
-      rows[2] = NULL;
-    }
-  if (!self->pin_pad)
-    {
-      rows[3] = self->pin_row = tessera_pin_rows_add_password (list, _("New PIN"));
-      rows[4] = self->pin_repeat_row = tessera_pin_rows_add_password (list, _("Repeat New PIN"));
-    }
+    self->so_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_CURRENT,
+                                               _("Current SO PIN"));
 
-  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
-    {
-      if (rows[i] == NULL)
-        continue;
-      g_signal_connect_object (rows[i], "changed", G_CALLBACK (on_row_changed), self,
-                               G_CONNECT_SWAPPED);
-    }
-  gtk_box_append (GTK_BOX (box), self->list);
-
-  self->progress_box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  gtk_widget_set_halign (self->progress_box, GTK_ALIGN_CENTER);
-  gtk_widget_set_visible (self->progress_box, FALSE);
-  self->spinner = gtk_spinner_new ();
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->spinner),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Working"), -1);
-  gtk_box_append (GTK_BOX (self->progress_box), self->spinner);
-  progress_label = gtk_label_new (self->pin_pad ? _("Enter the PINs on the reader")
-                                                : _("Initializing the token…"));
-  gtk_label_set_wrap (GTK_LABEL (progress_label), TRUE);
-  gtk_box_append (GTK_BOX (self->progress_box), progress_label);
-  gtk_box_append (GTK_BOX (box), self->progress_box);
-
-  self->error_label = tessera_pin_rows_new_label ("pin-error");
-  gtk_box_append (GTK_BOX (box), self->error_label);
-
-  adw_message_dialog_set_extra_child (dialog, box);
-
-  if (self->locked)
-    adw_message_dialog_add_response (dialog, "cancel", _("_Close"));
-  else
-    {
-      adw_message_dialog_add_responses (dialog,
-                                        "cancel", _("_Cancel"),
-                                        "initialize", _("_Initialize…"),
-                                        NULL);
-      adw_message_dialog_set_response_appearance (dialog, "initialize", ADW_RESPONSE_DESTRUCTIVE);
-    }
-  adw_message_dialog_set_close_response (dialog, "cancel");
+  self->pin_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_NEW, _("New PIN"));
+  tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_REPEAT, _("Repeat New PIN"));
 }
 
 static void
 tessera_initialize_dialog_dispose (GObject *object)
 {
-  TesseraInitializeDialog *self = TESSERA_INITIALIZE_DIALOG (object);
-
-  g_cancellable_cancel (self->cancellable);
-  g_clear_handle_id (&self->close_idle_id, g_source_remove);
-  forget_pins (self);
+  forget_pins (TESSERA_INITIALIZE_DIALOG (object));
 
   G_OBJECT_CLASS (tessera_initialize_dialog_parent_class)->dispose (object);
 }
@@ -676,8 +427,6 @@ tessera_initialize_dialog_finalize (GObject *object)
 
   g_clear_object (&self->token);
   g_clear_object (&self->registry);
-  g_clear_object (&self->cancellable);
-  g_clear_object (&self->parent_cancellable);
   g_clear_pointer (&self->new_label, g_free);
   g_clear_pointer (&self->old_serial, g_free);
 
@@ -688,11 +437,12 @@ static void
 tessera_initialize_dialog_class_init (TesseraInitializeDialogClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
-  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+  TesseraPinFormDialogClass *dialog_class = TESSERA_PIN_FORM_DIALOG_CLASS (klass);
 
   object_class->dispose = tessera_initialize_dialog_dispose;
   object_class->finalize = tessera_initialize_dialog_finalize;
-  window_class->close_request = tessera_initialize_dialog_close_request;
+  dialog_class->configure = configure;
+  dialog_class->start = start;
 
   /**
    * TesseraInitializeDialog::initialized:
@@ -714,7 +464,6 @@ tessera_initialize_dialog_class_init (TesseraInitializeDialogClass *klass)
 static void
 tessera_initialize_dialog_init (TesseraInitializeDialog *self)
 {
-  self->cancellable = g_cancellable_new ();
 }
 
 /**
@@ -739,24 +488,19 @@ tessera_initialize_dialog_new (TesseraToken    *token,
   g_return_val_if_fail (!parent || GTK_IS_WINDOW (parent), NULL);
 
   self = g_object_new (TESSERA_TYPE_INITIALIZE_DIALOG,
-                       "modal", TRUE,
                        "transient-for", parent,
                        NULL);
   self->token = g_object_ref (token);
   self->registry = g_object_ref (registry);
   self->old_serial = g_strdup (tessera_token_get_serial (token));
-  self->pin_pad = tessera_token_has_state (token, TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH);
   self->blank = tessera_token_has_state (token, TESSERA_TOKEN_STATE_NOT_INITIALIZED);
-  self->locked = !self->blank && tessera_token_has_state (token, TESSERA_TOKEN_STATE_SO_PIN_LOCKED);
-  self->parent_cancellable = cancellable ? g_object_ref (cancellable) : NULL;
+  tessera_pin_form_dialog_set_up (TESSERA_PIN_FORM_DIALOG (self), token, TESSERA_PIN_SO,
+                                  cancellable);
 
-  build (self);
-  g_signal_connect (self, "response", G_CALLBACK (on_response), NULL);
-  if (cancellable != NULL)
-    g_signal_connect_object (cancellable, "cancelled",
-                             G_CALLBACK (on_parent_cancelled), self, G_CONNECT_SWAPPED);
-
-  configure (self);
+  build_form (self);
+  configure (TESSERA_PIN_FORM_DIALOG (self));
+  tessera_pin_form_dialog_update (TESSERA_PIN_FORM_DIALOG (self));
+  tessera_pin_form_focus_first (FORM (self));
 
   return GTK_WIDGET (self);
 }

@@ -16,13 +16,7 @@
 #include <glib/gi18n.h>
 
 #include "tessera-pin-dialog.h"
-
-typedef enum {
-  PIN_MODE_NORMAL,
-  PIN_MODE_FINAL_TRY,
-  PIN_MODE_LOCKED,
-  PIN_MODE_LOCKED_OUT,
-} PinMode;
+#include "tessera-pin-guard.h"
 
 struct _TesseraPinDialog
 {
@@ -38,14 +32,8 @@ struct _TesseraPinDialog
 
   /* owned references */
   TesseraToken     *token;
-  GCancellable     *cancellable;
   GCancellable     *parent_cancellable;
-
-  PinMode           mode;
-  guint             close_idle_id;
-  guint             busy : 1;
-  guint             pin_pad : 1;
-  guint             close_requested : 1;
+  TesseraPinGuard  *guard;
 };
 
 G_DEFINE_FINAL_TYPE (TesseraPinDialog, tessera_pin_dialog, ADW_TYPE_MESSAGE_DIALOG)
@@ -65,135 +53,24 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-static void start_login (TesseraPinDialog *self);
-
-static void
-dismiss (TesseraPinDialog *self)
-{
-  g_cancellable_cancel (self->cancellable);
-
-  /* A login in progress keeps the dialog alive after this.  GTK 4.8 would
-   * then leave it pointing at its parent, which may be gone by the time
-   * the dialog is disposed: let go of the parent now.  Its password
-   * entry, destroyed with the focus, would leave a caps-lock handler on
-   * the keyboard that crashes on the next key: take the focus first. */
-  gtk_window_set_focus (GTK_WINDOW (self), NULL);
-  gtk_window_set_transient_for (GTK_WINDOW (self), NULL);
-  gtk_window_destroy (GTK_WINDOW (self));
-}
-
-static void
-update_controls (TesseraPinDialog *self)
-{
-  AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (self);
-  gboolean has_pin = self->pin_pad
-    || gtk_editable_get_text (GTK_EDITABLE (self->pin_entry))[0] != '\0';
-
-  gtk_widget_set_visible (self->pin_entry, !self->pin_pad && self->mode != PIN_MODE_LOCKED);
-  gtk_widget_set_sensitive (self->pin_entry, !self->busy);
-  gtk_widget_set_visible (self->progress_box, self->busy);
-  gtk_spinner_set_spinning (self->spinner, self->busy);
-
-  if (adw_message_dialog_has_response (dialog, "login"))
-    adw_message_dialog_set_response_enabled (dialog, "login",
-                                             self->mode != PIN_MODE_LOCKED
-                                             && !self->busy && has_pin);
-}
-
 /* Sets the dialog up for the token's current PIN state */
 static void
 configure (TesseraPinDialog *self)
 {
-  AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (self);
-  const char *name = tessera_token_get_display_name (self->token);
-  PinMode mode = PIN_MODE_NORMAL;
-
-  /* Once locked, the PIN stays locked for the life of the dialog */
-  if (self->mode == PIN_MODE_LOCKED
-      || tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_USER_PIN_LOCKED))
-    mode = PIN_MODE_LOCKED;
-  else if (tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_LOCKED_OUT))
-    mode = PIN_MODE_LOCKED_OUT;
-  else if (tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_USER_PIN_FINAL_TRY))
-    mode = PIN_MODE_FINAL_TRY;
-
-  self->mode = mode;
-
-  switch (mode)
-    {
-    case PIN_MODE_LOCKED_OUT:
-      adw_message_dialog_set_heading (dialog, _("TPM Locked Out"));
-      adw_message_dialog_format_body (dialog,
-                                      _("The TPM that keeps “%s” refuses every PIN because "
-                                        "too many wrong PINs were entered on its tokens. The "
-                                        "lockout clears by itself after the TPM’s recovery "
-                                        "time, or at once with the TPM’s lockout "
-                                        "authorization. A PIN tried while it lasts is not "
-                                        "counted."),
-                                      name);
-      if (adw_message_dialog_has_response (dialog, "login"))
-        {
-          adw_message_dialog_set_response_label (dialog, "login", _("_Try Again"));
-          adw_message_dialog_set_response_appearance (dialog, "login", ADW_RESPONSE_SUGGESTED);
-          adw_message_dialog_set_default_response (dialog, "login");
-        }
-      gtk_widget_set_visible (GTK_WIDGET (self->warning_label), FALSE);
-      break;
-
-    case PIN_MODE_LOCKED:
-      adw_message_dialog_set_heading (dialog, _("PIN Locked"));
-      adw_message_dialog_format_body (dialog,
-                                      _("The user PIN of “%s” is locked because a wrong PIN "
-                                        "was entered too many times. No login is possible "
-                                        "until it is unblocked with the SO PIN, the "
-                                        "Security Officer PIN of the token."),
-                                      name);
-      adw_message_dialog_set_response_label (dialog, "cancel", _("_Close"));
-      adw_message_dialog_set_default_response (dialog, "cancel");
-      gtk_widget_set_visible (GTK_WIDGET (self->warning_label), FALSE);
-      break;
-
-    case PIN_MODE_FINAL_TRY:
-      adw_message_dialog_set_heading (dialog, _("Last PIN Try"));
-      if (self->pin_pad)
-        adw_message_dialog_format_body (dialog,
-                                        _("Log in to “%s” with the PIN pad of the reader."),
-                                        name);
-      else
-        adw_message_dialog_format_body (dialog, _("Enter the user PIN of “%s”."), name);
-      /* Enter must not spend the last try: only a deliberate click on a
-       * button that says what it does */
-      if (adw_message_dialog_has_response (dialog, "login"))
-        {
-          adw_message_dialog_set_response_label (dialog, "login", _("_Use Last Try"));
-          adw_message_dialog_set_response_appearance (dialog, "login", ADW_RESPONSE_DESTRUCTIVE);
-        }
-      adw_message_dialog_set_default_response (dialog, NULL);
-      gtk_widget_set_visible (GTK_WIDGET (self->warning_label), TRUE);
-      break;
-
-    case PIN_MODE_NORMAL:
-    default:
-      adw_message_dialog_format_heading (dialog, _("Log In to “%s”"), name);
-      if (self->pin_pad)
-        adw_message_dialog_set_body (dialog,
-                                     _("Private keys are shown after you log in. "
-                                       "Enter the PIN on the reader when it asks for it."));
-      else
-        adw_message_dialog_set_body (dialog,
-                                     _("Enter the user PIN of the token to show its "
-                                       "private keys."));
-      if (adw_message_dialog_has_response (dialog, "login"))
-        {
-          adw_message_dialog_set_response_label (dialog, "login", _("_Log In"));
-          adw_message_dialog_set_response_appearance (dialog, "login", ADW_RESPONSE_SUGGESTED);
-          adw_message_dialog_set_default_response (dialog, "login");
-        }
-      gtk_widget_set_visible (GTK_WIDGET (self->warning_label), FALSE);
-      break;
-    }
-
-  update_controls (self);
+  static const TesseraPinGuardTexts texts = {
+    .heading = N_("Log In to “%s”"),
+    .body = N_("Enter the user PIN of the token to show its private keys."),
+    .body_pin_pad = N_("Private keys are shown after you log in. "
+                       "Enter the PIN on the reader when it asks for it."),
+    .final_try_body = N_("Enter the user PIN of “%s”."),
+    .final_try_body_pin_pad = N_("Log in to “%s” with the PIN pad of the reader."),
+    .locked_body = N_("The user PIN of “%s” is locked because a wrong PIN "
+                      "was entered too many times. No login is possible "
+                      "until it is unblocked with the SO PIN, the "
+                      "Security Officer PIN of the token."),
+    .action = N_("_Log In"),
+  };
+  tessera_pin_guard_configure_dialog (self->guard, &texts, GTK_WIDGET (self->warning_label));
 }
 
 static void
@@ -211,42 +88,26 @@ on_login_finished (GObject      *object,
 {
   g_autoptr(TesseraPinDialog) self = user_data;
   g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
   gboolean ok;
 
   ok = tessera_token_login_finish (TESSERA_TOKEN (object), result, &error);
 
   /* The dialog was closed, or its window: touch nothing */
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
-      || g_cancellable_is_cancelled (self->cancellable))
+  if (!tessera_pin_guard_end_call (self->guard, error))
     return;
-
-  self->busy = FALSE;
 
   if (ok)
     {
       g_debug ("Logged in to %s", tessera_token_get_uri (self->token));
       g_signal_emit (self, signals[LOGGED_IN], 0);
-      dismiss (self);
+      tessera_pin_guard_dismiss (self->guard);
       return;
     }
 
   g_debug ("Login failed: %s", error->message);
-
-  /* A TPM's lockout is its own mode, which the token's state now shows
-   * and the dialog's body explains */
-  if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED)
-      && tessera_token_is_tpm (self->token))
-    show_error (self, _("The TPM refused this PIN without checking it."));
-  else
-    show_error (self, error->message);
-
-  if (g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_LOCKED)
-      && !tessera_token_is_tpm (self->token))
-    self->mode = PIN_MODE_LOCKED;
-
-  /* The core refreshes the token's state after a failure: a wrong PIN may
-   * have made the next try the last one */
-  configure (self);
+  message = tessera_pin_guard_describe_error (self->guard, error);
+  show_error (self, message);
 
   if (gtk_widget_get_visible (self->pin_entry))
     gtk_widget_grab_focus (self->pin_entry);
@@ -255,92 +116,20 @@ on_login_finished (GObject      *object,
 static void
 start_login (TesseraPinDialog *self)
 {
-  const char *pin = NULL;
+  g_autofree char *pin = NULL;
+  GCancellable *cancellable = tessera_pin_guard_take_pin (self->guard, self->pin_entry, &pin);
 
-  if (self->busy || self->mode == PIN_MODE_LOCKED)
+  if (cancellable == NULL)
     return;
 
-  if (!self->pin_pad)
-    {
-      pin = gtk_editable_get_text (GTK_EDITABLE (self->pin_entry));
-      if (pin[0] == '\0')
-        return;
-    }
-
-  self->busy = TRUE;
   show_error (self, NULL);
   gtk_label_set_text (self->progress_label,
-                      self->pin_pad ? _("Enter the PIN on the reader") : _("Logging in…"));
+                      pin == NULL ? _("Enter the PIN on the reader") : _("Logging in…"));
 
-  /* The core copies the PIN; then the entry forgets it */
-  tessera_token_login_async (self->token, pin, self->cancellable,
-                             on_login_finished, g_object_ref (self));
-  if (!self->pin_pad)
-    gtk_editable_set_text (GTK_EDITABLE (self->pin_entry), "");
-
-  update_controls (self);
-}
-
-static void
-on_response (TesseraPinDialog *self,
-             const char       *response)
-{
-  self->close_requested = FALSE;
-
-  if (g_strcmp0 (response, "login") == 0)
-    start_login (self);
-  else
-    dismiss (self);
-}
-
-static gboolean
-on_close_requested_idle (gpointer user_data)
-{
-  TesseraPinDialog *self = user_data;
-
-  self->close_idle_id = 0;
-
-  /* No response followed the close request: Escape or the close button */
-  if (self->close_requested)
-    dismiss (self);
-
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-tessera_pin_dialog_close_request (GtkWindow *window)
-{
-  TesseraPinDialog *self = TESSERA_PIN_DIALOG (window);
-
-  /* AdwMessageDialog closes itself before it emits ::response, and would
-   * then be destroyed.  Keep it open: on_response() decides.  Escape emits
-   * no response, which the idle notices. */
-  self->close_requested = TRUE;
-  if (self->close_idle_id == 0)
-    self->close_idle_id = g_idle_add (on_close_requested_idle, self);
-
-  return TRUE;
-}
-
-static void
-on_pin_entry_changed (TesseraPinDialog *self)
-{
-  update_controls (self);
-}
-
-static void
-on_token_state_changed (TesseraToken     *token,
-                        GParamSpec       *pspec,
-                        TesseraPinDialog *self)
-{
-  if (!self->busy)
-    configure (self);
-}
-
-static void
-on_parent_cancelled (TesseraPinDialog *self)
-{
-  dismiss (self);
+  /* The core copies the PIN */
+  tessera_token_login_async (self->token, pin, cancellable, on_login_finished,
+                             g_object_ref (self));
+  tessera_pin_wipe (&pin);
 }
 
 static void
@@ -353,8 +142,14 @@ tessera_pin_dialog_constructed (GObject *object)
 
   g_assert (TESSERA_IS_TOKEN (self->token));
 
-  self->pin_pad = tessera_token_has_state (self->token,
-                                           TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH);
+  self->guard = tessera_pin_guard_new (GTK_WINDOW (self), self->token, TESSERA_PIN_USER,
+                                       self->parent_cancellable);
+  tessera_pin_guard_attach_dialog (self->guard, "login", self->pin_entry, self->progress_box,
+                                   self->spinner);
+  g_signal_connect_object (self->guard, "changed", G_CALLBACK (configure), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->guard, "try", G_CALLBACK (start_login), self,
+                           G_CONNECT_SWAPPED);
 
   if (tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_USER_PIN_LOCKED))
     {
@@ -368,17 +163,12 @@ tessera_pin_dialog_constructed (GObject *object)
                                         NULL);
     }
 
-  if (self->parent_cancellable != NULL)
-    g_signal_connect_object (self->parent_cancellable, "cancelled",
-                             G_CALLBACK (on_parent_cancelled), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->token, "notify::state",
-                           G_CALLBACK (on_token_state_changed), self, 0);
-
   configure (self);
 
   /* With a PIN pad there is nothing to type: start at once, unless the
    * user must first choose to use the last try */
-  if (self->pin_pad && self->mode == PIN_MODE_NORMAL)
+  if (tessera_pin_guard_get_pin_pad (self->guard)
+      && tessera_pin_guard_get_mode (self->guard) == TESSERA_PIN_GUARD_NORMAL)
     start_login (self);
 }
 
@@ -387,8 +177,7 @@ tessera_pin_dialog_dispose (GObject *object)
 {
   TesseraPinDialog *self = TESSERA_PIN_DIALOG (object);
 
-  g_cancellable_cancel (self->cancellable);
-  g_clear_handle_id (&self->close_idle_id, g_source_remove);
+  g_clear_object (&self->guard);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), TESSERA_TYPE_PIN_DIALOG);
 
@@ -401,7 +190,6 @@ tessera_pin_dialog_finalize (GObject *object)
   TesseraPinDialog *self = TESSERA_PIN_DIALOG (object);
 
   g_clear_object (&self->token);
-  g_clear_object (&self->cancellable);
   g_clear_object (&self->parent_cancellable);
 
   G_OBJECT_CLASS (tessera_pin_dialog_parent_class)->finalize (object);
@@ -458,15 +246,11 @@ tessera_pin_dialog_class_init (TesseraPinDialogClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
-  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
-
   object_class->constructed = tessera_pin_dialog_constructed;
   object_class->dispose = tessera_pin_dialog_dispose;
   object_class->finalize = tessera_pin_dialog_finalize;
   object_class->get_property = tessera_pin_dialog_get_property;
   object_class->set_property = tessera_pin_dialog_set_property;
-
-  window_class->close_request = tessera_pin_dialog_close_request;
 
   properties[PROP_TOKEN] =
     g_param_spec_object ("token", NULL, NULL,
@@ -505,16 +289,12 @@ tessera_pin_dialog_class_init (TesseraPinDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TesseraPinDialog, spinner);
   gtk_widget_class_bind_template_child (widget_class, TesseraPinDialog, progress_label);
   gtk_widget_class_bind_template_child (widget_class, TesseraPinDialog, error_label);
-  gtk_widget_class_bind_template_callback (widget_class, on_response);
-  gtk_widget_class_bind_template_callback (widget_class, on_pin_entry_changed);
 }
 
 static void
 tessera_pin_dialog_init (TesseraPinDialog *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-
-  self->cancellable = g_cancellable_new ();
 }
 
 /**

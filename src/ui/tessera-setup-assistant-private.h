@@ -12,12 +12,10 @@
 #include <glib/gi18n.h>
 
 #include "tessera-agent-group.h"
+#include "tessera-pin-form.h"
 #include "tessera-setup-assistant.h"
 
 G_BEGIN_DECLS
-
-/* CK_TOKEN_INFO's label is 32 bytes, padded with spaces */
-#define MAX_LABEL_BYTES 32
 
 /* What opencryptoki's software token comes with */
 
@@ -68,6 +66,7 @@ struct _TesseraSetupAssistant
 
   /* widgets made in code */
   Page              pages[N_STEPS];
+  TesseraPinForm   *form;           /* weak: the page's PIN form, if it has one */
   GtkWidget        *label_row;
   GtkWidget        *so_row;
   GtkWidget        *so_new_row;
@@ -155,6 +154,8 @@ void       _tessera_setup_configure_key         (TesseraSetupAssistant *self);
 void       _tessera_setup_configure_pairing     (TesseraSetupAssistant *self);
 void       _tessera_setup_configure_test        (TesseraSetupAssistant *self);
 void       _tessera_setup_configure_user_pin    (TesseraSetupAssistant *self);
+TesseraPinForm *_tessera_setup_add_pin_form     (TesseraSetupAssistant *self,
+                                                 Page                  *page);
 char      *_tessera_setup_dup_entry_text        (GtkWidget *entry);
 void       _tessera_setup_fail_step             (TesseraSetupAssistant *self,
                                                  Step                   step,
@@ -188,6 +189,5 @@ void       _tessera_setup_toast                 (TesseraSetupAssistant *self,
 void       _tessera_setup_when_logged_in        (TesseraSetupAssistant *self,
                                                  ThenFunc               then);
 void       _tessera_setup_wipe_rows             (TesseraSetupAssistant *self);
-void       _tessera_setup_wipe_string           (char **s);
 
 G_END_DECLS

@@ -15,7 +15,6 @@
 
 #include <glib/gi18n.h>
 
-#include "tessera-pin-rows.h"
 #include "tessera-setup-assistant-private.h"
 #include "tessera-ssh-export.h"
 
@@ -36,9 +35,8 @@ void
 _tessera_setup_configure_initialize (TesseraSetupAssistant *self)
 {
   Page *page = &self->pages[STEP_INITIALIZE];
-  GtkWidget *list;
-  GtkWidget *hint;
-  g_autofree char *length = tessera_pin_rows_describe_length (self->token);
+  TesseraPinForm *form;
+  g_autofree char *length = NULL;
   const char *factory = tessera_token_get_factory_so_pin (self->token);
   const char *label = tessera_token_get_label (self->token);
 
@@ -53,8 +51,8 @@ _tessera_setup_configure_initialize (TesseraSetupAssistant *self)
       return;
     }
 
-  list = tessera_pin_rows_new_list ();
-  hint = _tessera_setup_new_wrapped_label ("dim-label");
+  form = _tessera_setup_add_pin_form (self, page);
+  length = tessera_pin_form_describe_lengths (form);
 
   switch (self->init_mode)
     {
@@ -63,28 +61,32 @@ _tessera_setup_configure_initialize (TesseraSetupAssistant *self)
                           _("Give the token a label and choose its PINs. The SO PIN, the "
                             "Security Officer PIN, protects the token itself and unblocks "
                             "the user PIN: keep it safe. The user PIN unlocks the keys."));
-      self->label_row = tessera_pin_rows_add_entry (list, _("Label"));
+      self->label_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_LABEL, _("Label"));
       if (label != NULL && label[0] != '\0')
         gtk_editable_set_text (GTK_EDITABLE (self->label_row), label);
       if (factory)
         {
           g_autofree char *text = NULL;
 
-          self->so_row = tessera_pin_rows_add_password (list, _("Current SO PIN"));
+          self->so_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_CURRENT,
+                                                     _("Current SO PIN"));
           gtk_editable_set_text (GTK_EDITABLE (self->so_row), factory);
           /* Translators: %s is the SO PIN the token comes with, such as 87654321 */
           text = g_strdup_printf (_("This token comes with the SO PIN %s, filled in here. "
                                     "You choose a new one next."), factory);
-          gtk_label_set_text (GTK_LABEL (hint), text);
+          tessera_pin_form_set_hint (form, text);
         }
       else
         {
-          self->so_new_row = tessera_pin_rows_add_password (list, _("New SO PIN"));
-          self->so_repeat_row = tessera_pin_rows_add_password (list, _("Repeat New SO PIN"));
-          gtk_label_set_text (GTK_LABEL (hint), length);
+          self->so_new_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_NEW,
+                                                         _("New SO PIN"));
+          self->so_repeat_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_REPEAT,
+                                                            _("Repeat New SO PIN"));
+          tessera_pin_form_set_hint (form, length);
         }
-      self->pin_row = tessera_pin_rows_add_password (list, _("New PIN"));
-      self->pin_repeat_row = tessera_pin_rows_add_password (list, _("Repeat New PIN"));
+      self->pin_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_NEW, _("New PIN"));
+      self->pin_repeat_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_REPEAT,
+                                                         _("Repeat New PIN"));
       _tessera_setup_set_next_label (self, _("_Initialize"));
       break;
 
@@ -95,18 +97,24 @@ _tessera_setup_configure_initialize (TesseraSetupAssistant *self)
       if (tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_SO_PIN_TO_BE_CHANGED))
         {
           if (self->so_pin == NULL)
-            self->so_row = tessera_pin_rows_add_password (list, _("Current SO PIN"));
-          self->so_new_row = tessera_pin_rows_add_password (list, _("New SO PIN"));
-          self->so_repeat_row = tessera_pin_rows_add_password (list, _("Repeat New SO PIN"));
+            self->so_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_CURRENT,
+                                                       _("Current SO PIN"));
+          self->so_new_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_NEW,
+                                                         _("New SO PIN"));
+          self->so_repeat_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_REPEAT,
+                                                            _("Repeat New SO PIN"));
         }
       if (tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_USER_PIN_TO_BE_CHANGED))
         {
           if (self->user_pin == NULL)
-            self->pin_old_row = tessera_pin_rows_add_password (list, _("Current PIN"));
-          self->pin_row = tessera_pin_rows_add_password (list, _("New PIN"));
-          self->pin_repeat_row = tessera_pin_rows_add_password (list, _("Repeat New PIN"));
+            self->pin_old_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_CURRENT,
+                                                            _("Current PIN"));
+          self->pin_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_NEW,
+                                                      _("New PIN"));
+          self->pin_repeat_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_REPEAT,
+                                                             _("Repeat New PIN"));
         }
-      gtk_label_set_text (GTK_LABEL (hint), length);
+      tessera_pin_form_set_hint (form, length);
       _tessera_setup_set_next_label (self, _("_Change PINs"));
       break;
 
@@ -114,29 +122,23 @@ _tessera_setup_configure_initialize (TesseraSetupAssistant *self)
     default:
       g_assert_not_reached ();
     }
-
-  gtk_widget_set_visible (hint, gtk_label_get_text (GTK_LABEL (hint))[0] != '\0');
-  gtk_box_append (GTK_BOX (page->content), hint);
-  gtk_box_append (GTK_BOX (page->content), list);
 }
 
-static gboolean
-check_new_pin (TesseraSetupAssistant  *self,
-               GtkWidget              *row,
-               GtkWidget              *repeat,
-               GError                **error)
+/* A PIN already changed leaves the form: the next try asks only for what
+ * is left */
+static void
+retire_fields (GtkWidget *row,
+               ...)
 {
-  return row == NULL || tessera_pin_rows_check_new (self->token, row, repeat, error);
-}
+  va_list args;
 
-static gboolean
-check_current_pin (TesseraSetupAssistant  *self,
-                   GtkWidget              *row,
-                   GError                **error)
-{
-  return row == NULL
-      || tessera_token_check_pin_length (self->token,
-                                         gtk_editable_get_text (GTK_EDITABLE (row)), error);
+  va_start (args, row);
+  for (; row != NULL; row = va_arg (args, GtkWidget *))
+    {
+      gtk_widget_set_visible (row, FALSE);
+      gtk_editable_set_text (GTK_EDITABLE (row), "");
+    }
+  va_end (args);
 }
 
 static void on_pin_changed (GObject      *object,
@@ -191,31 +193,29 @@ on_pin_changed (GObject      *object,
 
   if (!tessera_token_change_pin_finish (TESSERA_TOKEN (object), result, &error))
     {
-      _tessera_setup_wipe_string (&new_pin);
+      tessera_pin_wipe (&new_pin);
       if (is_cancelled (self, error))
         return;
       _tessera_setup_set_busy (self, NULL);
       _tessera_setup_show_error (self, error->message);
       /* What is done is done: the next try asks only for what is left */
       if (so && g_error_matches (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_PIN_INCORRECT))
-        _tessera_setup_wipe_string (&self->so_pin);
+        tessera_pin_wipe (&self->so_pin);
       return;
     }
 
   if (so)
     {
-      _tessera_setup_wipe_string (&self->so_pin);
+      tessera_pin_wipe (&self->so_pin);
       self->so_pin = new_pin;
-      tessera_pin_rows_wipe (self->so_new_row);
-      tessera_pin_rows_wipe (self->so_repeat_row);
+      retire_fields (self->so_new_row, self->so_repeat_row, self->so_row, NULL);
       self->so_new_row = self->so_repeat_row = self->so_row = NULL;
     }
   else
     {
-      _tessera_setup_wipe_string (&self->user_pin);
+      tessera_pin_wipe (&self->user_pin);
       self->user_pin = new_pin;
-      tessera_pin_rows_wipe (self->pin_row);
-      tessera_pin_rows_wipe (self->pin_repeat_row);
+      retire_fields (self->pin_row, self->pin_repeat_row, self->pin_old_row, NULL);
       self->pin_row = self->pin_repeat_row = self->pin_old_row = NULL;
     }
 
@@ -253,7 +253,6 @@ on_initialized (GObject      *object,
 void
 _tessera_setup_run_initialize (TesseraSetupAssistant *self)
 {
-  g_autoptr(GError) error = NULL;
   GtkWidget *so_row;
 
   if (self->init_mode == INIT_MODE_DONE)
@@ -262,34 +261,18 @@ _tessera_setup_run_initialize (TesseraSetupAssistant *self)
       return;
     }
 
+  /* Next waits for the form, which checked every field as it was typed */
+  if (self->form == NULL || !tessera_pin_form_get_valid (self->form))
+    return;
+
   if (self->init_mode == INIT_MODE_INITIALIZE)
     {
-      g_autofree char *label = _tessera_setup_dup_entry_text (self->label_row);
-
-      if (label[0] == '\0')
-        g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("The token needs a label."));
-      else if (strlen (label) > MAX_LABEL_BYTES)
-        g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                     _("The label is too long: a token label holds at most 32 bytes, "
-                       "and letters with accents or other scripts take 2 or more."));
-      else if (check_current_pin (self, self->so_row, &error)
-               && check_new_pin (self, self->so_new_row, self->so_repeat_row, &error)
-               && check_new_pin (self, self->pin_row, self->pin_repeat_row, &error))
-        {
-          g_free (self->new_label);
-          self->new_label = g_steal_pointer (&label);
-        }
-
-      if (error != NULL)
-        {
-          _tessera_setup_show_error (self, error->message);
-          return;
-        }
-
+      g_free (self->new_label);
+      self->new_label = tessera_pin_form_dup_text (self->label_row);
       _tessera_setup_forget_pins (self);
       so_row = self->so_row != NULL ? self->so_row : self->so_new_row;
-      self->so_pin = g_strdup (gtk_editable_get_text (GTK_EDITABLE (so_row)));
-      self->user_pin = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->pin_row)));
+      self->so_pin = tessera_pin_form_dup_text (so_row);
+      self->user_pin = tessera_pin_form_dup_text (self->pin_row);
       g_clear_pointer (&self->old_serial, g_free);
       self->old_serial = g_strdup (tessera_token_get_serial (self->token));
 
@@ -300,24 +283,15 @@ _tessera_setup_run_initialize (TesseraSetupAssistant *self)
     }
 
   /* Change the PINs */
-  if (!check_current_pin (self, self->so_row, &error)
-      || !check_new_pin (self, self->so_new_row, self->so_repeat_row, &error)
-      || !check_current_pin (self, self->pin_old_row, &error)
-      || !check_new_pin (self, self->pin_row, self->pin_repeat_row, &error))
-    {
-      _tessera_setup_show_error (self, error->message);
-      return;
-    }
-
   if (self->so_row != NULL)
     {
-      _tessera_setup_wipe_string (&self->so_pin);
-      self->so_pin = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->so_row)));
+      tessera_pin_wipe (&self->so_pin);
+      self->so_pin = tessera_pin_form_dup_text (self->so_row);
     }
   if (self->pin_old_row != NULL)
     {
-      _tessera_setup_wipe_string (&self->user_pin);
-      self->user_pin = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->pin_old_row)));
+      tessera_pin_wipe (&self->user_pin);
+      self->user_pin = tessera_pin_form_dup_text (self->pin_old_row);
     }
   g_clear_pointer (&self->new_label, g_free);
   change_next_pin (self);
@@ -329,8 +303,7 @@ void
 _tessera_setup_configure_user_pin (TesseraSetupAssistant *self)
 {
   Page *page = &self->pages[STEP_USER_PIN];
-  GtkWidget *list;
-  GtkWidget *hint;
+  TesseraPinForm *form;
   g_autofree char *length = NULL;
 
   self->so_row = self->pin_row = self->pin_repeat_row = NULL;
@@ -345,17 +318,14 @@ _tessera_setup_configure_user_pin (TesseraSetupAssistant *self)
   gtk_label_set_text (GTK_LABEL (page->body),
                       _("The token has no user PIN yet. Choose one: it unlocks the keys "
                         "each time SSH uses them. The SO PIN allows setting it."));
-  list = tessera_pin_rows_new_list ();
+  form = _tessera_setup_add_pin_form (self, page);
   if (self->so_pin == NULL)
-    self->so_row = tessera_pin_rows_add_password (list, _("SO PIN"));
-  self->pin_row = tessera_pin_rows_add_password (list, _("New PIN"));
-  self->pin_repeat_row = tessera_pin_rows_add_password (list, _("Repeat New PIN"));
-  length = tessera_pin_rows_describe_length (self->token);
-  hint = _tessera_setup_new_wrapped_label ("dim-label");
-  gtk_label_set_text (GTK_LABEL (hint), length);
-  gtk_widget_set_visible (hint, length != NULL);
-  gtk_box_append (GTK_BOX (page->content), hint);
-  gtk_box_append (GTK_BOX (page->content), list);
+    self->so_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_CURRENT, _("SO PIN"));
+  self->pin_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_NEW, _("New PIN"));
+  self->pin_repeat_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_REPEAT,
+                                                     _("Repeat New PIN"));
+  length = tessera_pin_form_describe_lengths (form);
+  tessera_pin_form_set_hint (form, length);
   _tessera_setup_set_next_label (self, _("_Set PIN"));
 }
 
@@ -388,28 +358,23 @@ on_user_pin_set (GObject      *object,
 void
 _tessera_setup_run_user_pin (TesseraSetupAssistant *self)
 {
-  g_autoptr(GError) error = NULL;
-
   if (self->pin_row == NULL)
     {
       _tessera_setup_advance (self, STEP_KEY);
       return;
     }
 
-  if (!check_current_pin (self, self->so_row, &error)
-      || !check_new_pin (self, self->pin_row, self->pin_repeat_row, &error))
-    {
-      _tessera_setup_show_error (self, error->message);
-      return;
-    }
+  /* Next waits for the form, which checked every field as it was typed */
+  if (self->form == NULL || !tessera_pin_form_get_valid (self->form))
+    return;
 
   if (self->so_row != NULL)
     {
-      _tessera_setup_wipe_string (&self->so_pin);
-      self->so_pin = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->so_row)));
+      tessera_pin_wipe (&self->so_pin);
+      self->so_pin = tessera_pin_form_dup_text (self->so_row);
     }
-  _tessera_setup_wipe_string (&self->user_pin);
-  self->user_pin = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->pin_row)));
+  tessera_pin_wipe (&self->user_pin);
+  self->user_pin = tessera_pin_form_dup_text (self->pin_row);
 
   _tessera_setup_set_busy (self, _("Setting the PIN…"));
   tessera_token_unblock_pin_async (self->token, self->so_pin, self->user_pin, self->cancellable,
@@ -640,8 +605,12 @@ _tessera_setup_configure_key (TesseraSetupAssistant *self)
   self->types_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
   self->types_slot = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   gtk_box_append (GTK_BOX (self->types_box), self->types_slot);
-  label_list = tessera_pin_rows_new_list ();
-  self->key_label_row = tessera_pin_rows_add_entry (label_list, _("Key Label"));
+  label_list = gtk_list_box_new ();
+  gtk_list_box_set_selection_mode (GTK_LIST_BOX (label_list), GTK_SELECTION_NONE);
+  gtk_widget_add_css_class (label_list, "boxed-list");
+  self->key_label_row = adw_entry_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->key_label_row), _("Key Label"));
+  gtk_list_box_append (GTK_LIST_BOX (label_list), self->key_label_row);
   gtk_editable_set_text (GTK_EDITABLE (self->key_label_row), _("SSH key"));
   gtk_box_append (GTK_BOX (self->types_box), label_list);
   gtk_box_append (GTK_BOX (page->content), self->types_box);

@@ -26,13 +26,10 @@
 
 #include "config.h"
 
-#include <string.h>
-
 #include <glib/gi18n.h>
 
 #include "tessera-application.h"
 #include "tessera-pin-dialog.h"
-#include "tessera-pin-rows.h"
 #include "tessera-setup-assistant-private.h"
 #include "tessera-software-token-dialog.h"
 #include "tessera-window.h"
@@ -68,28 +65,17 @@ step_name (Step step)
 }
 
 void
-_tessera_setup_wipe_string (char **s)
-{
-  if (*s != NULL)
-    explicit_bzero (*s, strlen (*s));
-  g_clear_pointer (s, g_free);
-}
-
-void
 _tessera_setup_forget_pins (TesseraSetupAssistant *self)
 {
-  _tessera_setup_wipe_string (&self->so_pin);
-  _tessera_setup_wipe_string (&self->user_pin);
+  tessera_pin_wipe (&self->so_pin);
+  tessera_pin_wipe (&self->user_pin);
 }
 
 void
 _tessera_setup_wipe_rows (TesseraSetupAssistant *self)
 {
-  GtkWidget *rows[] = { self->so_row, self->so_new_row, self->so_repeat_row,
-                        self->pin_old_row, self->pin_row, self->pin_repeat_row };
-
-  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
-    tessera_pin_rows_wipe (rows[i]);
+  if (self->form != NULL)
+    tessera_pin_form_wipe (self->form);
 }
 
 static TesseraWindow *
@@ -188,10 +174,40 @@ update_header (TesseraSetupAssistant *self)
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "assistant.back",
                                  !self->busy && on_page && self->step > STEP_INITIALIZE);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "assistant.next", !self->busy && on_page);
+  /* A page with PINs goes on only once its form is right */
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "assistant.next",
+                                 !self->busy && on_page
+                                 && (self->form == NULL || tessera_pin_form_get_valid (self->form)));
 
   if (on_page)
     gtk_widget_set_sensitive (self->pages[self->step].content, !self->busy);
+}
+
+static void
+on_pin_form_activate (TesseraSetupAssistant *self)
+{
+  gtk_widget_activate_action (GTK_WIDGET (self), "assistant.next", NULL);
+}
+
+/* The page's PIN form: Next waits for it to be right, Enter in it means
+ * Next, and Tab from its last field goes to Next, never to Cancel, which
+ * would throw away the PINs typed */
+TesseraPinForm *
+_tessera_setup_add_pin_form (TesseraSetupAssistant *self,
+                             Page                  *page)
+{
+  TesseraPinForm *form = TESSERA_PIN_FORM (tessera_pin_form_new ());
+
+  tessera_pin_form_set_token (form, self->token);
+  tessera_pin_form_set_action (form, self->next_button);
+  g_signal_connect_object (form, "notify::valid", G_CALLBACK (update_header), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (form, "activate", G_CALLBACK (on_pin_form_activate), self,
+                           G_CONNECT_SWAPPED);
+  gtk_box_append (GTK_BOX (page->content), GTK_WIDGET (form));
+  g_set_weak_pointer (&self->form, form);
+
+  return form;
 }
 
 void
@@ -555,7 +571,7 @@ on_logged_in_with_known_pin (GObject      *object,
         return;
       /* Changed elsewhere meanwhile: ask, with the guards */
       g_debug ("Logging in from the assistant failed, asking with the PIN dialog: %s", error->message);
-      _tessera_setup_wipe_string (&self->user_pin);
+      tessera_pin_wipe (&self->user_pin);
       ask_pin (self, then);
       return;
     }
@@ -664,6 +680,7 @@ _tessera_setup_show_step (TesseraSetupAssistant *self,
   self->step = step;
   self->busy = FALSE;
   gtk_label_set_text (GTK_LABEL (page->heading), step_title (step));
+  g_clear_weak_pointer (&self->form);
   _tessera_setup_clear_content (page);
   self->command_label = NULL;
   self->agent_group = NULL;
@@ -955,6 +972,7 @@ tessera_setup_assistant_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   _tessera_setup_forget_pins (self);
+  g_clear_weak_pointer (&self->form);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), TESSERA_TYPE_SETUP_ASSISTANT);
 

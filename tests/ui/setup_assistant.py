@@ -47,14 +47,19 @@ def assistant(tessera):
 def at_step(window, n, timeout=60):
     """Waits until the assistant shows step n, and returns the window."""
     find(window, 'label', step_line(n), visible=None, timeout=timeout)
-    wait_for(f'step {n} to be ready', lambda: not busy(window), timeout=timeout)
+    wait_for(f'step {n} to be ready', lambda: not busy(window, n), timeout=timeout)
     return window
 
 
-def busy(window):
-    """Whether the assistant is at work: it disables Next meanwhile."""
+def busy(window, n):
+    """Whether the assistant is at work: it disables Next and the page
+    meanwhile.  A page with PINs also disables Next until its fields are
+    right, but leaves the fields open."""
     button = next_button(window, must=False)
-    return button is None or not button.sensitive
+    if button is not None and button.sensitive:
+        return False
+    pages = find_all(window, name=STEPS[n - 1])
+    return not any(field.sensitive for page in pages for field in pin_fields(page))
 
 
 def next_button(window, must=True):
@@ -76,8 +81,14 @@ def press_next(window, name):
 
 
 def fill(window, role, name, text):
-    # GTK 4.8 does not read an entry's text back through AT-SPI
+    # GTK 4.8 does not read an entry's text back through AT-SPI.  An entry
+    # row, a PIN row too, is a "text" named by its title.
     find(window, role, name, visible=None).text = text
+
+
+def pin_fields(window):
+    """The PIN rows on the assistant's page."""
+    return [node for node in find_all(window, 'text') if 'PIN' in plain(node.name)]
 
 
 def log_in(tessera, token, pin):

@@ -137,6 +137,18 @@ def add_to_token(tessera, window, label):
     choose_from_menu(tessera, window, 'Add a Key or a Certificate', label)
 
 
+def press_in(node, *keys):
+    """Clicks into a field and presses keys there, as a person would.
+    Without a window manager the X keyboard focus follows the pointer."""
+    from dogtail import rawinput
+    e = node.queryComponent().getExtents(0)
+    rawinput.click(e.x + e.width // 2, e.y + e.height // 2)
+    time.sleep(0.5)
+    for key in keys:
+        rawinput.pressKey(key)
+        time.sleep(0.3)
+
+
 def dump(node, depth=0, out=sys.stdout):
     """Prints the accessible tree, to debug a failing test."""
     state = ' (showing)' if node.showing else ''

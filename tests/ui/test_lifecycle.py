@@ -3,6 +3,12 @@
 # Everything goes through the dialogs as a person would use them, and
 # pkcs11-tool checks the result from outside:
 # - the blank SoftHSM slot is initialized, and logs in with the new PIN;
+#   its form checks each field as it is typed (too short, PINs that do not
+#   match, a label longer than 32 bytes) and keeps Initialize… disabled
+#   until every field is right; Tab from the last field goes to it;
+# - Escape after the token refused the SO PIN closes the dialog, and the
+#   next keys reach the main window without a critical (the app runs with
+#   fatal criticals);
 # - a token with keys asks for its label to be typed, names the keys it
 #   will destroy, and holds no objects afterwards;
 # - a PIN change lets the new PIN in and keeps the old one out;
@@ -14,13 +20,14 @@
 import os
 import subprocess
 import sys
+import time
 
 from dogtail import rawinput
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from tessera_ui import (SOFTHSM_MODULE, SoftHSM, Tessera, UITestFailure, click, find,
-                        find_all, on_screen, plain, run, screenshot, wait_for)
+                        find_all, on_screen, plain, press_in, run, screenshot, wait_for)
 
 SO_PIN = '12345678'
 PIN = '123456'
@@ -55,8 +62,26 @@ def select(window, label):
 
 def fill(dialog, role, name, text):
     # GTK 4.8 does not read an entry's text back through AT-SPI: the
-    # buttons that need every field filled show that it was taken
+    # buttons that need every field filled show that it was taken.  An
+    # entry row (a PIN row too) is a "text" named by its title.
     find(dialog, role, name).text = text
+
+
+def live_validation(dialog, button):
+    """Each field says what is wrong as it is typed; the action waits."""
+    fill(dialog, 'text', 'Label', 'ä' * 17)
+    find(dialog, 'label', contains='At most 32 bytes')
+    fill(dialog, 'text', 'New SO PIN', '12')
+    find(dialog, 'label', 'At least 4 characters')
+    fill(dialog, 'text', 'Repeat New SO PIN', '1234')
+    find(dialog, 'label', 'PINs don’t match')
+    fill(dialog, 'text', 'New PIN', PIN)
+    fill(dialog, 'text', 'Repeat New PIN', PIN)
+    screenshot('test_lifecycle-initialize-invalid')
+    expect(not button.sensitive, 'Initialize… is enabled with a wrong form')
+    fill(dialog, 'text', 'Label', 'Through UI')
+    fill(dialog, 'text', 'New SO PIN', SO_PIN)
+    expect(not button.sensitive, 'Initialize… is enabled with SO PINs that differ')
 
 
 def initialize_blank(tessera, hsm, window):
@@ -67,14 +92,17 @@ def initialize_blank(tessera, hsm, window):
 
     dialog = tessera.window('Initialize “Uninitialized token”')
     find(dialog, 'label', contains='characters long')
-    fill(dialog, 'text', 'Label', 'Through UI')
-    fill(dialog, 'password text', 'New SO PIN', SO_PIN)
-    fill(dialog, 'password text', 'Repeat New SO PIN', SO_PIN)
-    fill(dialog, 'password text', 'New PIN', PIN)
-    fill(dialog, 'password text', 'Repeat New PIN', PIN)
     button = find(dialog, 'push button', 'Initialize…')
+    expect(not button.sensitive, 'Initialize… is enabled with empty fields')
+    expect(find(dialog, 'push button', 'Cancel').sensitive, 'the dialog has no Cancel')
+    live_validation(dialog, button)
+    fill(dialog, 'text', 'Repeat New SO PIN', SO_PIN)
     wait_for('Initialize… to be enabled', lambda: button.sensitive)
     screenshot('test_lifecycle-initialize-dialog')
+
+    # Tab from the last field goes to Initialize…, not around to Cancel
+    press_in(find(dialog, 'text', 'Repeat New PIN'), 'Tab')
+    wait_for('Initialize… to have the focus', lambda: button.focused)
     click(button)
 
     confirmation = tessera.window('Erase “Uninitialized token”?')
@@ -96,19 +124,46 @@ def initialize_blank(tessera, hsm, window):
            f'pkcs11-tool cannot log in to the new token: {result.stdout}{result.stderr}')
 
 
-def initialize_with_keys(tessera, hsm, window):
+def initialize_keys_token(tessera, window, so_pin):
+    """Opens Initialize on the token with keys, fills it and clicks
+    Initialize…; returns the dialog and its confirmation."""
     select(window, KEYS_TOKEN)
     click(find(window, 'push button', 'Initialize Token…'))
 
     dialog = tessera.window(f'Initialize “{KEYS_TOKEN}”')
-    fill(dialog, 'password text', 'Current SO PIN', SO_PIN)
-    fill(dialog, 'password text', 'New PIN', PIN)
-    fill(dialog, 'password text', 'Repeat New PIN', PIN)
+    fill(dialog, 'text', 'Current SO PIN', so_pin)
+    fill(dialog, 'text', 'New PIN', PIN)
+    fill(dialog, 'text', 'Repeat New PIN', PIN)
     button = find(dialog, 'push button', 'Initialize…')
     wait_for('Initialize… to be enabled', lambda: button.sensitive)
     click(button)
+    return dialog, tessera.window(f'Erase “{KEYS_TOKEN}”?')
 
-    confirmation = tessera.window(f'Erase “{KEYS_TOKEN}”?')
+
+def escape_after_error(tessera, window):
+    """The token refuses the SO PIN; Escape then closes the dialog with the
+    focus in a PIN field, and the keys after it must not reach what was
+    destroyed (GTK 4.8's password entry kept a caps-lock handler)."""
+    dialog, confirmation = initialize_keys_token(tessera, window, '87654321')
+    find(confirmation, 'text', 'Token label').text = KEYS_TOKEN
+    erase = find(confirmation, 'push button', 'Erase and Initialize')
+    wait_for('Erase and Initialize to be enabled', lambda: erase.sensitive)
+    click(erase)
+    find(dialog, 'label', contains='Wrong SO PIN', timeout=30)
+    screenshot('test_lifecycle-wrong-so-pin')
+
+    press_in(find(dialog, 'text', 'Current SO PIN'), 'Escape')
+    window_gone(tessera, f'Initialize “{KEYS_TOKEN}”')
+    rawinput.absoluteMotion(640, 400)
+    for key in ('Tab', 'Shift_L', 'Caps_Lock', 'Caps_Lock', 'Tab'):
+        rawinput.pressKey(key)
+        time.sleep(0.3)
+    time.sleep(1)
+    tessera.check_alive()
+
+
+def initialize_with_keys(tessera, hsm, window):
+    dialog, confirmation = initialize_keys_token(tessera, window, SO_PIN)
     find(confirmation, 'label', KEY_LABEL)
     find(confirmation, 'label', contains='Private objects are shown only after you log in')
     erase = find(confirmation, 'push button', 'Erase and Initialize')
@@ -136,9 +191,9 @@ def change_pin(tessera, hsm, window):
 
     dialog = tessera.window('Change PIN')
     find(dialog, 'label', contains='characters long')
-    fill(dialog, 'password text', 'Current PIN', PIN)
-    fill(dialog, 'password text', 'New PIN', NEW_PIN)
-    fill(dialog, 'password text', 'Repeat New PIN', NEW_PIN)
+    fill(dialog, 'text', 'Current PIN', PIN)
+    fill(dialog, 'text', 'New PIN', NEW_PIN)
+    fill(dialog, 'text', 'Repeat New PIN', NEW_PIN)
     button = find(dialog, 'push button', 'Change')
     wait_for('Change to be enabled', lambda: button.sensitive)
     screenshot('test_lifecycle-change-pin')
@@ -188,9 +243,9 @@ def final_try_narrow(context, hsm):
     dialog = tessera.window('Last Try')
     find(dialog, 'label', contains='This is the last try before the PIN is locked')
     find(dialog, 'label', contains='1 try left')
-    fill(dialog, 'password text', 'Current PIN', NEW_PIN)
-    fill(dialog, 'password text', 'New PIN', PIN)
-    fill(dialog, 'password text', 'Repeat New PIN', PIN)
+    fill(dialog, 'text', 'Current PIN', NEW_PIN)
+    fill(dialog, 'text', 'New PIN', PIN)
+    fill(dialog, 'text', 'Repeat New PIN', PIN)
     expect(find_all(dialog, 'push button', 'Change') == [],
            'the last try is offered as a plain Change')
     use_last_try = find(dialog, 'push button', 'Use Last Try')
@@ -220,16 +275,16 @@ def unblock(context, hsm):
     click(find_all(window, 'push button', 'Change PIN…')[-1])
     dialog = tessera.window('PIN Locked')
     find(dialog, 'label', contains='the SO PIN can unblock it')
-    expect(find_all(dialog, 'password text') == [] or
-           all(not on_screen(e) for e in find_all(dialog, 'password text')),
+    expect(find_all(dialog, 'text') == [] or
+           all(not on_screen(e) for e in find_all(dialog, 'text')),
            'the locked PIN dialog asks for a PIN')
     click(find(dialog, 'push button', 'Unblock PIN…'))
     window_gone(tessera, 'PIN Locked')
 
     dialog = tessera.window('Unblock PIN')
-    fill(dialog, 'password text', 'SO PIN', SO_PIN)
-    fill(dialog, 'password text', 'New PIN', NEW_PIN)
-    fill(dialog, 'password text', 'Repeat New PIN', NEW_PIN)
+    fill(dialog, 'text', 'SO PIN', SO_PIN)
+    fill(dialog, 'text', 'New PIN', NEW_PIN)
+    fill(dialog, 'text', 'Repeat New PIN', NEW_PIN)
     button = find(dialog, 'push button', 'Unblock')
     wait_for('Unblock to be enabled', lambda: button.sensitive)
     screenshot('test_lifecycle-unblock')
@@ -261,10 +316,10 @@ def software_token(context):
     dialog = tessera.window('Create Software Token')
     find(dialog, 'label', contains=config)
     fill(dialog, 'text', 'Label', 'My Software Token')
-    fill(dialog, 'password text', 'New SO PIN', SO_PIN)
-    fill(dialog, 'password text', 'Repeat New SO PIN', SO_PIN)
-    fill(dialog, 'password text', 'New PIN', PIN)
-    fill(dialog, 'password text', 'Repeat New PIN', PIN)
+    fill(dialog, 'text', 'New SO PIN', SO_PIN)
+    fill(dialog, 'text', 'Repeat New SO PIN', SO_PIN)
+    fill(dialog, 'text', 'New PIN', PIN)
+    fill(dialog, 'text', 'Repeat New PIN', PIN)
     screenshot('test_lifecycle-software-token-dialog')
     button = find(dialog, 'push button', 'Create')
     wait_for('Create to be enabled', lambda: button.sensitive)
@@ -295,6 +350,7 @@ def test(context):
     window = tessera.window('Tessera')
 
     initialize_blank(tessera, hsm, window)
+    escape_after_error(tessera, window)
     initialize_with_keys(tessera, hsm, window)
     change_pin(tessera, hsm, window)
     tessera.quit()

@@ -2,8 +2,11 @@
 #
 # Through AT-SPI, as a person would:
 # - a blank slot: its sidebar row's "Set Up for SSH…" opens the assistant,
-#   which asks for a label and the PINs, generates the recommended kind of
-#   key, keeps the certificate switch on, tests a signature; Copy SSH Key
+#   which asks for a label and the PINs (Initialize stays disabled until
+#   the form is right, PINs that differ say so on the field, and Tab from
+#   the last field goes to Initialize, not to Cancel), generates the
+#   recommended kind of key, keeps the certificate switch on, tests a
+#   signature; Copy SSH Key
 #   goes into a loopback sshd's authorized_keys, "Add to SSH Agent" puts
 #   the token in a real ssh-agent, and `ssh 127.0.0.1 true` logs in;
 #   pkcs11-tool sees the private key, public key and certificate under
@@ -35,11 +38,11 @@ from dogtail import rawinput
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from tessera_ui import (SOFTHSM_MODULE, SoftHSM, Tessera, UITestFailure, click,  # noqa: E402
-                        find, find_all, log, run, screenshot, wait_for)
+                        find, find_all, log, press_in, run, screenshot, wait_for)
 from setup_assistant import (ASSISTANT, Proof, assistant, at_step, expect,  # noqa: E402
                              expect_one_pair_with_certificate, fill, finish_and_log_in,
-                             list_objects, log_in, press_next, recommended_type,
-                             window_gone)
+                             list_objects, log_in, next_button, pin_fields, press_next,
+                             recommended_type, window_gone)
 
 NAME = 'test_setup_journey'
 SO_PIN = '12345678'
@@ -54,9 +57,22 @@ def select(window, label):
     return row
 
 
+def in_empty_state(node):
+    """Whether a node belongs to the window's empty state, which stays in
+    the tree behind the token page with a Set Up for SSH… of its own."""
+    while node is not None and node.roleName != 'frame':
+        if node.roleName == 'panel' and node.name == 'No Cards or Tokens':
+            return True
+        node = node.parent
+    return False
+
+
 def open_from_page(tessera, window, token):
     select(window, token)
-    click(find(window, 'push button', 'Set Up for SSH…'))
+    button = wait_for('the token page’s Set Up for SSH…',
+                      lambda: next((b for b in find_all(window, 'push button', 'Set Up for SSH…')
+                                    if not in_empty_state(b)), None))
+    click(button)
     return assistant(tessera)
 
 
@@ -70,12 +86,22 @@ def open_from_blank_row(tessera, window):
 def initialize(dialog, label):
     at_step(dialog, 1)
     find(dialog, 'label', contains='characters long', visible=None)
+    button = next_button(dialog)
+    expect(not button.sensitive, 'Initialize is enabled with empty fields')
     fill(dialog, 'text', 'Label', label)
-    fill(dialog, 'password text', 'New SO PIN', SO_PIN)
-    fill(dialog, 'password text', 'Repeat New SO PIN', SO_PIN)
-    fill(dialog, 'password text', 'New PIN', PIN)
-    fill(dialog, 'password text', 'Repeat New PIN', PIN)
+    fill(dialog, 'text', 'New SO PIN', SO_PIN)
+    fill(dialog, 'text', 'Repeat New SO PIN', SO_PIN[:-1])
+    fill(dialog, 'text', 'New PIN', PIN)
+    fill(dialog, 'text', 'Repeat New PIN', PIN)
+    find(dialog, 'label', 'PINs don’t match', visible=None)
+    expect(not button.sensitive, 'Initialize is enabled with SO PINs that differ')
+    fill(dialog, 'text', 'Repeat New SO PIN', SO_PIN)
+    wait_for('Initialize to be enabled', lambda: button.sensitive)
     screenshot(NAME + '-initialize')
+    # Tab from the last field lands on Initialize, never on Cancel
+    press_in(find(dialog, 'text', 'Repeat New PIN'), 'Tab')
+    wait_for('Initialize to have the focus', lambda: button.focused)
+    expect(not find(dialog, 'push button', 'Cancel').focused, 'Tab went to Cancel')
     press_next(dialog, 'Initialize')
 
 
@@ -180,7 +206,7 @@ def already_set_up(context):
         find(dialog, 'label', contains=note, visible=None)
     # No page before the last was shown: the pages build their fields
     # only when they are shown
-    expect(not find_all(dialog, 'password text'), 'the assistant asked for a PIN or SO PIN')
+    expect(not pin_fields(dialog), 'the assistant asked for a PIN or SO PIN')
     expect(not find_all(dialog, 'list', 'Key'), 'the assistant showed the key step')
     expect(not find_all(dialog, 'check box', 'Create a Self-Signed Certificate'),
            'the assistant showed the certificate step')
@@ -243,7 +269,7 @@ def cancel_everywhere(context):
     dialog = open_from_blank_row(tessera, window)
     at_step(dialog, 1)
     fill(dialog, 'text', 'Label', 'Never')
-    fill(dialog, 'password text', 'New SO PIN', SO_PIN)
+    fill(dialog, 'text', 'New SO PIN', SO_PIN)
     cancelled(dialog, cancel_button, 'Initialize')
     expect(tokens() == initialized, 'Cancel on step 1 initialized a token')
 
@@ -333,17 +359,17 @@ def user_pin_step(context):
     dialog = open_from_page(tessera, window, 'No PIN')
     at_step(dialog, 2)
     find(dialog, 'label', contains='The token is already initialized.', visible=None)
-    fill(dialog, 'password text', 'SO PIN', SO_PIN)
-    fill(dialog, 'password text', 'New PIN', PIN)
+    fill(dialog, 'text', 'SO PIN', SO_PIN)
+    fill(dialog, 'text', 'New PIN', PIN)
     click(find(dialog, 'push button', 'Cancel'))
     window_gone(tessera, ASSISTANT)
     expect(not pin_set(), 'Cancel on step 2 set the user PIN')
 
     dialog = open_from_page(tessera, window, 'No PIN')
     at_step(dialog, 2)
-    fill(dialog, 'password text', 'SO PIN', SO_PIN)
-    fill(dialog, 'password text', 'New PIN', PIN)
-    fill(dialog, 'password text', 'Repeat New PIN', PIN)
+    fill(dialog, 'text', 'SO PIN', SO_PIN)
+    fill(dialog, 'text', 'New PIN', PIN)
+    fill(dialog, 'text', 'Repeat New PIN', PIN)
     screenshot(NAME + '-user-pin')
     press_next(dialog, 'Set PIN')
     # The PIN just set logs in without being asked again
@@ -391,12 +417,12 @@ def flagged_and_slow(context):
     # Both PINs flagged: one page changes both
     at_step(dialog, 1)
     find(dialog, 'push button', 'Change PINs', visible=None)
-    fill(dialog, 'password text', 'Current SO PIN', SO_PIN)
-    fill(dialog, 'password text', 'New SO PIN', '87651234')
-    fill(dialog, 'password text', 'Repeat New SO PIN', '87651234')
-    fill(dialog, 'password text', 'Current PIN', PIN)
-    fill(dialog, 'password text', 'New PIN', '246810')
-    fill(dialog, 'password text', 'Repeat New PIN', '246810')
+    fill(dialog, 'text', 'Current SO PIN', SO_PIN)
+    fill(dialog, 'text', 'New SO PIN', '87651234')
+    fill(dialog, 'text', 'Repeat New SO PIN', '87651234')
+    fill(dialog, 'text', 'Current PIN', PIN)
+    fill(dialog, 'text', 'New PIN', '246810')
+    fill(dialog, 'text', 'Repeat New PIN', '246810')
     screenshot(NAME + '-both-pins')
     # The token stops asking once they are changed
     set_control('pins_to_be_changed=0\n')
@@ -437,14 +463,14 @@ def from_empty_state(context):
     context.defer(tessera.stop)
     window = tessera.window('Tessera')
     find(window, 'label', 'No Cards or Tokens')
-    click(find(window, 'push button', 'Set Up a Software Token for SSH…'))
+    click(find(window, 'push button', 'Set Up for SSH…'))
 
     dialog = tessera.window('Create Software Token')
     fill(dialog, 'text', 'Label', 'My SSH Token')
-    fill(dialog, 'password text', 'New SO PIN', SO_PIN)
-    fill(dialog, 'password text', 'Repeat New SO PIN', SO_PIN)
-    fill(dialog, 'password text', 'New PIN', PIN)
-    fill(dialog, 'password text', 'Repeat New PIN', PIN)
+    fill(dialog, 'text', 'New SO PIN', SO_PIN)
+    fill(dialog, 'text', 'Repeat New SO PIN', SO_PIN)
+    fill(dialog, 'text', 'New PIN', PIN)
+    fill(dialog, 'text', 'Repeat New PIN', PIN)
     press_next(dialog, 'Create')
     window_gone(tessera, 'Create Software Token')
 

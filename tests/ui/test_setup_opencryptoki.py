@@ -66,12 +66,12 @@ def test(context):
     # Step 1: the current SO PIN, named and filled in
     at_step(dialog, 1)
     find(dialog, 'label', contains='87654321', visible=None)
-    expect(not find_all(dialog, 'password text', 'New SO PIN'),
+    expect(not find_all(dialog, 'text', 'New SO PIN'),
            'opencryptoki is asked for a new SO PIN before it is initialized')
-    fill(dialog, 'password text', 'Current SO PIN', DEFAULT_SO_PIN)
+    fill(dialog, 'text', 'Current SO PIN', DEFAULT_SO_PIN)
     fill(dialog, 'text', 'Label', LABEL)
-    fill(dialog, 'password text', 'New PIN', FIRST_PIN)
-    fill(dialog, 'password text', 'Repeat New PIN', FIRST_PIN)
+    fill(dialog, 'text', 'New PIN', FIRST_PIN)
+    fill(dialog, 'text', 'Repeat New PIN', FIRST_PIN)
     screenshot(NAME + '-initialize')
     press_next(dialog, 'Initialize')
 
@@ -79,12 +79,12 @@ def test(context):
     find(dialog, 'push button', 'Change PINs', visible=None, timeout=60)
     at_step(dialog, 1)
     find(dialog, 'label', contains=f'The token “{LABEL}” was initialized.', visible=None)
-    fill(dialog, 'password text', 'New SO PIN', SO_PIN)
-    fill(dialog, 'password text', 'Repeat New SO PIN', SO_PIN)
+    fill(dialog, 'text', 'New SO PIN', SO_PIN)
+    fill(dialog, 'text', 'Repeat New SO PIN', SO_PIN)
     user_pin = FIRST_PIN
-    if find_all(dialog, 'password text', 'Repeat New PIN')[-1:]:
-        new_pin_fields = find_all(dialog, 'password text', 'New PIN')
-        repeat_fields = find_all(dialog, 'password text', 'Repeat New PIN')
+    if find_all(dialog, 'text', 'Repeat New PIN')[-1:]:
+        new_pin_fields = find_all(dialog, 'text', 'New PIN')
+        repeat_fields = find_all(dialog, 'text', 'Repeat New PIN')
         # The page was built again: its fields come after the first form's
         if len(new_pin_fields) > 0 and len(repeat_fields) > 0:
             new_pin_fields[-1].text = PIN
