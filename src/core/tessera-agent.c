@@ -1171,7 +1171,7 @@ add_token_free (AddToken *add)
 {
   g_clear_object (&add->token);
   g_clear_pointer (&add->provider, g_free);
-  _tessera_pin_wipe (&add->pin);
+  tessera_pin_wipe (&add->pin);
   g_free (add);
 }
 

@@ -29,17 +29,6 @@ void            _tessera_set_pin_error           (GError         **error,
                                                   gboolean         so,
                                                   TesseraTokenKind kind);
 
-/* Wipes a PIN copy and frees it. */
-static inline void
-_tessera_pin_wipe (char **pin)
-{
-  if (*pin != NULL)
-    {
-      explicit_bzero (*pin, strlen (*pin));
-      g_free (*pin);
-      *pin = NULL;
-    }
-}
 
 /* tessera-key.c */
 void            _tessera_key_assess_all          (GPtrArray       *keys,

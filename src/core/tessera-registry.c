@@ -1980,6 +1980,56 @@ tessera_registry_get_tokens (TesseraRegistry *self)
 }
 
 /**
+ * tessera_registry_find_initialized_token:
+ * @self: a #TesseraRegistry
+ * @module: (nullable): the module to look in, or %NULL for all
+ * @label: the label the token was given
+ * @serial: (nullable): the serial number the token had, or %NULL
+ *
+ * Finds a token just initialized with @label: its slot may now show a
+ * token of another serial number (SoftHSM gives each new token one), so
+ * the one with @serial is preferred, and otherwise the last initialized
+ * token with that label.  A label names no token for sure: callers use
+ * this only right after initializing, to follow the token they made.
+ *
+ * Returns: (transfer none) (nullable): the token, or %NULL
+ */
+TesseraToken *
+tessera_registry_find_initialized_token (TesseraRegistry *self,
+                                         TesseraModule   *module,
+                                         const char      *label,
+                                         const char      *serial)
+{
+  GListModel *tokens;
+  guint n;
+  TesseraToken *found = NULL;
+
+  g_return_val_if_fail (TESSERA_IS_REGISTRY (self), NULL);
+  g_return_val_if_fail (label != NULL, NULL);
+
+  tokens = tessera_registry_get_tokens (self);
+  n = g_list_model_get_n_items (tokens);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TesseraToken) token = g_list_model_get_item (tokens, i);
+
+      if (module != NULL && tessera_token_get_module (token) != module)
+        continue;
+      if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_NOT_INITIALIZED))
+        continue;
+      if (g_strcmp0 (tessera_token_get_label (token), label) != 0)
+        continue;
+
+      if (serial != NULL && serial[0] != '\0' &&
+          g_strcmp0 (tessera_token_get_serial (token), serial) == 0)
+        return token;
+      found = token;
+    }
+
+  return found;
+}
+
+/**
  * tessera_registry_get_host_server_hint:
  *
  * Inside a Flatpak, the host's tokens come through the host's p11-kit

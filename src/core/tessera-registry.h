@@ -66,6 +66,10 @@ GPtrArray       *tessera_registry_match_tokens          (TesseraRegistry     *se
                                                          const char          *uri);
 TesseraToken    *tessera_registry_lookup_token          (TesseraRegistry     *self,
                                                          const char          *uri);
+TesseraToken    *tessera_registry_find_initialized_token (TesseraRegistry   *self,
+                                                          TesseraModule     *module,
+                                                          const char        *label,
+                                                          const char        *serial);
 const char      *tessera_registry_get_host_server_hint  (TesseraRegistry     *self);
 
 G_END_DECLS

@@ -81,8 +81,8 @@ static void
 create_free (Create *create)
 {
   g_free (create->label);
-  _tessera_pin_wipe (&create->so_pin);
-  _tessera_pin_wipe (&create->user_pin);
+  tessera_pin_wipe (&create->so_pin);
+  tessera_pin_wipe (&create->user_pin);
   g_clear_object (&create->module);
   g_free (create);
 }

@@ -43,9 +43,9 @@ lifecycle_free (Lifecycle *lifecycle)
 {
   g_clear_object (&lifecycle->module);
   g_free (lifecycle->label);
-  _tessera_pin_wipe (&lifecycle->so_pin);
-  _tessera_pin_wipe (&lifecycle->old_pin);
-  _tessera_pin_wipe (&lifecycle->new_pin);
+  tessera_pin_wipe (&lifecycle->so_pin);
+  tessera_pin_wipe (&lifecycle->old_pin);
+  tessera_pin_wipe (&lifecycle->new_pin);
   g_free (lifecycle);
 }
 
@@ -182,7 +182,7 @@ set_user_pin_as_so (Lifecycle         *lifecycle,
 static CK_SLOT_ID
 find_initialized_slot (CK_FUNCTION_LIST *functions,
                        CK_SLOT_ID        old_slot,
-                       const CK_UTF8CHAR label[32],
+                       const CK_UTF8CHAR label[TESSERA_TOKEN_LABEL_MAX_BYTES],
                        GArray           *initialized_before)
 {
   CK_SLOT_ID slots[64];
@@ -199,7 +199,7 @@ find_initialized_slot (CK_FUNCTION_LIST *functions,
 
       if (functions->C_GetTokenInfo (slots[i], &info) != CKR_OK ||
           !(info.flags & CKF_TOKEN_INITIALIZED) ||
-          memcmp (info.label, label, 32) != 0)
+          memcmp (info.label, label, TESSERA_TOKEN_LABEL_MAX_BYTES) != 0)
         continue;
 
       for (guint b = 0; b < initialized_before->len; b++)
@@ -240,12 +240,12 @@ run_initialize (Lifecycle         *lifecycle,
   /* A label is 32 bytes, padded with spaces, not terminated; the NUL
    * after them is for p11-kit 0.24's RPC, which takes the label for a
    * C string (p11-kit issue #497, fixed in 0.25). */
-  CK_UTF8CHAR label[32 + 1] = { 0 };
+  CK_UTF8CHAR label[TESSERA_TOKEN_LABEL_MAX_BYTES + 1] = { 0 };
   gsize label_len = strlen (lifecycle->label);
   CK_RV rv;
 
-  memset (label, ' ', 32);
-  memcpy (label, lifecycle->label, MIN (label_len, 32));
+  memset (label, ' ', TESSERA_TOKEN_LABEL_MAX_BYTES);
+  memcpy (label, lifecycle->label, MIN (label_len, TESSERA_TOKEN_LABEL_MAX_BYTES));
 
   rv = functions->C_InitToken (lifecycle->slot_id, pin_arg (lifecycle, lifecycle->so_pin),
                                pin_len (lifecycle, lifecycle->so_pin), label);
@@ -483,7 +483,7 @@ tessera_token_initialize_async (TesseraToken        *token,
   lifecycle->so_pin = g_strdup (so_pin);
   lifecycle->new_pin = g_strdup (user_pin);
 
-  if (strlen (label) > 32)
+  if (strlen (label) > TESSERA_TOKEN_LABEL_MAX_BYTES)
     {
       g_task_report_new_error (token, callback, user_data, tessera_token_initialize_async,
                                TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_FAILED,

@@ -115,38 +115,6 @@ configure (TesseraPinFormDialog *dialog)
 
 /* Finding the token again */
 
-/* The initialized token of @module with this label, preferring the one with
- * the serial it had before.  (transfer none) */
-static TesseraToken *
-find_token_by_label (TesseraRegistry *registry,
-                     TesseraModule   *module,
-                     const char      *label,
-                     const char      *serial)
-{
-  GListModel *tokens = tessera_registry_get_tokens (registry);
-  guint n = g_list_model_get_n_items (tokens);
-  TesseraToken *found = NULL;
-
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(TesseraToken) token = g_list_model_get_item (tokens, i);
-
-      if (module != NULL && tessera_token_get_module (token) != module)
-        continue;
-      if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_NOT_INITIALIZED))
-        continue;
-      if (g_strcmp0 (tessera_token_get_label (token), label) != 0)
-        continue;
-
-      if (serial != NULL && serial[0] != '\0'
-          && g_strcmp0 (tessera_token_get_serial (token), serial) == 0)
-        return token;
-      found = token;
-    }
-
-  return found;
-}
-
 static void
 on_registry_refreshed (GObject      *object,
                        GAsyncResult *result,
@@ -163,7 +131,7 @@ on_registry_refreshed (GObject      *object,
   if (!ok)
     g_debug ("Could not refresh the tokens: %s", error->message);
 
-  token = find_token_by_label (self->registry, tessera_token_get_module (self->token),
+  token = tessera_registry_find_initialized_token (self->registry, tessera_token_get_module (self->token),
                                self->new_label, self->old_serial);
   g_signal_emit (self, signals[INITIALIZED], 0, token, self->new_label);
   tessera_pin_guard_dismiss (GUARD (self));

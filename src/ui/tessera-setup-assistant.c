@@ -127,38 +127,6 @@ set_token (TesseraSetupAssistant *self,
   self->problems_fresh = FALSE;
 }
 
-/* The initialized token of @module with this label, preferring the one with
- * the serial it had before.  (transfer none) */
-static TesseraToken *
-find_token_by_label (TesseraRegistry *registry,
-                     TesseraModule   *module,
-                     const char      *label,
-                     const char      *serial)
-{
-  GListModel *tokens = tessera_registry_get_tokens (registry);
-  guint n = g_list_model_get_n_items (tokens);
-  TesseraToken *found = NULL;
-
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(TesseraToken) token = g_list_model_get_item (tokens, i);
-
-      if (module != NULL && tessera_token_get_module (token) != module)
-        continue;
-      if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_NOT_INITIALIZED))
-        continue;
-      if (g_strcmp0 (tessera_token_get_label (token), label) != 0)
-        continue;
-
-      if (serial != NULL && serial[0] != '\0'
-          && g_strcmp0 (tessera_token_get_serial (token), serial) == 0)
-        return token;
-      found = token;
-    }
-
-  return found;
-}
-
 /* Pages */
 
 static void
@@ -638,7 +606,7 @@ on_registry_refreshed (GObject      *object,
   if (g_cancellable_is_cancelled (self->cancellable))
     return;
 
-  token = find_token_by_label (self->registry, tessera_token_get_module (self->token),
+  token = tessera_registry_find_initialized_token (self->registry, tessera_token_get_module (self->token),
                                self->new_label, self->old_serial);
   if (token == NULL)
     {
