@@ -44,7 +44,7 @@ struct _TesseraAgentDialog
   GtkSpinButton    *minutes_spin;
   GtkSwitch        *confirm_switch;
   GtkWidget        *remember_row;
-  GtkCheckButton   *remember_check;
+  GtkSwitch        *remember_switch;
   GtkWidget        *progress_box;
   GtkSpinner       *spinner;
   GtkLabel         *progress_label;
@@ -252,7 +252,7 @@ start_add (TesseraAgentDialog *self)
                       pin == NULL ? _("Enter the PIN on the reader") : _("Adding the keys…"));
 
   tessera_pin_wipe (&self->pin_to_remember);
-  if (pin != NULL && gtk_check_button_get_active (self->remember_check))
+  if (pin != NULL && gtk_switch_get_active (self->remember_switch))
     self->pin_to_remember = g_strdup (pin);
 
   /* The core copies the PIN */
@@ -311,7 +311,7 @@ tessera_agent_dialog_class_init (TesseraAgentDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, minutes_spin);
   gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, confirm_switch);
   gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, remember_row);
-  gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, remember_check);
+  gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, remember_switch);
   gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, progress_box);
   gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, spinner);
   gtk_widget_class_bind_template_child (widget_class, TesseraAgentDialog, progress_label);
@@ -351,7 +351,7 @@ open_dialog (GtkWindow    *parent,
   set_lifetime (self, g_settings_get_uint (settings, "agent-lifetime"));
   on_lifetime_selected (self);
   gtk_switch_set_active (self->confirm_switch, g_settings_get_boolean (settings, "agent-confirm"));
-  gtk_check_button_set_active (self->remember_check,
+  gtk_switch_set_active (self->remember_switch,
                                g_settings_get_boolean (settings, "remember-pins"));
   /* There is nothing to remember when the reader takes the PIN */
   gtk_widget_set_visible (self->remember_row, !tessera_pin_guard_get_pin_pad (self->guard));

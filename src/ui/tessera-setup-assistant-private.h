@@ -58,6 +58,7 @@ struct _TesseraSetupAssistant
   /* template widgets */
   AdwToastOverlay  *toast_overlay;
   AdwWindowTitle   *window_title;
+  GtkWidget        *cancel_button;
   GtkWidget        *back_button;
   GtkWidget        *next_button;
   GtkStack         *stack;
@@ -83,6 +84,7 @@ struct _TesseraSetupAssistant
   GtkSwitch        *certificate_switch;
   TesseraAgentGroup *agent_group;
   GtkWidget        *command_label;
+  GtkWidget        *command_intro;
 
   /* owned references */
   TesseraToken     *token;

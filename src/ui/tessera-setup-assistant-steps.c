@@ -16,6 +16,7 @@
 #include <glib/gi18n.h>
 
 #include "tessera-setup-assistant-private.h"
+#include "tessera-property-row.h"
 #include "tessera-ssh-export.h"
 
 /* Step 1: initialize, or change the PINs the token came with */
@@ -1185,13 +1186,22 @@ describe_public_key_path (TesseraSetupAssistant *self)
   return g_strdup_printf ("~/.ssh/%s", name);
 }
 
+/* The ssh-copy-id line names the public key file, so it shows once the
+ * file is there (saved now, or found from an earlier run) */
 static void
 update_command (TesseraSetupAssistant *self)
 {
+  GFile *file;
   g_autofree char *path = NULL;
   g_autofree char *command = NULL;
 
   if (self->command_label == NULL)
+    return;
+
+  file = tessera_ssh_export_lookup_public_key_file (GTK_WINDOW (self), self->key, self->token);
+  gtk_widget_set_visible (self->command_label, file != NULL);
+  gtk_widget_set_visible (self->command_intro, file != NULL);
+  if (file == NULL)
     return;
 
   path = describe_public_key_path (self);
@@ -1248,17 +1258,28 @@ add_button (TesseraSetupAssistant *self,
   return button;
 }
 
+/* A boxed list on the page */
+static GtkWidget *
+add_boxed_list (Page *page)
+{
+  GtkWidget *list = gtk_list_box_new ();
+
+  gtk_list_box_set_selection_mode (GTK_LIST_BOX (list), GTK_SELECTION_NONE);
+  gtk_widget_add_css_class (list, "boxed-list");
+  gtk_box_append (GTK_BOX (page->content), list);
+  return list;
+}
+
 void
 _tessera_setup_configure_finish (TesseraSetupAssistant *self)
 {
   Page *page = &self->pages[STEP_FINISH];
   g_autofree char *heading = NULL;
-  g_autofree char *summary = NULL;
   g_autofree char *type = tessera_key_describe_type (self->key);
   g_autofree char *fingerprint = tessera_key_get_ssh_fingerprint (self->key);
-  g_autofree char *key_text = NULL;
-  g_autofree char *hint = NULL;
   GtkWidget *label;
+  GtkWidget *list;
+  GtkWidget *row;
   GtkWidget *group_box;
 
   _tessera_setup_refind_key (self);
@@ -1279,37 +1300,62 @@ _tessera_setup_configure_finish (TesseraSetupAssistant *self)
     gtk_label_set_text (GTK_LABEL (page->body),
                         _("Nothing needed changing: every step was done already."));
 
-  /* Everything this run found or did */
+  /* Everything this run found or did, a checked row each */
   if (self->all_notes->len > 0)
     {
-      g_ptr_array_add (self->all_notes, NULL);
-      summary = g_strjoinv ("\n", (char **) self->all_notes->pdata);
-      g_ptr_array_remove_index (self->all_notes, self->all_notes->len - 1);
-      label = _tessera_setup_add_status (page, "emblem-ok-symbolic", summary);
-      gtk_widget_add_css_class (label, "dim-label");
+      list = add_boxed_list (page);
+      for (guint i = 0; i < self->all_notes->len; i++)
+        {
+          GtkWidget *check = g_object_new (GTK_TYPE_IMAGE,
+                                           "icon-name", "emblem-ok-symbolic",
+                                           "accessible-role", GTK_ACCESSIBLE_ROLE_PRESENTATION,
+                                           NULL);
+
+          row = adw_action_row_new ();
+          adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+          adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), g_ptr_array_index (self->all_notes, i));
+          adw_action_row_set_title_lines (ADW_ACTION_ROW (row), 0);
+          gtk_widget_add_css_class (check, "success");
+          adw_action_row_add_prefix (ADW_ACTION_ROW (row), check);
+          gtk_list_box_append (GTK_LIST_BOX (list), row);
+        }
     }
 
-  /* Translators: the key, its type and its SHA-256 fingerprint */
-  key_text = g_strdup_printf (_("Key: “%s” · %s · %s"), key_name (self->key),
-                              type ? type : "", fingerprint ? fingerprint : "");
+  /* The key: its name and type, and its fingerprint as an identifier */
   label = _tessera_setup_new_wrapped_label ("heading");
-  gtk_label_set_text (GTK_LABEL (label), key_text);
-  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
+  gtk_label_set_text (GTK_LABEL (label), _("Your SSH Key"));
+  gtk_widget_set_margin_top (label, 12);
   gtk_box_append (GTK_BOX (page->content), label);
+  list = add_boxed_list (page);
+  row = adw_action_row_new ();
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), key_name (self->key));
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), type ? type : "");
+  gtk_list_box_append (GTK_LIST_BOX (list), row);
+  if (fingerprint != NULL)
+    {
+      row = tessera_property_row_new (_("SHA-256 fingerprint"), fingerprint);
+      tessera_property_row_set_copyable (TESSERA_PROPERTY_ROW (row), TRUE);
+      gtk_list_box_append (GTK_LIST_BOX (list), row);
+    }
 
   add_button (self, page->content, _("_Copy SSH Key"), G_CALLBACK (on_copy_key_clicked), TRUE);
   label = _tessera_setup_new_wrapped_label (NULL);
   gtk_label_set_text (GTK_LABEL (label),
                       _("Add the copied line to ~/.ssh/authorized_keys on each server you log "
-                        "in to. Or save it as a file and let ssh-copy-id add it, with your "
-                        "user name and server:"));
+                        "in to, or save it as a file for ssh-copy-id."));
   gtk_box_append (GTK_BOX (page->content), label);
+  add_button (self, page->content, _("_Save Public Key…"), G_CALLBACK (on_save_key_clicked),
+              FALSE);
+  self->command_intro = _tessera_setup_new_wrapped_label (NULL);
+  gtk_label_set_text (GTK_LABEL (self->command_intro),
+                      _("With the file saved, ssh-copy-id adds it to a server; give your user "
+                        "name and server:"));
+  gtk_box_append (GTK_BOX (page->content), self->command_intro);
   self->command_label = _tessera_setup_new_wrapped_label ("monospace");
   gtk_label_set_selectable (GTK_LABEL (self->command_label), TRUE);
   gtk_box_append (GTK_BOX (page->content), self->command_label);
   update_command (self);
-  add_button (self, page->content, _("_Save Public Key…"), G_CALLBACK (on_save_key_clicked),
-              FALSE);
 
   /* The token page's switch, for this token */
   group_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
@@ -1321,13 +1367,17 @@ _tessera_setup_configure_finish (TesseraSetupAssistant *self)
 
   add_button (self, page->content, _("Copy SSH _Config"), G_CALLBACK (on_copy_config_clicked),
               FALSE);
-  hint = g_strdup_printf (_("A Host block for ~/.ssh/config that loads the token’s module. "
-                            "Replace %s with your server’s name. Once the public key is "
-                            "saved, the block names it, so that ssh offers only this key."),
-                          TESSERA_SSH_EXPORT_PLACEHOLDER_HOST);
-  label = _tessera_setup_new_wrapped_label ("dim-label");
-  gtk_label_set_text (GTK_LABEL (label), hint);
-  gtk_box_append (GTK_BOX (page->content), label);
+  {
+    g_autofree char *hint =
+      g_strdup_printf (_("A Host block for ~/.ssh/config that loads the token’s module. "
+                         "Replace %s with your server’s name. Once the public key is "
+                         "saved, the block names it, so that ssh offers only this key."),
+                       TESSERA_SSH_EXPORT_PLACEHOLDER_HOST);
+
+    label = _tessera_setup_new_wrapped_label (NULL);
+    gtk_label_set_text (GTK_LABEL (label), hint);
+    gtk_box_append (GTK_BOX (page->content), label);
+  }
 
   _tessera_setup_set_next_label (self, _("_Done"));
 }

@@ -149,6 +149,10 @@ update_header (TesseraSetupAssistant *self)
 
   if (on_page)
     gtk_widget_set_sensitive (self->pages[self->step].content, !self->busy);
+
+  /* The last page has nothing to cancel or go back to: only Done */
+  gtk_widget_set_visible (self->cancel_button, self->step != STEP_FINISH);
+  gtk_widget_set_visible (self->back_button, self->step != STEP_FINISH);
 }
 
 static void
@@ -990,6 +994,7 @@ tessera_setup_assistant_class_init (TesseraSetupAssistantClass *klass)
                                                RESOURCE_BASE_PATH "/tessera-setup-assistant.ui");
   gtk_widget_class_bind_template_child (widget_class, TesseraSetupAssistant, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, TesseraSetupAssistant, window_title);
+  gtk_widget_class_bind_template_child (widget_class, TesseraSetupAssistant, cancel_button);
   gtk_widget_class_bind_template_child (widget_class, TesseraSetupAssistant, back_button);
   gtk_widget_class_bind_template_child (widget_class, TesseraSetupAssistant, next_button);
   gtk_widget_class_bind_template_child (widget_class, TesseraSetupAssistant, stack);

@@ -166,8 +166,18 @@ def finish_and_log_in(tessera, window, proof, token, pin, name, module):
     must log in."""
     at_step(window, 7)
     expect(proof.login() != 0, 'ssh logged in before anything was set up')
-    find(window, 'label', contains='ssh-copy-id -f -i ', visible=None)
     find(window, 'label', contains='~/.ssh/authorized_keys', visible=None)
+    # The key with its fingerprint, an identifier that can be copied
+    fingerprint = find(window, 'list item', 'SHA-256 fingerprint', visible=None)
+    expect((fingerprint.description or '').startswith('SHA256:'),
+           f'the fingerprint reads {fingerprint.description!r}')
+    # Only Done: nothing is left to cancel or go back to
+    expect([b for b in find_all(window, 'push button', visible=True)
+            if plain(b.name) in ('Cancel', 'Back')] == [],
+           'the last page still offers Cancel or Back')
+    # The ssh-copy-id line names a file: it is shown once the file exists
+    expect(find_all(window, 'label', contains='ssh-copy-id -f -i ', visible=True) == [],
+           'the last page offers ssh-copy-id for a file not saved yet')
     screenshot(name + '-finish')
 
     click(find(window, 'push button', 'Copy SSH Key', visible=None))
