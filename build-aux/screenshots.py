@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'tests', 'ui'))
 from dogtail import rawinput  # noqa: E402
 from gi.repository import Atspi  # noqa: E402
 
-from tessera_ui import (SOFTHSM_MODULE, SoftHSM, Tessera, UITestFailure,  # noqa: E402
+from tessera_ui import (SOFTHSM_MODULE, SoftHSM, Tessera, UITestFailure, in_empty_state,  # noqa: E402
                         click, dump, find, find_all, log, plain, tree, wait_for)
 
 TOKEN = 'Tessera Demo'
@@ -234,14 +234,18 @@ def new_window(tessera, what, pattern, timeout=30):
 
 
 def find_or_fail(root, what, role, names, timeout=20):
-    """The first node of this role whose name is one of names (or matches
-    a pattern in names), failing with a message that says what was there."""
+    """The first node on screen of this role whose name is one of names (or
+    matches a pattern in names), failing with a message that says what was
+    there.  On screen: a page the window does not show (the empty state
+    behind a token's page) has buttons of the same names."""
     def match():
-        for node in find_all(root, role):
-            name = plain(node.name)
-            if any((n.search(name) if hasattr(n, 'search') else n == name) for n in names):
-                return node
-        return None
+        found = [node for node in find_all(root, role, visible=True)
+                 if any((n.search(plain(node.name)) if hasattr(n, 'search') else n == plain(node.name))
+                        for n in names)]
+        # The empty state stays in the tree behind a token's page, with a
+        # Set Up for SSH… of its own: a page's button comes first
+        found.sort(key=in_empty_state)
+        return found[0] if found else None
     try:
         return wait_for(what, match, timeout=timeout)
     except UITestFailure:

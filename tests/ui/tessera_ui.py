@@ -149,6 +149,16 @@ def press_in(node, *keys):
         time.sleep(0.3)
 
 
+def in_empty_state(node):
+    """Whether a node belongs to the window's empty state, which stays in
+    the tree behind the token page with a Set Up for SSH… of its own."""
+    while node is not None and node.roleName != 'frame':
+        if node.roleName == 'panel' and node.name == 'No Cards or Tokens':
+            return True
+        node = node.parent
+    return False
+
+
 def dump(node, depth=0, out=sys.stdout):
     """Prints the accessible tree, to debug a failing test."""
     state = ' (showing)' if node.showing else ''

@@ -38,7 +38,8 @@ from dogtail import rawinput
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from tessera_ui import (SOFTHSM_MODULE, SoftHSM, Tessera, UITestFailure, click,  # noqa: E402
-                        find, find_all, log, plain, press_in, run, screenshot, wait_for)
+                        find, find_all, in_empty_state, log, plain, press_in, run, screenshot,
+                        wait_for)
 from setup_assistant import (ASSISTANT, Proof, assistant, at_step, expect,  # noqa: E402
                              expect_one_pair_with_certificate, fill, finish_and_log_in,
                              list_objects, log_in, next_button, pin_fields, press_next,
@@ -55,16 +56,6 @@ def select(window, label):
     sidebar.querySelection().selectChild(row.indexInParent)
     wait_for(f'{label!r} to be selected', lambda: row.selected)
     return row
-
-
-def in_empty_state(node):
-    """Whether a node belongs to the window's empty state, which stays in
-    the tree behind the token page with a Set Up for SSH… of its own."""
-    while node is not None and node.roleName != 'frame':
-        if node.roleName == 'panel' and node.name == 'No Cards or Tokens':
-            return True
-        node = node.parent
-    return False
 
 
 def open_from_page(tessera, window, token):
