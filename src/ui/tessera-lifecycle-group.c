@@ -1,6 +1,7 @@
 /* tessera-lifecycle-group.c: a token's PINs and initialization on its page
  *
- * Two of these sit on a token page.  The "status" one appears only when
+ * One sits on a token page, one on its Token Details.  The "status" one, on
+ * the page, appears only when
  * the token asks for new PINs (opencryptoki's defaults, for example) or its
  * PIN is locked, and leads to the fix; the other one offers the PIN
  * operations and Initialize.  The page's login row offers Initialize for a

@@ -5,8 +5,10 @@
  * page, opened from the page's Token Details row as Seahorse and Yubico
  * Authenticator separate a device from its keys, holds the rest: every
  * state flag the token reports, in words, and what the token says of
- * itself (maker, model, serial number, PIN lengths, its module and URI).
- * It follows the token while it is shown.
+ * itself (maker, model, serial number, PIN lengths, its module and URI),
+ * and the PIN operations (change, unblock, initialize again).  It follows
+ * the token while it is shown.  The PIN operations are the token page's
+ * token.* actions: this page passes them on to the page it came from.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -16,6 +18,7 @@
 #include <glib/gi18n.h>
 
 #include "tessera-token-details.h"
+#include "tessera-lifecycle-group.h"
 #include "tessera-property-row.h"
 
 struct _TesseraTokenDetails
@@ -24,6 +27,7 @@ struct _TesseraTokenDetails
 
   /* template widgets */
   AdwPreferencesGroup *state_group;
+  TesseraLifecycleGroup *lifecycle_group;
   TesseraPropertyRow  *label_row;
   TesseraPropertyRow  *kind_row;
   GtkImage            *kind_icon;
@@ -42,6 +46,7 @@ struct _TesseraTokenDetails
 
   /* owned references */
   TesseraToken        *token;
+  GWeakRef             page;     /* the TesseraTokenPage that opened it */
 };
 
 G_DEFINE_FINAL_TYPE (TesseraTokenDetails, tessera_token_details, ADW_TYPE_PREFERENCES_PAGE)
@@ -147,6 +152,20 @@ tessera_token_details_constructed (GObject *object)
   g_signal_connect_object (self->token, "notify::logged-in", G_CALLBACK (on_token_notify), self, 0);
   update_state_rows (self);
   update_info (self);
+  tessera_lifecycle_group_set_token (self->lifecycle_group, self->token);
+}
+
+/* token.change-pin and the others: the token page's */
+static void
+forward_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  TesseraTokenDetails *self = TESSERA_TOKEN_DETAILS (widget);
+  g_autoptr(GtkWidget) page = g_weak_ref_get (&self->page);
+
+  if (page != NULL)
+    gtk_widget_activate_action_variant (page, action_name, parameter);
 }
 
 static void
@@ -164,6 +183,7 @@ tessera_token_details_finalize (GObject *object)
 
   g_clear_pointer (&self->state_rows, g_ptr_array_unref);
   g_clear_object (&self->token);
+  g_weak_ref_clear (&self->page);
 
   G_OBJECT_CLASS (tessera_token_details_parent_class)->finalize (object);
 }
@@ -222,9 +242,16 @@ tessera_token_details_class_init (TesseraTokenDetailsClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (TESSERA_TYPE_PROPERTY_ROW);
+  g_type_ensure (TESSERA_TYPE_LIFECYCLE_GROUP);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                RESOURCE_BASE_PATH "/tessera-token-details.ui");
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenDetails, state_group);
+  gtk_widget_class_bind_template_child (widget_class, TesseraTokenDetails, lifecycle_group);
+
+  gtk_widget_class_install_action (widget_class, "token.initialize", NULL, forward_action);
+  gtk_widget_class_install_action (widget_class, "token.change-pin", NULL, forward_action);
+  gtk_widget_class_install_action (widget_class, "token.change-so-pin", NULL, forward_action);
+  gtk_widget_class_install_action (widget_class, "token.unblock-pin", NULL, forward_action);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenDetails, label_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenDetails, kind_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraTokenDetails, kind_icon);
@@ -252,15 +279,22 @@ tessera_token_details_init (TesseraTokenDetails *self)
 /**
  * tessera_token_details_new:
  * @token: the token to describe
+ * @page: the #TesseraTokenPage of @token, which runs its PIN operations
  *
  * Returns: (transfer floating): a page of what @token is and reports
  */
 GtkWidget *
-tessera_token_details_new (TesseraToken *token)
+tessera_token_details_new (TesseraToken *token,
+                           GtkWidget    *page)
 {
-  g_return_val_if_fail (TESSERA_IS_TOKEN (token), NULL);
+  TesseraTokenDetails *self;
 
-  return g_object_new (TESSERA_TYPE_TOKEN_DETAILS, "token", token, NULL);
+  g_return_val_if_fail (TESSERA_IS_TOKEN (token), NULL);
+  g_return_val_if_fail (GTK_IS_WIDGET (page), NULL);
+
+  self = g_object_new (TESSERA_TYPE_TOKEN_DETAILS, "token", token, NULL);
+  g_weak_ref_set (&self->page, page);
+  return GTK_WIDGET (self);
 }
 
 TesseraToken *

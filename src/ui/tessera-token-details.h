@@ -15,7 +15,8 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (TesseraTokenDetails, tessera_token_details, TESSERA, TOKEN_DETAILS, AdwPreferencesPage)
 
-GtkWidget    *tessera_token_details_new       (TesseraToken        *token);
+GtkWidget    *tessera_token_details_new       (TesseraToken        *token,
+                                              GtkWidget           *page);
 TesseraToken *tessera_token_details_get_token (TesseraTokenDetails *self);
 
 G_END_DECLS

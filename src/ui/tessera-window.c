@@ -264,7 +264,7 @@ show_details (TesseraTokenPage *page,
 
   if (TESSERA_IS_TOKEN (item))
     {
-      details = tessera_token_details_new (TESSERA_TOKEN (item));
+      details = tessera_token_details_new (TESSERA_TOKEN (item), GTK_WIDGET (page));
       title = _("Token Details");
       subtitle = tessera_token_get_display_name (token);
     }

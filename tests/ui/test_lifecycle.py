@@ -60,6 +60,12 @@ def select(window, label):
     return row
 
 
+def token_details(window):
+    """Opens the token's Token Details, where its PIN operations are."""
+    click(find(window, 'push button', 'Token Details'))
+    find(window, 'list', 'PINs and Initialization')
+
+
 def fill(dialog, role, name, text):
     # GTK 4.8 does not read an entry's text back through AT-SPI: the
     # buttons that need every field filled show that it was taken.  An
@@ -128,6 +134,7 @@ def initialize_keys_token(tessera, window, so_pin):
     """Opens Initialize on the token with keys, fills it and clicks
     Initialize…; returns the dialog and its confirmation."""
     select(window, KEYS_TOKEN)
+    token_details(window)
     click(find(window, 'push button', 'Initialize Token…'))
 
     dialog = tessera.window(f'Initialize “{KEYS_TOKEN}”')
@@ -187,6 +194,10 @@ def initialize_with_keys(tessera, hsm, window):
 
 def change_pin(tessera, hsm, window):
     select(window, 'Through UI')
+    # Not on the token's page: its first screen is the keys
+    expect(find_all(window, 'push button', 'Change PIN…', visible=True) == [],
+           'the token page offers Change PIN… on a token that asks for nothing')
+    token_details(window)
     click(find(window, 'push button', 'Change PIN…'))
 
     dialog = tessera.window('Change PIN')
@@ -234,9 +245,7 @@ def final_try_narrow(context, hsm):
     find(window, 'push button', 'Change SO PIN…')
     screenshot('test_lifecycle-narrow-token')
 
-    # Scroll down to the PINs group for the screenshot (mouse wheel down)
-    for _ in range(8):
-        rawinput.click(180, 400, button=5)
+    token_details(window)
     screenshot('test_lifecycle-narrow-pins')
     change = find_all(window, 'push button', 'Change PIN…')[-1]
     click(change)
@@ -272,6 +281,7 @@ def unblock(context, hsm):
     window = tessera.window('Tessera')
     select(window, 'Through UI')
 
+    token_details(window)
     click(find_all(window, 'push button', 'Change PIN…')[-1])
     dialog = tessera.window('PIN Locked')
     find(dialog, 'label', contains='the SO PIN can unblock it')
