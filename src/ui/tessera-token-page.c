@@ -49,6 +49,9 @@ struct _TesseraTokenPage
   AdwPreferencesGroup *certificates_group;
   GtkScrolledWindow   *certificates_scroller;
   GtkListView         *certificates_list;
+  GListModel          *lone_certificates;   /* the certificates of no key */
+  GtkFilter           *lone_filter;
+  GHashTable          *key_certificates;    /* certificates that keys hold */
   AdwPreferencesGroup *other_group;
   GtkScrolledWindow   *other_scroller;
   GtkListView         *other_list;
@@ -514,11 +517,10 @@ update_keys_placeholder (TesseraTokenPage *self)
 static void
 update_group_visibility (TesseraTokenPage *self)
 {
-  GListModel *certificates = tessera_token_get_certificates (self->token);
   GListModel *others = tessera_token_get_other_objects (self->token);
 
   gtk_widget_set_visible (GTK_WIDGET (self->certificates_group),
-                          g_list_model_get_n_items (certificates) > 0);
+                          g_list_model_get_n_items (self->lone_certificates) > 0);
   gtk_widget_set_visible (GTK_WIDGET (self->other_group),
                           g_list_model_get_n_items (others) > 0);
 }
@@ -922,6 +924,52 @@ set_up_item_list (TesseraTokenPage *self,
   g_signal_connect_object (list, "map", G_CALLBACK (update_objects_height), self, G_CONNECT_SWAPPED);
 }
 
+/* The Certificates group: the certificates that belong to no key (an
+ * authority's, one whose key is gone).  A key's own certificate is part of
+ * its row and its details; listing it twice would also build a second row
+ * per key (GTK 4.8's list view builds up to 200, on screen or not). */
+
+static gboolean
+is_lone_certificate (gpointer item,
+                     gpointer user_data)
+{
+  TesseraTokenPage *self = user_data;
+
+  return !g_hash_table_contains (self->key_certificates, item);
+}
+
+/* The objects list changes last of the token's lists after a read, so the
+ * keys are as the read found them */
+static void
+update_key_certificates (TesseraTokenPage *self)
+{
+  GListModel *keys = tessera_token_get_keys (self->token);
+  guint n = g_list_model_get_n_items (keys);
+
+  g_hash_table_remove_all (self->key_certificates);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TesseraKey) key = g_list_model_get_item (keys, i);
+      TesseraObject *certificate = tessera_key_get_certificate (key);
+
+      if (certificate != NULL)
+        g_hash_table_add (self->key_certificates, certificate);
+    }
+  gtk_filter_changed (self->lone_filter, GTK_FILTER_CHANGE_DIFFERENT);
+}
+
+static void
+on_token_objects_changed (GListModel       *model,
+                          guint             position,
+                          guint             removed,
+                          guint             added,
+                          TesseraTokenPage *self)
+{
+  update_key_certificates (self);
+  update_group_visibility (self);
+  update_objects_height (self);
+}
+
 /* GObject */
 
 static void
@@ -961,11 +1009,19 @@ tessera_token_page_constructed (GObject *object)
   /* A row's height depends on the style, known once the list is shown */
   g_signal_connect_object (self->keys_list, "map",
                            G_CALLBACK (update_keys_height), self, G_CONNECT_SWAPPED);
-  set_up_item_list (self, self->certificates_list, certificates,
+  self->key_certificates = g_hash_table_new (NULL, NULL);
+  self->lone_filter = GTK_FILTER (gtk_custom_filter_new (is_lone_certificate, self, NULL));
+  self->lone_certificates =
+    G_LIST_MODEL (gtk_filter_list_model_new (g_object_ref (certificates),
+                                             g_object_ref (self->lone_filter)));
+  update_key_certificates (self);
+  g_signal_connect_object (tessera_token_get_objects (self->token), "items-changed",
+                           G_CALLBACK (on_token_objects_changed), self, 0);
+  set_up_item_list (self, self->certificates_list, self->lone_certificates,
                     G_CALLBACK (on_certificate_item_bind));
   set_up_item_list (self, self->other_list, others, G_CALLBACK (on_object_item_bind));
 
-  g_signal_connect_object (certificates, "items-changed",
+  g_signal_connect_object (self->lone_certificates, "items-changed",
                            G_CALLBACK (on_objects_changed), self, 0);
   g_signal_connect_object (others, "items-changed",
                            G_CALLBACK (on_objects_changed), self, 0);
@@ -998,6 +1054,8 @@ tessera_token_page_dispose (GObject *object)
   g_cancellable_cancel (self->cancellable);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), TESSERA_TYPE_TOKEN_PAGE);
+  /* Let go of the token's certificates: the filter reads this page */
+  g_clear_object (&self->lone_certificates);
 
   G_OBJECT_CLASS (tessera_token_page_parent_class)->dispose (object);
 }
@@ -1011,6 +1069,8 @@ tessera_token_page_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_object (&self->window_cancellable);
   g_clear_error (&self->read_error);
+  g_clear_object (&self->lone_filter);
+  g_clear_pointer (&self->key_certificates, g_hash_table_unref);
 
   G_OBJECT_CLASS (tessera_token_page_parent_class)->finalize (object);
 }
