@@ -958,6 +958,8 @@ update_key_certificates (TesseraTokenPage *self)
   gtk_filter_changed (self->lone_filter, GTK_FILTER_CHANGE_DIFFERENT);
 }
 
+/* The group's visibility and height follow the filtered list's own
+ * items-changed (on_objects_changed) */
 static void
 on_token_objects_changed (GListModel       *model,
                           guint             position,
@@ -966,8 +968,6 @@ on_token_objects_changed (GListModel       *model,
                           TesseraTokenPage *self)
 {
   update_key_certificates (self);
-  update_group_visibility (self);
-  update_objects_height (self);
 }
 
 /* GObject */

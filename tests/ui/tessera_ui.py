@@ -167,6 +167,26 @@ def dump(node, depth=0, out=sys.stdout):
         dump(child, depth + 1, out)
 
 
+def clipboard():
+    """What the app put on the CLIPBOARD selection, as bytes."""
+    result = subprocess.run(['xclip', '-o', '-selection', 'clipboard'],
+                            capture_output=True, timeout=10)
+    return result.stdout if result.returncode == 0 else None
+
+
+def wait_for_clipboard(what, expected):
+    """Waits until the clipboard holds exactly expected (bytes)."""
+    last = []
+
+    def check():
+        last[:] = [clipboard()]
+        return last[0] == expected
+    try:
+        wait_for(what, check, timeout=10)
+    except UITestFailure:
+        raise UITestFailure(f'{what}: the clipboard holds {last[0]!r}, not {expected!r}')
+
+
 class SoftHSM:
     """A private SoftHSM token directory and configuration."""
 
@@ -200,15 +220,17 @@ class SoftHSM:
 class Tessera:
     """The app under test, started with its own environment."""
 
-    def __init__(self, name, env):
+    def __init__(self, name, env, argv=None):
+        """argv: another way to start it (a sandbox around it); its own
+        environment is then the sandbox's to set."""
         self.name = name
         self.log_path = os.path.join(LOG_DIR, name + '-app.log')
         self.log_file = open(self.log_path, 'w')
         env = dict(env)
         # A critical warning is a bug: make it crash the app and fail the test
         env['G_DEBUG'] = 'fatal-criticals'
-        self.process = subprocess.Popen([EXE], env=env, stdout=self.log_file,
-                                        stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(argv or [EXE], env=env, stdout=self.log_file,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.app = wait_for('tessera on the accessibility bus', self._find_app, timeout=30)
 
     def _find_app(self):
@@ -225,6 +247,10 @@ class Tessera:
                         lambda: next((w for w in self.app.children
                                       if plain(w.name) == title), None),
                         timeout=timeout)
+
+    def gone(self, title):
+        """Whether no window of this title is left."""
+        return not any(plain(w.name) == title for w in self.app.children)
 
     def check_alive(self):
         if self.process.poll() is not None:

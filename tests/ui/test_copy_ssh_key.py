@@ -24,8 +24,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from dogtail import rawinput
 
-from tessera_ui import (SOFTHSM_MODULE, SoftHSM, Tessera, UITestFailure, absent, click,
-                        find, find_all, log, plain, run, screenshot, wait_for)
+from tessera_ui import (SOFTHSM_MODULE, SoftHSM, Tessera, UITestFailure, absent, click, clipboard,
+                        find, find_all, log, plain, run, screenshot, wait_for, wait_for_clipboard)
 
 NAME = 'test_copy_ssh_key'
 TOKEN = 'SSH Test'
@@ -37,26 +37,6 @@ HOST = 'server.example.com'
 def expect(condition, message):
     if not condition:
         raise UITestFailure(message)
-
-
-def clipboard():
-    """What the app put on the CLIPBOARD selection, as bytes."""
-    result = subprocess.run(['xclip', '-o', '-selection', 'clipboard'],
-                            capture_output=True, timeout=10)
-    return result.stdout if result.returncode == 0 else None
-
-
-def wait_for_clipboard(what, expected):
-    """Waits until the clipboard holds exactly expected (bytes)."""
-    last = []
-
-    def check():
-        last[:] = [clipboard()]
-        return last[0] == expected
-    try:
-        wait_for(what, check, timeout=10)
-    except UITestFailure:
-        raise UITestFailure(f'{what}: the clipboard holds {last[0]!r}, not {expected!r}')
 
 
 def ssh_fingerprint(path):

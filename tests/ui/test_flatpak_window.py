@@ -22,8 +22,8 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, '..', 'sandbox'))
 sys.path.insert(0, os.path.join(HERE, '..'))
 
-from tessera_ui import (LOG_DIR, UITestFailure, click, find, find_all, log, plain, run,  # noqa: E402
-                        screenshot, wait_for)
+from tessera_ui import (Tessera, UITestFailure, choose_from_menu, click, find, find_all,  # noqa: E402
+                        log, plain, run, screenshot, wait_for, wait_for_clipboard)
 from flatpak_sandbox import MODULE_NAME, PIN, Host, bwrap_works  # noqa: E402
 from tessera_fixtures import SOFTHSM, Sshd  # noqa: E402
 
@@ -38,69 +38,8 @@ def expect(condition, message):
         raise UITestFailure(message)
 
 
-def clipboard():
-    result = subprocess.run(['xclip', '-o', '-selection', 'clipboard'], capture_output=True, timeout=10)
-    return result.stdout if result.returncode == 0 else None
-
-
-def wait_for_clipboard(what, expected):
-    last = []
-
-    def check():
-        last[:] = [clipboard()]
-        return last[0] == expected
-    try:
-        wait_for(what, check, timeout=10)
-    except UITestFailure:
-        raise UITestFailure(f'{what}: the clipboard holds {last[0]!r}, not {expected!r}')
-
-
-class SandboxedTessera:
-    """tessera in the sandbox, found on the accessibility bus."""
-
-    def __init__(self, host, binds, env):
-        from dogtail import tree
-        self.tree = tree
-        self.log_path = os.path.join(LOG_DIR, NAME + '-app.log')
-        self.log_file = open(self.log_path, 'w')
-        argv = host.sandbox_argv([os.environ['TESSERA_EXE']], binds=binds, env=env)
-        self.process = subprocess.Popen(argv, stdout=self.log_file, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL)
-        self.app = wait_for('tessera from the sandbox on the accessibility bus', self._find_app,
-                            timeout=30)
-
-    def _find_app(self):
-        if self.process.poll() is not None:
-            raise UITestFailure(f'tessera exited with {self.process.returncode}; see {self.log_path}')
-        return next((a for a in self.tree.root.applications() if a.name == 'tessera'), None)
-
-    def window(self, title):
-        return wait_for(f'window {title!r}',
-                        lambda: next((w for w in self.app.children if plain(w.name) == title), None))
-
-    def gone(self, title):
-        return not any(plain(w.name) == title for w in self.app.children)
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log_file.close()
-
-
 def key_row(window, label):
     return find(find(window, 'list', 'Keys'), 'list item', label)
-
-
-def menu_item(tessera, row, label):
-    name = f'Key Menu of {plain(row.name)}'
-    menu_button = find(row, 'push button', name)
-    click(find(menu_button, 'push button', name))
-    click(find(tessera.app, 'menu item', label))
 
 
 def agent_keys(host):
@@ -143,7 +82,8 @@ def test(context):
     env = [('DISPLAY', os.environ['DISPLAY']), ('DBUS_SESSION_BUS_ADDRESS', session_bus),
            ('GSETTINGS_SCHEMA_DIR', schemas), ('GSETTINGS_BACKEND', 'memory'), ('GDK_BACKEND', 'x11'),
            ('GTK_A11Y', 'atspi'), ('NO_AT_BRIDGE', '0'), ('G_DEBUG', 'fatal-criticals')]
-    tessera = SandboxedTessera(host, binds, env)
+    tessera = Tessera(NAME, os.environ, argv=host.sandbox_argv([os.environ['TESSERA_EXE']],
+                                                           binds=binds, env=env))
     context.defer(tessera.stop)
     window = tessera.window('Tessera')
 
@@ -164,7 +104,8 @@ def test(context):
     wait_for_clipboard('the RSA line on the clipboard', rsa_line.encode())
 
     # Copy SSH Config: the host's path of the module
-    menu_item(tessera, key_row(window, 'rsa key'), 'Copy SSH Config')
+    row = key_row(window, 'rsa key')
+    choose_from_menu(tessera, row, f'Key Menu of {plain(row.name)}', 'Copy SSH Config')
     wait_for_clipboard('the SSH config on the clipboard',
                        f'Host server.example.com\n    PKCS11Provider {host.client}\n'.encode())
 

@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dogtail import rawinput
 
 from tessera_ui import (SOFTHSM_MODULE, SoftHSM, Tessera, UITestFailure, absent, add_to_token, click,
+                        clipboard,
                         find, find_all, log, plain, run, screenshot, wait_for)
 
 NAME = 'test_generate_key'
@@ -38,12 +39,6 @@ PIN_DIALOG = f'Log In to “{TOKEN}”'
 def expect(condition, message):
     if not condition:
         raise UITestFailure(message)
-
-
-def clipboard():
-    result = subprocess.run(['xclip', '-o', '-selection', 'clipboard'],
-                            capture_output=True, timeout=10)
-    return result.stdout if result.returncode == 0 else None
 
 
 def gone(tessera, title):

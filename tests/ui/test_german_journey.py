@@ -19,7 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from tessera_ui import (EXE, SOFTHSM_MODULE, SoftHSM, Tessera, UITestFailure, click, find,
+from tessera_ui import (EXE, SOFTHSM_MODULE, SoftHSM, Tessera, UITestFailure, click, clipboard, find,
                         log, plain, run, screenshot, wait_for)
 
 TOKEN = 'Reisekarte'
@@ -52,11 +52,6 @@ def german_env(hsm):
     env.update(LANG=LOCALE, LC_ALL=LOCALE, LANGUAGE='de', TESSERA_LOCALEDIR=localedir,
                TESSERA_MODULES=SOFTHSM_MODULE)
     return env
-
-
-def clipboard():
-    result = subprocess.run(['xclip', '-o', '-selection', 'clipboard'], capture_output=True, timeout=10)
-    return result.stdout if result.returncode == 0 else None
 
 
 def test(context):
