@@ -112,20 +112,33 @@ host_program (void)
   return TESSERA_MODULE_HOST_BUILT;
 }
 
-/* The CLI proper: the one built beside this launcher when it runs from
- * the build tree, else the installed one. */
+/* The CLI proper: beside this launcher in the build tree, else where
+ * bindir leads to libexecdir (an install, also under a DESTDIR), else
+ * the installed path. */
 static const char *
 cli_program (void)
 {
+  static char path[PATH_MAX];
   char self[PATH_MAX];
   ssize_t length = readlink ("/proc/self/exe", self, sizeof self - 1);
+  char *slash;
 
-  if (length > 0)
-    {
-      self[length] = '\0';
-      if (strcmp (self, TESSERA_CLI_LAUNCHER_BUILT) == 0)
-        return TESSERA_CLI_MAIN_BUILT;
-    }
+  if (length <= 0)
+    return TESSERA_CLI_MAIN_INSTALLED;
+  self[length] = '\0';
+  slash = strrchr (self, '/');
+  if (slash == NULL)
+    return TESSERA_CLI_MAIN_INSTALLED;
+  *slash = '\0';
+
+  if (snprintf (path, sizeof path, "%s/tessera-cli-main", self) < (int) sizeof path &&
+      access (path, X_OK) == 0)
+    return path;
+#ifdef TESSERA_CLI_MAIN_RELATIVE
+  if (snprintf (path, sizeof path, "%s/" TESSERA_CLI_MAIN_RELATIVE, self) < (int) sizeof path &&
+      access (path, X_OK) == 0)
+    return path;
+#endif
   return TESSERA_CLI_MAIN_INSTALLED;
 }
 
