@@ -19,6 +19,8 @@ struct _TesseraKeyRow
   GtkLabel       *subtitle_label;
   GtkWidget      *fix_button;
   GtkWidget      *copy_button;
+  AdwSqueezer    *copy_squeezer;
+  GtkLabel       *copy_label;
   GtkWidget      *menu_button;
 
   /* owned references: the key bound, or none between two keys */

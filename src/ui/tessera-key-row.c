@@ -11,7 +11,14 @@
  * tessera_key_row_unbind().  A bound row follows its key's and its
  * token's notifications, and its actions act on the key bound when they
  * run.  No tooltip is set on a row that is in the window (each asks the X
- * server where the pointer is), and no label wraps.
+ * server where the pointer is).
+ *
+ * The row lays out its children itself, in a line as a box would, with
+ * the room left to the key's name: on a narrow row (a 360 pixel wide
+ * phone) Copy SSH Key is an icon with a tooltip, and a name too long for
+ * its line wraps rather than being cut short.  Every row of a list is as
+ * wide, so all choose alike, and each measures only its own few
+ * children.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -248,6 +255,179 @@ on_token_notify_state (TesseraToken  *token,
   update_row (self);
 }
 
+/* Layout: a line of children, as a GtkBoxLayout would lay them out, except
+ * for how the room left beside the icon, Fix and the menu is shared */
+
+#define ROW_SPACING 6
+
+/* The narrowest row whose Copy SSH Key shows its label: it leaves a name
+ * of some 25 characters its line (a 360 pixel window's rows are 312) */
+#define LABELED_COPY_MIN_WIDTH 400
+
+typedef struct
+{
+  int title;   /* the width of the name and subtitle */
+  int copy;    /* the width of Copy SSH Key */
+} RowWidths;
+
+static GtkWidget *
+get_title_box (TesseraKeyRow *self)
+{
+  return gtk_widget_get_parent (GTK_WIDGET (self->title_label));
+}
+
+static RowWidths
+share_width (TesseraKeyRow *self,
+             int            width)
+{
+  GtkWidget *title_box = get_title_box (self);
+  RowWidths widths = { 0, 0 };
+  int title_min;
+  int copy_min, copy_nat;
+  int rest = width;
+  int n = 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      int child_nat;
+
+      if (!gtk_widget_should_layout (child))
+        continue;
+      n++;
+      if (child == title_box || child == self->copy_button)
+        continue;
+      gtk_widget_measure (child, GTK_ORIENTATION_HORIZONTAL, -1, NULL, &child_nat, NULL, NULL);
+      rest -= child_nat;
+    }
+  rest -= MAX (n - 1, 0) * ROW_SPACING;
+
+  gtk_widget_measure (title_box, GTK_ORIENTATION_HORIZONTAL, -1,
+                      &title_min, NULL, NULL, NULL);
+  gtk_widget_measure (self->copy_button, GTK_ORIENTATION_HORIZONTAL, -1,
+                      &copy_min, &copy_nat, NULL, NULL);
+
+  /* The button's squeezer shows the label at its natural width, else the icon */
+  widths.copy = width >= LABELED_COPY_MIN_WIDTH && rest - copy_nat >= title_min ? copy_nat : copy_min;
+  widths.title = MAX (rest - widths.copy, title_min);
+
+  return widths;
+}
+
+static GtkSizeRequestMode
+tessera_key_row_get_request_mode (GtkWidget *widget)
+{
+  return GTK_SIZE_REQUEST_HEIGHT_FOR_WIDTH;
+}
+
+static void
+tessera_key_row_measure (GtkWidget      *widget,
+                         GtkOrientation  orientation,
+                         int             for_size,
+                         int            *minimum,
+                         int            *natural,
+                         int            *minimum_baseline,
+                         int            *natural_baseline)
+{
+  TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
+  GtkWidget *title_box = get_title_box (self);
+  RowWidths widths = { -1, -1 };
+  int n = 0;
+
+  *minimum = *natural = 0;
+
+  if (orientation == GTK_ORIENTATION_VERTICAL && for_size >= 0)
+    widths = share_width (self, for_size);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      int child_min, child_nat;
+
+      if (!gtk_widget_should_layout (child))
+        continue;
+
+      if (orientation == GTK_ORIENTATION_HORIZONTAL)
+        {
+          gtk_widget_measure (child, orientation, -1, &child_min, &child_nat, NULL, NULL);
+          *minimum += child_min;
+          *natural += child_nat;
+          n++;
+        }
+      else
+        {
+          /* Only the name wraps: the others are as tall at any width */
+          gtk_widget_measure (child, orientation, child == title_box ? widths.title : -1,
+                              &child_min, &child_nat, NULL, NULL);
+          *minimum = MAX (*minimum, child_min);
+          *natural = MAX (*natural, child_nat);
+        }
+    }
+
+  if (n > 1)
+    {
+      *minimum += (n - 1) * ROW_SPACING;
+      *natural += (n - 1) * ROW_SPACING;
+    }
+}
+
+static void
+tessera_key_row_size_allocate (GtkWidget *widget,
+                               int        width,
+                               int        height,
+                               int        baseline)
+{
+  TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
+  GtkWidget *title_box = get_title_box (self);
+  gboolean rtl = gtk_widget_get_direction (widget) == GTK_TEXT_DIR_RTL;
+  RowWidths widths = share_width (self, width);
+  int x = 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      int child_width;
+
+      if (!gtk_widget_should_layout (child))
+        continue;
+
+      if (child == title_box)
+        child_width = widths.title;
+      else if (child == self->copy_button)
+        child_width = widths.copy;
+      else
+        gtk_widget_measure (child, GTK_ORIENTATION_HORIZONTAL, -1, NULL, &child_width, NULL, NULL);
+
+      gtk_widget_size_allocate (child,
+                                &(GtkAllocation) {
+                                  rtl ? width - x - child_width : x, 0, child_width, height
+                                },
+                                -1);
+      x += child_width + ROW_SPACING;
+    }
+}
+
+/* The icon alone says less than the label: say it in a tooltip.  A
+ * handler, not a tooltip text set on size allocation, which would ask the
+ * X server where the pointer is */
+static gboolean
+on_copy_button_query_tooltip (GtkWidget     *button,
+                              int            x,
+                              int            y,
+                              gboolean       keyboard_mode,
+                              GtkTooltip    *tooltip,
+                              TesseraKeyRow *self)
+{
+  if (adw_squeezer_get_visible_child (self->copy_squeezer) == GTK_WIDGET (self->copy_label))
+    return FALSE;
+
+  gtk_tooltip_set_text (tooltip, gtk_label_get_text (self->copy_label));
+  return TRUE;
+}
+
 /* GObject */
 
 static void
@@ -285,6 +465,10 @@ tessera_key_row_class_init (TesseraKeyRowClass *klass)
   object_class->dispose = tessera_key_row_dispose;
   object_class->finalize = tessera_key_row_finalize;
 
+  widget_class->get_request_mode = tessera_key_row_get_request_mode;
+  widget_class->measure = tessera_key_row_measure;
+  widget_class->size_allocate = tessera_key_row_size_allocate;
+
   gtk_widget_class_set_css_name (widget_class, "keyrow");
   gtk_widget_class_set_template_from_resource (widget_class,
                                                RESOURCE_BASE_PATH "/tessera-key-row.ui");
@@ -293,7 +477,10 @@ tessera_key_row_class_init (TesseraKeyRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, subtitle_label);
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, fix_button);
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, copy_button);
+  gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, copy_squeezer);
+  gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, copy_label);
   gtk_widget_class_bind_template_child (widget_class, TesseraKeyRow, menu_button);
+  gtk_widget_class_bind_template_callback (widget_class, on_copy_button_query_tooltip);
 
   tessera_key_row_install_actions (widget_class);
 }
