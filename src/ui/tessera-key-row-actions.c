@@ -20,8 +20,8 @@
 #include "tessera-error-dialog.h"
 #include "tessera-key-row-private.h"
 #include "tessera-ssh-export.h"
+#include "tessera-toast.h"
 #include "tessera-token-page.h"
-#include "tessera-window.h"
 
 static gboolean
 is_blank (const char *s)
@@ -29,14 +29,11 @@ is_blank (const char *s)
   return s == NULL || s[0] == '\0';
 }
 
-static void
-add_toast (TesseraKeyRow *self,
-           const char    *text)
+/* The window's, for work that outlives the row */
+static GCancellable *
+dup_cancellable (TesseraKeyRow *self)
 {
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-
-  if (TESSERA_IS_WINDOW (root))
-    tessera_window_add_toast (TESSERA_WINDOW (root), adw_toast_new (text));
+  return self->cancellable != NULL ? g_object_ref (self->cancellable) : g_cancellable_new ();
 }
 
 static const char *
@@ -65,7 +62,7 @@ copy_ssh_key_action (GtkWidget  *widget,
 
   /* Translators: a notification, %s is a key's name */
   text = g_strdup_printf (_("SSH key “%s” copied"), self->title);
-  add_toast (self, text);
+  tessera_toast_show (widget, text);
 }
 
 /* Save Public Key… */
@@ -83,14 +80,14 @@ on_public_key_saved (GObject      *object,
 
   /* A write error is shown already; nothing chosen is nothing to say */
   file = tessera_ssh_export_save_public_key_finish (result, &error);
-  if (file == NULL || !TESSERA_IS_WINDOW (window))
+  if (file == NULL)
     return;
 
   /* Short: a toast is one line, and cut short on a phone */
   basename = g_file_get_basename (file);
   /* Translators: a notification, %s is a file name, e.g. “ssh-key.pub” */
   text = g_strdup_printf (_("Saved “%s”"), basename);
-  tessera_window_add_toast (TESSERA_WINDOW (window), adw_toast_new (text));
+  tessera_toast_show (GTK_WIDGET (window), text);
 }
 
 static void
@@ -105,9 +102,7 @@ save_public_key_action (GtkWidget  *widget,
     return;
 
   tessera_ssh_export_save_public_key_async (GTK_WINDOW (root), self->key, self->token,
-                                            TESSERA_IS_WINDOW (root)
-                                            ? tessera_window_get_cancellable (TESSERA_WINDOW (root))
-                                            : NULL,
+                                            self->cancellable,
                                             on_public_key_saved, g_object_ref (root));
 }
 
@@ -119,13 +114,11 @@ copy_ssh_config_action (GtkWidget  *widget,
                         GVariant   *parameter)
 {
   TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
-  GtkRoot *root = gtk_widget_get_root (widget);
   g_autofree char *config = NULL;
 
   if (self->key == NULL)
     return;
-  config = tessera_ssh_export_dup_config (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                          self->key, self->token);
+  config = tessera_ssh_export_dup_config (self->key, self->token);
   if (config == NULL)
     return;
 
@@ -134,7 +127,7 @@ copy_ssh_config_action (GtkWidget  *widget,
   /* Translators: a notification after Copy SSH Config.  The copied Host
    * block names server.example.com, which the user replaces with their
    * server's name.  Keep it short: a toast is one line, cut short on a phone. */
-  add_toast (self, _("Copied — replace the host name"));
+  tessera_toast_show (widget, _("Copied — replace the host name"));
 }
 
 /* Export Certificate… */
@@ -174,14 +167,6 @@ show_message (GtkWindow  *window,
 }
 
 static void
-window_toast (GtkWindow  *window,
-              const char *text)
-{
-  if (TESSERA_IS_WINDOW (window))
-    tessera_window_add_toast (TESSERA_WINDOW (window), adw_toast_new (text));
-}
-
-static void
 on_certificate_exported (GObject      *object,
                          GAsyncResult *result,
                          gpointer      user_data)
@@ -216,7 +201,7 @@ on_certificate_exported (GObject      *object,
   basename = g_file_get_basename (export->file);
   /* Translators: a notification, %s is a file name, e.g. “ssh-key.pem” */
   text = g_strdup_printf (_("Exported “%s”"), basename);
-  window_toast (export->window, text);
+  tessera_toast_show (GTK_WIDGET (export->window), text);
 }
 
 static gboolean
@@ -295,9 +280,7 @@ export_certificate_action (GtkWidget  *widget,
 
   export = g_new0 (ExportCertificate, 1);
   export->window = g_object_ref (GTK_WINDOW (root));
-  export->cancellable = TESSERA_IS_WINDOW (root)
-    ? g_object_ref (tessera_window_get_cancellable (TESSERA_WINDOW (root)))
-    : g_cancellable_new ();
+  export->cancellable = dup_cancellable (self);
   export->certificate = g_object_ref (certificate);
 
   export->chooser = gtk_file_chooser_native_new (_("Export Certificate"),
@@ -343,7 +326,8 @@ create_certificate_action (GtkWidget  *widget,
     return;
 
   gtk_window_present (GTK_WINDOW (tessera_certificate_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                                                  self->token, self->key)));
+                                                                  self->token, self->key,
+                                                                  self->cancellable)));
 }
 
 /* Rename… and Delete…
@@ -413,9 +397,7 @@ key_edit_new (TesseraKeyRow *self)
   edit->window = g_object_ref (GTK_WINDOW (root));
   edit->token = g_object_ref (self->token);
   edit->key = g_object_ref (self->key);
-  edit->cancellable = TESSERA_IS_WINDOW (root)
-    ? g_object_ref (tessera_window_get_cancellable (TESSERA_WINDOW (root)))
-    : g_cancellable_new ();
+  edit->cancellable = dup_cancellable (self);
   edit->name = g_strdup (self->title);
 
   return edit;
@@ -470,7 +452,7 @@ on_edit_objects_read (GObject      *object,
       if (key_edit_is_cancelled (edit, error))
         return;
 
-      window_toast (edit->window, error->message);
+      tessera_toast_show (GTK_WIDGET (edit->window), error->message);
     }
 }
 
@@ -480,7 +462,7 @@ key_edit_read_objects (KeyEdit    *edit,
                        const char *toast)
 {
   if (toast != NULL)
-    window_toast (edit->window, toast);
+    tessera_toast_show (GTK_WIDGET (edit->window), toast);
 
   tessera_token_read_objects_async (edit->token, edit->cancellable,
                                     on_edit_objects_read, key_edit_ref (edit));

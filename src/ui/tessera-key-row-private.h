@@ -27,6 +27,9 @@ struct _TesseraKeyRow
   TesseraProblem *problem;
   char           *title;
 
+  /* owned: the window's, for work that outlives the row (NULL for none) */
+  GCancellable   *cancellable;
+
   gulong          key_notify_id;
   gulong          token_notify_id;
 };

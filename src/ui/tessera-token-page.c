@@ -21,7 +21,7 @@
 #include "tessera-pin-dialog.h"
 #include "tessera-problems-group.h"
 #include "tessera-property-row.h"
-#include "tessera-setup-assistant.h"
+#include "tessera-toast.h"
 #include "tessera-token-page.h"
 #include "tessera-token-page-certificates.h"
 #include "tessera-token-page-lifecycle.h"
@@ -60,6 +60,9 @@ struct _TesseraTokenPage
 
   /* owned references */
   TesseraToken        *token;
+  TesseraRegistry     *registry;
+  TesseraAgentSync    *agent_sync;
+  GSettings           *settings;
   GCancellable        *cancellable;
   GCancellable        *window_cancellable;
   GError              *read_error;
@@ -79,27 +82,21 @@ G_DEFINE_FINAL_TYPE (TesseraTokenPage, tessera_token_page, ADW_TYPE_PREFERENCES_
 enum {
   PROP_0,
   PROP_TOKEN,
+  PROP_REGISTRY,
+  PROP_AGENT_SYNC,
+  PROP_SETTINGS,
   PROP_CANCELLABLE,
   N_PROPS
 };
 
 enum {
   SHOW_DETAILS,
+  SET_UP_FOR_SSH,
   N_SIGNALS
 };
 
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
-
-static void
-add_toast (TesseraTokenPage *self,
-           const char       *text)
-{
-  GtkWidget *overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
-
-  if (overlay != NULL)
-    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), adw_toast_new (text));
-}
 
 static gboolean
 is_blank (const char *s)
@@ -226,7 +223,7 @@ on_key_item_setup (GtkSignalListItemFactory *factory,
                    GtkListItem              *item,
                    TesseraTokenPage         *self)
 {
-  gtk_list_item_set_child (item, tessera_key_row_new ());
+  gtk_list_item_set_child (item, tessera_key_row_new (self->window_cancellable));
 }
 
 static void
@@ -824,7 +821,7 @@ on_logged_out (GObject      *object,
           || g_cancellable_is_cancelled (self->cancellable))
         return;
 
-      add_toast (self, error->message);
+      tessera_toast_show (GTK_WIDGET (self), error->message);
     }
 
   if (g_cancellable_is_cancelled (self->cancellable))
@@ -852,11 +849,7 @@ set_up_for_ssh_action (GtkWidget  *widget,
                        const char *action_name,
                        GVariant   *parameter)
 {
-  TesseraTokenPage *self = TESSERA_TOKEN_PAGE (widget);
-  GtkRoot *root = gtk_widget_get_root (widget);
-
-  if (GTK_IS_WINDOW (root))
-    tessera_setup_assistant_present (GTK_WINDOW (root), self->token);
+  g_signal_emit (widget, signals[SET_UP_FOR_SSH], 0);
 }
 
 static void
@@ -1035,7 +1028,8 @@ tessera_token_page_constructed (GObject *object)
   g_signal_connect_object (self->token, "notify::objects-loaded",
                            G_CALLBACK (on_token_notify), self, 0);
 
-  tessera_agent_group_set_token (self->agent_group, self->token);
+  tessera_agent_group_set_token (self->agent_group, self->token, self->agent_sync, self->settings,
+                                 self->window_cancellable);
   g_signal_connect_object (self->problems_group, "changed",
                            G_CALLBACK (on_problems_changed), self, 0);
   tessera_problems_group_set_token (self->problems_group, self->token, self->cancellable);
@@ -1066,6 +1060,9 @@ tessera_token_page_finalize (GObject *object)
   TesseraTokenPage *self = TESSERA_TOKEN_PAGE (object);
 
   g_clear_object (&self->token);
+  g_clear_object (&self->registry);
+  g_clear_object (&self->agent_sync);
+  g_clear_object (&self->settings);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->window_cancellable);
   g_clear_error (&self->read_error);
@@ -1089,6 +1086,18 @@ tessera_token_page_get_property (GObject    *object,
       g_value_set_object (value, self->token);
       break;
 
+    case PROP_REGISTRY:
+      g_value_set_object (value, self->registry);
+      break;
+
+    case PROP_AGENT_SYNC:
+      g_value_set_object (value, self->agent_sync);
+      break;
+
+    case PROP_SETTINGS:
+      g_value_set_object (value, self->settings);
+      break;
+
     case PROP_CANCELLABLE:
       g_value_set_object (value, self->window_cancellable);
       break;
@@ -1110,6 +1119,18 @@ tessera_token_page_set_property (GObject      *object,
     {
     case PROP_TOKEN:
       self->token = g_value_dup_object (value);
+      break;
+
+    case PROP_REGISTRY:
+      self->registry = g_value_dup_object (value);
+      break;
+
+    case PROP_AGENT_SYNC:
+      self->agent_sync = g_value_dup_object (value);
+      break;
+
+    case PROP_SETTINGS:
+      self->settings = g_value_dup_object (value);
       break;
 
     case PROP_CANCELLABLE:
@@ -1139,9 +1160,40 @@ tessera_token_page_class_init (TesseraTokenPageClass *klass)
                          (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
 
   /**
+   * TesseraTokenPage:registry:
+   *
+   * The app's registry, for the dialogs that change a token.
+   */
+  properties[PROP_REGISTRY] =
+    g_param_spec_object ("registry", NULL, NULL,
+                         TESSERA_TYPE_REGISTRY,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TesseraTokenPage:agent-sync:
+   *
+   * The app's agent sync, with the SSH agent, for the agent switch.
+   */
+  properties[PROP_AGENT_SYNC] =
+    g_param_spec_object ("agent-sync", NULL, NULL,
+                         TESSERA_TYPE_AGENT_SYNC,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TesseraTokenPage:settings:
+   *
+   * The app's settings.
+   */
+  properties[PROP_SETTINGS] =
+    g_param_spec_object ("settings", NULL, NULL,
+                         G_TYPE_SETTINGS,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
    * TesseraTokenPage:cancellable:
    *
-   * The window's cancellable: cancelling it cancels the page's work.
+   * The window's cancellable: cancelling it cancels the page's work, and
+   * the work of the rows and dialogs that outlive it.
    */
   properties[PROP_CANCELLABLE] =
     g_param_spec_object ("cancellable", NULL, NULL,
@@ -1163,6 +1215,19 @@ tessera_token_page_class_init (TesseraTokenPageClass *klass)
                   G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_OBJECT);
+
+  /**
+   * TesseraTokenPage::set-up-for-ssh:
+   * @self: the page
+   *
+   * Asks to open the Set Up for SSH assistant for the page's token.
+   */
+  signals[SET_UP_FOR_SSH] =
+    g_signal_new ("set-up-for-ssh",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
 
   g_type_ensure (TESSERA_TYPE_LIFECYCLE_GROUP);
   g_type_ensure (TESSERA_TYPE_AGENT_GROUP);
@@ -1214,15 +1279,34 @@ tessera_token_page_init (TesseraTokenPage *self)
 
 }
 
+/**
+ * tessera_token_page_new:
+ * @token: the token to show
+ * @registry: the app's registry
+ * @agent_sync: the app's agent sync
+ * @settings: the app's settings
+ * @cancellable: (nullable): the window's cancellable
+ *
+ * Returns: (transfer floating): a new page for @token
+ */
 GtkWidget *
-tessera_token_page_new (TesseraToken *token,
-                        GCancellable *cancellable)
+tessera_token_page_new (TesseraToken     *token,
+                        TesseraRegistry  *registry,
+                        TesseraAgentSync *agent_sync,
+                        GSettings        *settings,
+                        GCancellable     *cancellable)
 {
   g_return_val_if_fail (TESSERA_IS_TOKEN (token), NULL);
+  g_return_val_if_fail (TESSERA_IS_REGISTRY (registry), NULL);
+  g_return_val_if_fail (TESSERA_IS_AGENT_SYNC (agent_sync), NULL);
+  g_return_val_if_fail (G_IS_SETTINGS (settings), NULL);
   g_return_val_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable), NULL);
 
   return g_object_new (TESSERA_TYPE_TOKEN_PAGE,
                        "token", token,
+                       "registry", registry,
+                       "agent-sync", agent_sync,
+                       "settings", settings,
                        "cancellable", cancellable,
                        NULL);
 }
@@ -1233,6 +1317,29 @@ tessera_token_page_get_token (TesseraTokenPage *self)
   g_return_val_if_fail (TESSERA_IS_TOKEN_PAGE (self), NULL);
 
   return self->token;
+}
+
+TesseraRegistry *
+tessera_token_page_get_registry (TesseraTokenPage *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN_PAGE (self), NULL);
+
+  return self->registry;
+}
+
+/**
+ * tessera_token_page_get_cancellable:
+ * @self: a #TesseraTokenPage
+ *
+ * Returns: (transfer none) (nullable): the window's cancellable, for work
+ *   that outlives the page: the dialogs that belong to the window
+ */
+GCancellable *
+tessera_token_page_get_cancellable (TesseraTokenPage *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN_PAGE (self), NULL);
+
+  return self->window_cancellable;
 }
 
 /**

@@ -18,8 +18,13 @@ G_DECLARE_FINAL_TYPE (TesseraTokenPage, tessera_token_page, TESSERA, TOKEN_PAGE,
 typedef void (*TesseraTokenPageLoggedInFunc) (gpointer user_data);
 
 GtkWidget    *tessera_token_page_new       (TesseraToken     *token,
+                                            TesseraRegistry  *registry,
+                                            TesseraAgentSync *agent_sync,
+                                            GSettings        *settings,
                                             GCancellable     *cancellable);
 TesseraToken *tessera_token_page_get_token (TesseraTokenPage *self);
+TesseraRegistry *tessera_token_page_get_registry    (TesseraTokenPage *self);
+GCancellable    *tessera_token_page_get_cancellable (TesseraTokenPage *self);
 void          tessera_token_page_reload    (TesseraTokenPage *self);
 void          tessera_token_page_log_in    (TesseraTokenPage *self);
 void          tessera_token_page_show_details (TesseraTokenPage *self,
