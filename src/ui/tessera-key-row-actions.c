@@ -5,7 +5,8 @@
  * its certificate, rename, delete, fix what the doctor found, and show
  * the details.  A row is recycled by the key list: every action acts on
  * the key bound at the moment it runs, and work that outlives the moment
- * holds the window, the token and the key, never the row.
+ * holds the window, the token and the key, never the row.  What belongs
+ * to the page (a fix, the details) the row asks for with a signal.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -19,9 +20,17 @@
 #include "tessera-certificate-dialog.h"
 #include "tessera-error-dialog.h"
 #include "tessera-key-row-private.h"
+#include "tessera-pin-dialog.h"
 #include "tessera-ssh-export.h"
 #include "tessera-toast.h"
-#include "tessera-token-page.h"
+
+enum {
+  FIX_PROBLEM,
+  SHOW_DETAILS,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 static gboolean
 is_blank (const char *s)
@@ -411,22 +420,14 @@ key_edit_is_cancelled (KeyEdit      *edit,
       || g_cancellable_is_cancelled (edit->cancellable);
 }
 
-/* Runs @func once logged in, through the page's PIN dialog when needed */
+/* Runs @func once logged in, through a PIN dialog of the page when needed */
 static void
-key_edit_when_logged_in (TesseraKeyRow                *self,
-                         KeyEdit                      *edit,
-                         TesseraTokenPageLoggedInFunc  func)
+key_edit_when_logged_in (TesseraKeyRow       *self,
+                         KeyEdit             *edit,
+                         TesseraLoggedInFunc  func)
 {
-  GtkWidget *page = gtk_widget_get_ancestor (GTK_WIDGET (self), TESSERA_TYPE_TOKEN_PAGE);
-
-  if (page != NULL)
-    tessera_token_page_when_logged_in (TESSERA_TOKEN_PAGE (page), func, edit,
-                                       (GDestroyNotify) key_edit_unref);
-  else
-    {
-      func (edit);
-      key_edit_unref (edit);
-    }
+  tessera_pin_dialog_when_logged_in (edit->token, edit->window, self->page_cancellable,
+                                     func, edit, (GDestroyNotify) key_edit_unref);
 }
 
 /* After a login the token's keys are new objects: find this one again */
@@ -769,29 +770,29 @@ fix_problem_action (GtkWidget  *widget,
                     GVariant   *parameter)
 {
   TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
-  GtkWidget *page = gtk_widget_get_ancestor (widget, TESSERA_TYPE_TOKEN_PAGE);
 
-  if (page != NULL && self->key != NULL && self->problem != NULL)
-    tessera_token_page_fix_problem (TESSERA_TOKEN_PAGE (page), self->problem);
+  if (self->key != NULL && self->problem != NULL)
+    g_signal_emit (self, signals[FIX_PROBLEM], 0, self->problem);
 }
 
 /* Details and the menu */
 
 typedef struct
 {
-  TesseraTokenPage *page;
-  TesseraKey       *key;
+  TesseraKeyRow *row;
+  TesseraKey    *key;
 } ShowDetails;
 
+/* The key it was asked for, though the row may show another by now */
 static gboolean
 show_details_idle (gpointer user_data)
 {
   ShowDetails *show = user_data;
 
-  if (gtk_widget_get_root (GTK_WIDGET (show->page)) != NULL)
-    tessera_token_page_show_details (show->page, G_OBJECT (show->key));
+  if (gtk_widget_get_root (GTK_WIDGET (show->row)) != NULL)
+    g_signal_emit (show->row, signals[SHOW_DETAILS], 0, show->key);
 
-  g_object_unref (show->page);
+  g_object_unref (show->row);
   g_object_unref (show->key);
   g_free (show);
 
@@ -804,16 +805,15 @@ show_details_action (GtkWidget  *widget,
                      GVariant   *parameter)
 {
   TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
-  GtkWidget *page = gtk_widget_get_ancestor (widget, TESSERA_TYPE_TOKEN_PAGE);
   ShowDetails *show;
 
-  if (page == NULL || self->key == NULL)
+  if (self->key == NULL)
     return;
 
   /* Once the key menu has closed: a popover that closes after the page
    * of its button went out of sight keeps the keyboard on X11 */
   show = g_new0 (ShowDetails, 1);
-  show->page = g_object_ref (TESSERA_TOKEN_PAGE (page));
+  show->row = g_object_ref (self);
   show->key = g_object_ref (self->key);
   g_idle_add (show_details_idle, show);
 }
@@ -833,11 +833,40 @@ popup_menu (GtkWidget *widget,
   return TRUE;
 }
 
-/* The actions of the class, and which of them the bound key allows */
+/* The actions of the class, and which of them the bound key allows.
+ * The signals, too: how the row asks its page for what is the page's */
 
 void
 tessera_key_row_install_actions (GtkWidgetClass *widget_class)
 {
+  /**
+   * TesseraKeyRow::fix-problem:
+   * @self: the row
+   * @problem: the #TesseraProblem of the row's key
+   *
+   * Asks the page to fix what its doctor found.
+   */
+  signals[FIX_PROBLEM] =
+    g_signal_new ("fix-problem",
+                  G_TYPE_FROM_CLASS (widget_class),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, TESSERA_TYPE_PROBLEM);
+
+  /**
+   * TesseraKeyRow::show-details:
+   * @self: the row
+   * @key: the #TesseraKey whose details to show
+   *
+   * Asks the page to show the key's details.
+   */
+  signals[SHOW_DETAILS] =
+    g_signal_new ("show-details",
+                  G_TYPE_FROM_CLASS (widget_class),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, TESSERA_TYPE_KEY);
+
   /* The shortcuts act on the key row that has the focus */
   gtk_widget_class_install_action (widget_class, "key.copy-ssh-key", NULL, copy_ssh_key_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_c, GDK_CONTROL_MASK,

@@ -219,11 +219,31 @@ on_items_list_activate (GtkListView      *list,
  * its viewport, and binds it to one key at a time */
 
 static void
+on_key_row_fix_problem (TesseraKeyRow    *row,
+                        TesseraProblem   *problem,
+                        TesseraTokenPage *self)
+{
+  tessera_token_page_fix_problem (self, problem);
+}
+
+static void
+on_key_row_show_details (TesseraKeyRow    *row,
+                         TesseraKey       *key,
+                         TesseraTokenPage *self)
+{
+  tessera_token_page_show_details (self, G_OBJECT (key));
+}
+
+static void
 on_key_item_setup (GtkSignalListItemFactory *factory,
                    GtkListItem              *item,
                    TesseraTokenPage         *self)
 {
-  gtk_list_item_set_child (item, tessera_key_row_new (self->window_cancellable));
+  GtkWidget *row = tessera_key_row_new (self->window_cancellable, self->cancellable);
+
+  g_signal_connect_object (row, "fix-problem", G_CALLBACK (on_key_row_fix_problem), self, 0);
+  g_signal_connect_object (row, "show-details", G_CALLBACK (on_key_row_show_details), self, 0);
+  gtk_list_item_set_child (item, row);
 }
 
 static void
@@ -696,31 +716,6 @@ tessera_token_page_log_in (TesseraTokenPage *self)
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
-typedef struct
-{
-  TesseraTokenPageLoggedInFunc  func;
-  gpointer                      user_data;
-  GDestroyNotify                destroy;
-} WhenLoggedIn;
-
-static void
-when_logged_in_free (gpointer  data,
-                     GClosure *closure)
-{
-  WhenLoggedIn *when = data;
-
-  if (when->destroy != NULL)
-    when->destroy (when->user_data);
-  g_free (when);
-}
-
-static void
-on_pin_dialog_logged_in_then (TesseraPinDialog *dialog,
-                              WhenLoggedIn     *when)
-{
-  when->func (when->user_data);
-}
-
 /**
  * tessera_token_page_when_logged_in:
  * @self: a #TesseraTokenPage
@@ -728,48 +723,23 @@ on_pin_dialog_logged_in_then (TesseraPinDialog *dialog,
  * @user_data: passed to @func
  * @destroy: (nullable): frees @user_data, whether @func ran or not
  *
- * Runs @func now when the token is logged in or needs no login; otherwise
- * asks for the PIN with the page's PIN dialog first, and runs @func after
- * the login, or never when the user closes the dialog.  Writing to most
- * tokens needs a login.
+ * Runs @func once logged in, with the page's PIN dialog when the token
+ * asks for a login (see tessera_pin_dialog_when_logged_in()).
  */
 void
-tessera_token_page_when_logged_in (TesseraTokenPage             *self,
-                                   TesseraTokenPageLoggedInFunc  func,
-                                   gpointer                      user_data,
-                                   GDestroyNotify                destroy)
+tessera_token_page_when_logged_in (TesseraTokenPage    *self,
+                                   TesseraLoggedInFunc  func,
+                                   gpointer             user_data,
+                                   GDestroyNotify       destroy)
 {
-  TesseraToken *token;
-  WhenLoggedIn *when;
   GtkRoot *root;
-  GtkWidget *dialog;
 
   g_return_if_fail (TESSERA_IS_TOKEN_PAGE (self));
   g_return_if_fail (func != NULL);
 
-  token = self->token;
-  if (tessera_token_get_logged_in (token)
-      || !tessera_token_has_state (token, TESSERA_TOKEN_STATE_LOGIN_REQUIRED))
-    {
-      func (user_data);
-      if (destroy != NULL)
-        destroy (user_data);
-      return;
-    }
-
-  when = g_new0 (WhenLoggedIn, 1);
-  when->func = func;
-  when->user_data = user_data;
-  when->destroy = destroy;
-
   root = gtk_widget_get_root (GTK_WIDGET (self));
-  dialog = tessera_pin_dialog_new (token, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                   self->cancellable);
-  /* Freed with the dialog, whether the user logged in or not */
-  g_signal_connect_data (dialog, "logged-in",
-                         G_CALLBACK (on_pin_dialog_logged_in_then), when,
-                         when_logged_in_free, 0);
-  gtk_window_present (GTK_WINDOW (dialog));
+  tessera_pin_dialog_when_logged_in (self->token, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                     self->cancellable, func, user_data, destroy);
 }
 
 /**
