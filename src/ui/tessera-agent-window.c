@@ -16,12 +16,12 @@
 
 struct _TesseraAgentWindow
 {
-  AdwWindow       parent_instance;
+  AdwWindow        parent_instance;
 
   /* template widgets */
-  GtkStack       *stack;
-  GtkListBox     *keys_list;
-  AdwStatusPage  *status_page;
+  GtkStack        *stack;
+  GtkListBox      *keys_list;
+  AdwStatusPage   *status_page;
 
   /* owned references */
   TesseraAgent    *agent;
@@ -29,7 +29,7 @@ struct _TesseraAgentWindow
   GCancellable    *cancellable;
   GPtrArray       *rows;
 
-  guint           loading : 1;
+  guint            loading : 1;
 };
 
 G_DEFINE_FINAL_TYPE (TesseraAgentWindow, tessera_agent_window, ADW_TYPE_WINDOW)

@@ -804,20 +804,11 @@ select_token_action (GtkWidget  *widget,
                      GVariant   *parameter)
 {
   TesseraWindow *self = TESSERA_WINDOW (widget);
-  const char *uri = g_variant_get_string (parameter, NULL);
-  GListModel *tokens = tessera_registry_get_tokens (self->registry);
-  guint n = g_list_model_get_n_items (tokens);
+  TesseraToken *token = tessera_registry_lookup_token (self->registry,
+                                                       g_variant_get_string (parameter, NULL));
 
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(TesseraToken) token = g_list_model_get_item (tokens, i);
-
-      if (g_strcmp0 (tessera_token_get_uri (token), uri) == 0)
-        {
-          select_token (self, token);
-          return;
-        }
-    }
+  if (token != NULL)
+    select_token (self, token);
 }
 
 /* The application's agent sync, in toasts: when a card leaves and comes
