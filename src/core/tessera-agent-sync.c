@@ -392,3 +392,29 @@ tessera_agent_sync_is_tracked (TesseraAgentSync *self,
   g_return_val_if_fail (TESSERA_IS_AGENT_SYNC (self), FALSE);
   return find_tracked (self, token) != NULL;
 }
+
+/**
+ * tessera_agent_sync_get_agent:
+ * @self: a #TesseraAgentSync
+ *
+ * Returns: (transfer none): the agent it keeps in step with the cards
+ */
+TesseraAgent *
+tessera_agent_sync_get_agent (TesseraAgentSync *self)
+{
+  g_return_val_if_fail (TESSERA_IS_AGENT_SYNC (self), NULL);
+  return self->agent;
+}
+
+/**
+ * tessera_agent_sync_get_registry:
+ * @self: a #TesseraAgentSync
+ *
+ * Returns: (transfer none): the registry whose tokens it follows
+ */
+TesseraRegistry *
+tessera_agent_sync_get_registry (TesseraAgentSync *self)
+{
+  g_return_val_if_fail (TESSERA_IS_AGENT_SYNC (self), NULL);
+  return self->registry;
+}

@@ -18,6 +18,8 @@ G_DECLARE_FINAL_TYPE (TesseraAgentSync, tessera_agent_sync, TESSERA, AGENT_SYNC,
 
 TesseraAgentSync *tessera_agent_sync_new      (TesseraRegistry  *registry,
                                                TesseraAgent     *agent);
+TesseraAgent     *tessera_agent_sync_get_agent    (TesseraAgentSync *self);
+TesseraRegistry  *tessera_agent_sync_get_registry (TesseraAgentSync *self);
 void              tessera_agent_sync_track    (TesseraAgentSync *self,
                                                TesseraToken     *token,
                                                guint             lifetime,

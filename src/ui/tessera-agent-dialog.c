@@ -18,11 +18,9 @@
 #include <glib/gi18n.h>
 
 #include "tessera-agent-dialog.h"
-#include "tessera-application.h"
 #include "tessera-error-dialog.h"
 #include "tessera-pin-guard.h"
 #include "tessera-pin-store.h"
-#include "tessera-window.h"
 
 enum {
   LIFETIME_NONE,
@@ -50,6 +48,7 @@ struct _TesseraAgentDialog
   GtkLabel         *progress_label;
 
   /* owned references */
+  TesseraAgentSync *sync;
   TesseraToken     *token;
   GTask            *task;
   TesseraPinGuard  *guard;
@@ -57,12 +56,6 @@ struct _TesseraAgentDialog
 };
 
 G_DEFINE_FINAL_TYPE (TesseraAgentDialog, tessera_agent_dialog, ADW_TYPE_MESSAGE_DIALOG)
-
-static TesseraApplication *
-get_application (void)
-{
-  return TESSERA_APPLICATION (g_application_get_default ());
-}
 
 /* The end of the flow: remember the token, and the PIN if asked to */
 
@@ -78,14 +71,13 @@ on_pin_saved (GObject      *object,
 }
 
 static void
-finish_added (GTask        *task,
-              TesseraToken *token,
-              int           state,
-              guint         lifetime,
-              gboolean      confirm)
+finish_added (GTask            *task,
+              TesseraAgentSync *sync,
+              TesseraToken     *token,
+              int               state,
+              guint             lifetime,
+              gboolean          confirm)
 {
-  TesseraAgentSync *sync = tessera_application_get_agent_sync (get_application ());
-
   tessera_agent_sync_track (sync, token, lifetime, confirm);
   g_task_return_int (task, state);
 }
@@ -212,7 +204,7 @@ on_add_finished (GObject      *object,
                                       on_pin_saved, NULL);
       tessera_pin_wipe (&self->pin_to_remember);
 
-      finish_added (task, self->token, state, get_lifetime (self),
+      finish_added (task, self->sync, self->token, state, get_lifetime (self),
                     gtk_switch_get_active (self->confirm_switch));
       tessera_pin_guard_dismiss (self->guard);
       return;
@@ -240,7 +232,7 @@ on_add_finished (GObject      *object,
 static void
 start_add (TesseraAgentDialog *self)
 {
-  TesseraAgent *agent = tessera_application_get_agent (get_application ());
+  TesseraAgent *agent = tessera_agent_sync_get_agent (self->sync);
   g_autofree char *pin = NULL;
   GCancellable *cancellable = tessera_pin_guard_take_pin (self->guard, self->pin_entry, &pin);
 
@@ -287,6 +279,7 @@ tessera_agent_dialog_finalize (GObject *object)
   TesseraAgentDialog *self = TESSERA_AGENT_DIALOG (object);
 
   tessera_pin_wipe (&self->pin_to_remember);
+  g_clear_object (&self->sync);
   g_clear_object (&self->token);
 
   G_OBJECT_CLASS (tessera_agent_dialog_parent_class)->finalize (object);
@@ -326,16 +319,18 @@ tessera_agent_dialog_init (TesseraAgentDialog *self)
 
 /* Opens the dialog; it completes @task */
 static void
-open_dialog (GtkWindow    *parent,
-             TesseraToken *token,
-             GTask        *task,
-             const char   *message)
+open_dialog (GtkWindow        *parent,
+             TesseraAgentSync *sync,
+             GSettings        *settings,
+             TesseraToken     *token,
+             GTask            *task,
+             const char       *message)
 {
-  GSettings *settings = tessera_application_get_settings (get_application ());
   GCancellable *cancellable = g_task_get_cancellable (task);
   TesseraAgentDialog *self;
 
   self = g_object_new (TESSERA_TYPE_AGENT_DIALOG, "transient-for", parent, NULL);
+  self->sync = g_object_ref (sync);
   self->token = g_object_ref (token);
   self->task = g_object_ref (task);
   self->guard = tessera_pin_guard_new (GTK_WINDOW (self), token, TESSERA_PIN_USER, cancellable);
@@ -375,16 +370,20 @@ open_dialog (GtkWindow    *parent,
 
 typedef struct
 {
-  GtkWindow    *parent;
-  TesseraToken *token;
-  guint         lifetime;
-  gboolean      confirm;
+  GtkWindow        *parent;
+  TesseraAgentSync *sync;
+  GSettings        *settings;
+  TesseraToken     *token;
+  guint             lifetime;
+  gboolean          confirm;
 } AddData;
 
 static void
 add_data_free (AddData *data)
 {
   g_clear_object (&data->parent);
+  g_clear_object (&data->sync);
+  g_clear_object (&data->settings);
   g_clear_object (&data->token);
   g_free (data);
 }
@@ -403,15 +402,15 @@ on_remembered_add_finished (GObject      *object,
 
   if (state >= 0)
     {
-      finish_added (task, data->token, state, data->lifetime, data->confirm);
+      finish_added (task, data->sync, data->token, state, data->lifetime, data->confirm);
       return;
     }
 
   if (g_error_matches (error, TESSERA_PIN_STORE_ERROR, TESSERA_PIN_STORE_ERROR_NOT_STORED))
-    open_dialog (data->parent, data->token, task, NULL);
+    open_dialog (data->parent, data->sync, data->settings, data->token, task, NULL);
   else if (g_error_matches (error, TESSERA_PIN_STORE_ERROR,
                             TESSERA_PIN_STORE_ERROR_WRONG_AND_FORGOTTEN))
-    open_dialog (data->parent, data->token, task, error->message);
+    open_dialog (data->parent, data->sync, data->settings, data->token, task, error->message);
   else
     g_task_return_error (task, g_steal_pointer (&error));
 }
@@ -419,27 +418,31 @@ on_remembered_add_finished (GObject      *object,
 /**
  * tessera_agent_dialog_add_token_async:
  * @parent: (nullable): the window the dialog belongs to
+ * @sync: the app's #TesseraAgentSync, with the agent to add to
+ * @settings: the app's settings: the agent's constraints, remembering PINs
  * @token: the token to add
  * @cancellable: (nullable): cancelling it (the window closes) closes the dialog
  *
  * Adds @token's keys to the SSH agent: with the remembered PIN when the
  * user allows remembering and one is there, otherwise with a PIN the user
- * types.  On success the app's #TesseraAgentSync tracks the token.  The
- * user closing the dialog ends it with %G_IO_ERROR_CANCELLED.
+ * types.  On success @sync tracks the token.  The user closing the dialog
+ * ends it with %G_IO_ERROR_CANCELLED.
  */
 void
 tessera_agent_dialog_add_token_async (GtkWindow           *parent,
+                                      TesseraAgentSync    *sync,
+                                      GSettings           *settings,
                                       TesseraToken        *token,
                                       GCancellable        *cancellable,
                                       GAsyncReadyCallback  callback,
                                       gpointer             user_data)
 {
-  TesseraApplication *app = get_application ();
-  GSettings *settings = tessera_application_get_settings (app);
   g_autoptr(GTask) task = NULL;
   AddData *data;
 
   g_return_if_fail (!parent || GTK_IS_WINDOW (parent));
+  g_return_if_fail (TESSERA_IS_AGENT_SYNC (sync));
+  g_return_if_fail (G_IS_SETTINGS (settings));
   g_return_if_fail (TESSERA_IS_TOKEN (token));
 
   task = g_task_new (NULL, cancellable, callback, user_data);
@@ -447,6 +450,8 @@ tessera_agent_dialog_add_token_async (GtkWindow           *parent,
 
   data = g_new0 (AddData, 1);
   data->parent = parent ? g_object_ref (parent) : NULL;
+  data->sync = g_object_ref (sync);
+  data->settings = g_object_ref (settings);
   data->token = g_object_ref (token);
   data->lifetime = g_settings_get_uint (settings, "agent-lifetime");
   data->confirm = g_settings_get_boolean (settings, "agent-confirm");
@@ -454,11 +459,11 @@ tessera_agent_dialog_add_token_async (GtkWindow           *parent,
 
   if (g_settings_get_boolean (settings, "remember-pins")
       && !tessera_token_has_state (token, TESSERA_TOKEN_STATE_PROTECTED_AUTH_PATH))
-    tessera_agent_add_token_remembered_async (tessera_application_get_agent (app), token,
+    tessera_agent_add_token_remembered_async (tessera_agent_sync_get_agent (sync), token,
                                               data->lifetime, data->confirm, cancellable,
                                               on_remembered_add_finished, g_object_ref (task));
   else
-    open_dialog (parent, token, task, NULL);
+    open_dialog (parent, sync, settings, token, task, NULL);
 }
 
 /**
@@ -538,105 +543,4 @@ tessera_agent_dialog_show_error (GtkWindow    *parent,
 
   /* The core's messages say the cause and the fix. */
   tessera_error_dialog_show (parent, error_heading (token, error), error->message, "agent-refused");
-}
-
-/* The app's one sync: toasts when a card leaves and comes back */
-
-static void
-add_toast (AdwToast *toast)
-{
-  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (get_application ()));
-
-  if (TESSERA_IS_WINDOW (window))
-    tessera_window_add_toast (TESSERA_WINDOW (window), toast);
-  else
-    g_object_unref (g_object_ref_sink (toast));
-}
-
-static void
-on_sync_card_removed (TesseraAgentSync *sync,
-                      const char       *label,
-                      GError           *error)
-{
-  g_autofree char *text = NULL;
-
-  if (error != NULL)
-    /* Translators: %s is a token's name */
-    text = g_strdup_printf (_("“%s” was removed; its keys could not leave the SSH agent"), label);
-  else
-    text = g_strdup_printf (_("“%s” was removed; its keys left the SSH agent"), label);
-
-  add_toast (adw_toast_new (text));
-}
-
-static void
-on_readded (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  g_autoptr(TesseraToken) token = user_data;
-  g_autoptr(GError) error = NULL;
-  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (get_application ()));
-
-  if (tessera_agent_dialog_add_token_finish (result, &error) >= 0)
-    {
-      g_autofree char *text =
-        g_strdup_printf (_("Keys of “%s” added to the SSH agent"),
-                         tessera_token_get_display_name (token));
-      add_toast (adw_toast_new (text));
-    }
-  else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    tessera_agent_dialog_show_error (window, token, error);
-}
-
-static void
-on_returned_toast_button_clicked (AdwToast     *toast,
-                                  TesseraToken *token)
-{
-  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (get_application ()));
-  GCancellable *cancellable = TESSERA_IS_WINDOW (window)
-    ? tessera_window_get_cancellable (TESSERA_WINDOW (window)) : NULL;
-
-  tessera_agent_dialog_add_token_async (window, token, cancellable,
-                                        on_readded, g_object_ref (token));
-}
-
-static void
-on_sync_card_returned (TesseraAgentSync *sync,
-                       TesseraToken     *token,
-                       gboolean          readded,
-                       GError           *error)
-{
-  const char *name = tessera_token_get_display_name (token);
-  g_autofree char *text = NULL;
-  AdwToast *toast;
-
-  if (readded)
-    {
-      text = g_strdup_printf (_("“%s” is back; its keys are back in the SSH agent"), name);
-      add_toast (adw_toast_new (text));
-      return;
-    }
-
-  text = g_strdup_printf (_("“%s” is back; add its keys to the SSH agent again?"), name);
-  toast = adw_toast_new (text);
-  adw_toast_set_button_label (toast, _("_Add"));
-  adw_toast_set_timeout (toast, 0);
-  g_signal_connect_data (toast, "button-clicked",
-                         G_CALLBACK (on_returned_toast_button_clicked),
-                         g_object_ref (token), (GClosureNotify) (void (*) (void)) g_object_unref, 0);
-  add_toast (toast);
-}
-
-/**
- * tessera_agent_dialog_connect_sync:
- * @sync: the application's #TesseraAgentSync
- *
- * Shows what @sync does as toasts in the active window.
- */
-void
-tessera_agent_dialog_connect_sync (TesseraAgentSync *sync)
-{
-  g_signal_connect (sync, "card-removed", G_CALLBACK (on_sync_card_removed), NULL);
-  g_signal_connect (sync, "card-returned", G_CALLBACK (on_sync_card_returned), NULL);
 }

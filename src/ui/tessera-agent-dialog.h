@@ -16,6 +16,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (TesseraAgentDialog, tessera_agent_dialog, TESSERA, AGENT_DIALOG, AdwMessageDialog)
 
 void  tessera_agent_dialog_add_token_async  (GtkWindow           *parent,
+                                             TesseraAgentSync    *sync,
+                                             GSettings           *settings,
                                              TesseraToken        *token,
                                              GCancellable        *cancellable,
                                              GAsyncReadyCallback  callback,
@@ -25,6 +27,5 @@ int   tessera_agent_dialog_add_token_finish (GAsyncResult        *result,
 void  tessera_agent_dialog_show_error       (GtkWindow           *parent,
                                              TesseraToken        *token,
                                              const GError        *error);
-void  tessera_agent_dialog_connect_sync     (TesseraAgentSync    *sync);
 
 G_END_DECLS

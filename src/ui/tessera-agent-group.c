@@ -18,8 +18,7 @@
 #include "tessera-agent-dialog.h"
 #include "tessera-agent-group.h"
 #include "tessera-agent-window.h"
-#include "tessera-application.h"
-#include "tessera-window.h"
+#include "tessera-toast.h"
 
 struct _TesseraAgentGroup
 {
@@ -33,6 +32,9 @@ struct _TesseraAgentGroup
 
   /* owned references */
   TesseraToken        *token;
+  TesseraAgentSync    *sync;
+  GSettings           *settings;
+  GCancellable        *window_cancellable;
   GCancellable        *cancellable;
   GCancellable        *refresh_cancellable;
   GError              *agent_error;
@@ -46,28 +48,12 @@ struct _TesseraAgentGroup
 
 G_DEFINE_FINAL_TYPE (TesseraAgentGroup, tessera_agent_group, ADW_TYPE_PREFERENCES_GROUP)
 
-static TesseraApplication *
-get_application (void)
-{
-  return TESSERA_APPLICATION (g_application_get_default ());
-}
-
 static GtkWindow *
 get_window (TesseraAgentGroup *self)
 {
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
 
   return GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL;
-}
-
-static void
-add_toast (TesseraAgentGroup *self,
-           const char        *text)
-{
-  GtkWindow *window = get_window (self);
-
-  if (TESSERA_IS_WINDOW (window))
-    tessera_window_add_toast (TESSERA_WINDOW (window), adw_toast_new (text));
 }
 
 /* Moves the switch without running the add or remove flow */
@@ -171,7 +157,7 @@ tessera_agent_group_refresh (TesseraAgentGroup *self)
                            G_CALLBACK (g_cancellable_cancel), self->refresh_cancellable,
                            G_CONNECT_SWAPPED);
 
-  tessera_agent_list_identities_async (tessera_application_get_agent (get_application ()),
+  tessera_agent_list_identities_async (tessera_agent_sync_get_agent (self->sync),
                                        self->refresh_cancellable,
                                        on_identities_listed, g_object_ref (self));
 }
@@ -200,7 +186,7 @@ on_added (GObject      *object,
                          tessera_token_get_display_name (self->token));
 
       set_switch (self, TRUE);
-      add_toast (self, text);
+      tessera_toast_show (GTK_WIDGET (self), text);
     }
   else
     {
@@ -240,7 +226,7 @@ on_removed (GObject      *object,
                               tessera_token_get_display_name (self->token));
       set_busy (self, FALSE);
       set_switch (self, FALSE);
-      add_toast (self, text);
+      tessera_toast_show (GTK_WIDGET (self), text);
     }
 
   tessera_agent_group_refresh (self);
@@ -271,8 +257,6 @@ on_agent_switch_state_set (GtkSwitch         *agent_switch,
                            gboolean           on,
                            TesseraAgentGroup *self)
 {
-  TesseraAgent *agent = tessera_application_get_agent (get_application ());
-  TesseraAgentSync *sync = tessera_application_get_agent_sync (get_application ());
   GtkWindow *window;
 
   /* Our own update: let GTK set the state */
@@ -299,16 +283,16 @@ on_agent_switch_state_set (GtkSwitch         *agent_switch,
 
   if (on)
     {
-      tessera_agent_dialog_add_token_async (window, self->token,
-                                            TESSERA_IS_WINDOW (window)
-                                            ? tessera_window_get_cancellable (TESSERA_WINDOW (window))
-                                            : self->cancellable,
+      /* The window's: the dialog belongs to it, not to this page */
+      tessera_agent_dialog_add_token_async (window, self->sync, self->settings, self->token,
+                                            self->window_cancellable != NULL
+                                            ? self->window_cancellable : self->cancellable,
                                             on_added, g_object_ref (self));
     }
   else
     {
-      tessera_agent_sync_untrack (sync, self->token);
-      tessera_agent_remove_token_async (agent, self->token,
+      tessera_agent_sync_untrack (self->sync, self->token);
+      tessera_agent_remove_token_async (tessera_agent_sync_get_agent (self->sync), self->token,
                                         self->cancellable, on_removed, g_object_ref (self));
     }
 
@@ -319,8 +303,12 @@ on_agent_switch_state_set (GtkSwitch         *agent_switch,
 static void
 on_keys_button_clicked (TesseraAgentGroup *self)
 {
-  GtkWidget *window = tessera_agent_window_new (get_window (self));
+  GtkWidget *window;
 
+  if (self->sync == NULL)
+    return;
+
+  window = tessera_agent_window_new (get_window (self), self->sync);
   gtk_window_present (GTK_WINDOW (window));
 }
 
@@ -414,6 +402,9 @@ tessera_agent_group_finalize (GObject *object)
   TesseraAgentGroup *self = TESSERA_AGENT_GROUP (object);
 
   g_clear_object (&self->token);
+  g_clear_object (&self->sync);
+  g_clear_object (&self->settings);
+  g_clear_object (&self->window_cancellable);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->refresh_cancellable);
   g_clear_error (&self->agent_error);
@@ -458,20 +449,31 @@ tessera_agent_group_init (TesseraAgentGroup *self)
  * tessera_agent_group_set_token:
  * @self: a #TesseraAgentGroup
  * @token: the token whose switch this is
+ * @sync: the app's #TesseraAgentSync, with the agent
+ * @settings: the app's settings, for the add flow
+ * @cancellable: (nullable): the window's: cancelling it closes the PIN
+ *   dialog of an add in progress
  *
  * Sets the token, once, and reads the agent's state for it.
  */
 void
 tessera_agent_group_set_token (TesseraAgentGroup *self,
-                               TesseraToken      *token)
+                               TesseraToken      *token,
+                               TesseraAgentSync  *sync,
+                               GSettings         *settings,
+                               GCancellable      *cancellable)
 {
-  TesseraApplication *app = get_application ();
-
   g_return_if_fail (TESSERA_IS_AGENT_GROUP (self));
   g_return_if_fail (TESSERA_IS_TOKEN (token));
+  g_return_if_fail (TESSERA_IS_AGENT_SYNC (sync));
+  g_return_if_fail (G_IS_SETTINGS (settings));
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
   g_return_if_fail (self->token == NULL);
 
   self->token = g_object_ref (token);
+  self->sync = g_object_ref (sync);
+  self->settings = g_object_ref (settings);
+  g_set_object (&self->window_cancellable, cancellable);
 
   g_signal_connect_object (token, "notify::state",
                            G_CALLBACK (on_token_state), self, 0);
@@ -480,9 +482,8 @@ tessera_agent_group_set_token (TesseraAgentGroup *self,
    * do (a login shows its private key), and keeps its place in the list */
   g_signal_connect_object (tessera_token_get_objects (token), "items-changed",
                            G_CALLBACK (on_objects_changed), self, 0);
-  if (TESSERA_IS_APPLICATION (app))
-    g_signal_connect_object (tessera_application_get_agent_sync (app), "card-returned",
-                             G_CALLBACK (on_card_returned), self, 0);
+  g_signal_connect_object (sync, "card-returned",
+                           G_CALLBACK (on_card_returned), self, 0);
 
   tessera_agent_group_refresh (self);
 }

@@ -16,7 +16,10 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (TesseraAgentGroup, tessera_agent_group, TESSERA, AGENT_GROUP, AdwPreferencesGroup)
 
 void  tessera_agent_group_set_token (TesseraAgentGroup *self,
-                                     TesseraToken      *token);
+                                     TesseraToken      *token,
+                                     TesseraAgentSync  *sync,
+                                     GSettings         *settings,
+                                     GCancellable      *cancellable);
 void  tessera_agent_group_refresh   (TesseraAgentGroup *self);
 
 G_END_DECLS

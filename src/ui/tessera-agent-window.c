@@ -13,37 +13,33 @@
 #include <glib/gi18n.h>
 
 #include "tessera-agent-window.h"
-#include "tessera-application.h"
 
 struct _TesseraAgentWindow
 {
-  AdwWindow       parent_instance;
+  AdwWindow        parent_instance;
 
   /* template widgets */
-  GtkStack       *stack;
-  GtkListBox     *keys_list;
-  AdwStatusPage  *status_page;
+  GtkStack        *stack;
+  GtkListBox      *keys_list;
+  AdwStatusPage   *status_page;
 
   /* owned references */
-  GCancellable   *cancellable;
-  GPtrArray      *rows;
+  TesseraAgent    *agent;
+  TesseraRegistry *registry;
+  GCancellable    *cancellable;
+  GPtrArray       *rows;
 
-  guint           loading : 1;
+  guint            loading : 1;
 };
 
 G_DEFINE_FINAL_TYPE (TesseraAgentWindow, tessera_agent_window, ADW_TYPE_WINDOW)
 
-static TesseraApplication *
-get_application (void)
-{
-  return TESSERA_APPLICATION (g_application_get_default ());
-}
-
 /* The token that holds a key with this blob, if Tessera knows it */
 static TesseraToken *
-find_token_for_blob (GBytes *blob)
+find_token_for_blob (TesseraAgentWindow *self,
+                     GBytes             *blob)
 {
-  GListModel *tokens = tessera_registry_get_tokens (tessera_application_get_registry (get_application ()));
+  GListModel *tokens = tessera_registry_get_tokens (self->registry);
   guint n_tokens = g_list_model_get_n_items (tokens);
 
   for (guint i = 0; i < n_tokens; i++)
@@ -66,11 +62,12 @@ find_token_for_blob (GBytes *blob)
 }
 
 static GtkWidget *
-create_identity_row (TesseraAgentIdentity *identity)
+create_identity_row (TesseraAgentWindow   *self,
+                     TesseraAgentIdentity *identity)
 {
   GtkWidget *row = adw_action_row_new ();
   g_autofree char *fingerprint = tessera_ssh_fingerprint_sha256 (identity->blob);
-  g_autoptr(TesseraToken) token = find_token_for_blob (identity->blob);
+  g_autoptr(TesseraToken) token = find_token_for_blob (self, identity->blob);
   const char *type = tessera_ssh_blob_get_type_label (identity->blob);
   guint bits = tessera_ssh_blob_get_bits (identity->blob);
   g_autofree char *kind = NULL;
@@ -158,7 +155,7 @@ on_identities_listed (GObject      *object,
 
   for (guint i = 0; i < identities->len; i++)
     {
-      GtkWidget *row = create_identity_row (g_ptr_array_index (identities, i));
+      GtkWidget *row = create_identity_row (self, g_ptr_array_index (identities, i));
 
       gtk_list_box_append (self->keys_list, row);
       g_ptr_array_add (self->rows, row);
@@ -179,7 +176,7 @@ tessera_agent_window_refresh (TesseraAgentWindow *self)
 
   self->loading = TRUE;
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "agent.refresh", FALSE);
-  tessera_agent_list_identities_async (tessera_application_get_agent (get_application ()),
+  tessera_agent_list_identities_async (self->agent,
                                        self->cancellable,
                                        on_identities_listed, g_object_ref (self));
 }
@@ -218,6 +215,8 @@ tessera_agent_window_finalize (GObject *object)
 {
   TesseraAgentWindow *self = TESSERA_AGENT_WINDOW (object);
 
+  g_clear_object (&self->agent);
+  g_clear_object (&self->registry);
   g_clear_object (&self->cancellable);
 
   G_OBJECT_CLASS (tessera_agent_window_parent_class)->finalize (object);
@@ -255,20 +254,26 @@ tessera_agent_window_init (TesseraAgentWindow *self)
 /**
  * tessera_agent_window_new:
  * @parent: (nullable): the main window
+ * @sync: the app's agent sync: its agent, and the registry whose tokens
+ *   hold the agent's keys
  *
  * Returns: (transfer none): a new window listing the agent's keys; present it
  */
 GtkWidget *
-tessera_agent_window_new (GtkWindow *parent)
+tessera_agent_window_new (GtkWindow        *parent,
+                          TesseraAgentSync *sync)
 {
   TesseraAgentWindow *self;
 
   g_return_val_if_fail (!parent || GTK_IS_WINDOW (parent), NULL);
+  g_return_val_if_fail (TESSERA_IS_AGENT_SYNC (sync), NULL);
 
   self = g_object_new (TESSERA_TYPE_AGENT_WINDOW,
                        "transient-for", parent,
                        "application", parent ? gtk_window_get_application (parent) : NULL,
                        NULL);
+  self->agent = g_object_ref (tessera_agent_sync_get_agent (sync));
+  self->registry = g_object_ref (tessera_agent_sync_get_registry (sync));
   tessera_agent_window_refresh (self);
 
   return GTK_WIDGET (self);

@@ -15,7 +15,8 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (TesseraAgentWindow, tessera_agent_window, TESSERA, AGENT_WINDOW, AdwWindow)
 
-GtkWidget *tessera_agent_window_new     (GtkWindow          *parent);
+GtkWidget *tessera_agent_window_new     (GtkWindow          *parent,
+                                         TesseraAgentSync   *sync);
 void       tessera_agent_window_refresh (TesseraAgentWindow *self);
 
 G_END_DECLS

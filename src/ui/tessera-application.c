@@ -11,11 +11,9 @@
 
 #include <glib/gi18n.h>
 
-#include "tessera-agent-dialog.h"
 #include "tessera-application.h"
 #include "tessera-error-dialog.h"
 #include "tessera-preferences-window.h"
-#include "tessera-token-page-lifecycle.h"
 #include "tessera-window.h"
 
 #define TESSERA_WEBSITE   "https://tessera.app/"
@@ -287,7 +285,7 @@ tessera_application_create_software_token_action (GSimpleAction *action,
     }
 
   if (window != NULL)
-    tessera_show_create_software_token (window);
+    gtk_widget_activate_action (GTK_WIDGET (window), "win.create-software-token", NULL);
 }
 
 static const GActionEntry app_actions[] = {
@@ -342,10 +340,9 @@ tessera_application_startup (GApplication *application)
   self->loading = TRUE;
 
   /* One agent and one sync for all windows: a pulled card leaves the
-   * agent once, and its toast shows once */
+   * agent once, and its toast shows once, in the active window */
   self->agent = tessera_agent_new (NULL);
   self->agent_sync = tessera_agent_sync_new (self->registry, self->agent);
-  tessera_agent_dialog_connect_sync (self->agent_sync);
   tessera_registry_load_async (self->registry, self->cancellable,
                                on_registry_loaded, g_object_ref (self));
 }

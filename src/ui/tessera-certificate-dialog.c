@@ -14,7 +14,7 @@
 
 #include "tessera-certificate-dialog.h"
 #include "tessera-pin-dialog.h"
-#include "tessera-window.h"
+#include "tessera-toast.h"
 
 struct _TesseraCertificateDialog
 {
@@ -117,12 +117,11 @@ is_cancelled (TesseraCertificateDialog *self,
 static void
 finish (TesseraCertificateDialog *self)
 {
-  GtkWindow *parent = gtk_window_get_transient_for (GTK_WINDOW (self));
   /* Translators: a notification, %s is a key's name */
   g_autofree char *text = g_strdup_printf (_("Certificate for “%s” created"), self->title);
 
-  if (TESSERA_IS_WINDOW (parent))
-    tessera_window_add_toast (TESSERA_WINDOW (parent), adw_toast_new (text));
+  /* In the window it belongs to, before it lets go of it */
+  tessera_toast_show (GTK_WIDGET (self), text);
   dismiss (self);
 }
 
@@ -321,16 +320,18 @@ tessera_certificate_dialog_init (TesseraCertificateDialog *self)
 /**
  * tessera_certificate_dialog_new:
  * @parent: (nullable): the window the dialog belongs to, which shows the
- *   toast; closing a #TesseraWindow closes the dialog
+ *   toast
  * @token: the key's token
  * @key: the key that signs its own certificate
+ * @cancellable: (nullable): the window's: cancelling it closes the dialog
  *
  * Returns: (transfer none): a new dialog; present it
  */
 GtkWidget *
 tessera_certificate_dialog_new (GtkWindow    *parent,
                                 TesseraToken *token,
-                                TesseraKey   *key)
+                                TesseraKey   *key,
+                                GCancellable *cancellable)
 {
   TesseraCertificateDialog *self;
   const char *label;
@@ -339,6 +340,7 @@ tessera_certificate_dialog_new (GtkWindow    *parent,
   g_return_val_if_fail (!parent || GTK_IS_WINDOW (parent), NULL);
   g_return_val_if_fail (TESSERA_IS_TOKEN (token), NULL);
   g_return_val_if_fail (TESSERA_IS_KEY (key), NULL);
+  g_return_val_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable), NULL);
 
   self = g_object_new (TESSERA_TYPE_CERTIFICATE_DIALOG,
                        "transient-for", parent,
@@ -359,9 +361,8 @@ tessera_certificate_dialog_new (GtkWindow    *parent,
                          ? label : TESSERA_CERTIFICATE_DEFAULT_COMMON_NAME);
   gtk_spin_button_set_value (self->days_spin, TESSERA_CERTIFICATE_DEFAULT_DAYS);
 
-  if (TESSERA_IS_WINDOW (parent))
-    g_signal_connect_object (tessera_window_get_cancellable (TESSERA_WINDOW (parent)),
-                             "cancelled", G_CALLBACK (on_parent_cancelled), self,
+  if (cancellable != NULL)
+    g_signal_connect_object (cancellable, "cancelled", G_CALLBACK (on_parent_cancelled), self,
                              G_CONNECT_SWAPPED);
 
   update_controls (self);

@@ -18,6 +18,7 @@ G_DECLARE_FINAL_TYPE (TesseraCertificateDialog, tessera_certificate_dialog,
 
 GtkWidget *tessera_certificate_dialog_new (GtkWindow    *parent,
                                            TesseraToken *token,
-                                           TesseraKey   *key);
+                                           TesseraKey   *key,
+                                           GCancellable *cancellable);
 
 G_END_DECLS

@@ -13,6 +13,7 @@
 #include "tessera-core.h"
 #include "tessera-forget-pins-row.h"
 #include "tessera-pin-store.h"
+#include "tessera-toast.h"
 
 struct _TesseraForgetPinsRow
 {
@@ -28,16 +29,6 @@ struct _TesseraForgetPinsRow
 G_DEFINE_FINAL_TYPE (TesseraForgetPinsRow, tessera_forget_pins_row, ADW_TYPE_ACTION_ROW)
 
 static void
-add_toast (TesseraForgetPinsRow *self,
-           const char           *text)
-{
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-
-  if (ADW_IS_PREFERENCES_WINDOW (root))
-    adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (root), adw_toast_new (text));
-}
-
-static void
 on_forgotten (GObject      *object,
               GAsyncResult *result,
               gpointer      user_data)
@@ -51,12 +42,12 @@ on_forgotten (GObject      *object,
         return;
 
       gtk_widget_set_sensitive (self->button, TRUE);
-      add_toast (self, error->message);
+      tessera_toast_show (GTK_WIDGET (self), error->message);
       return;
     }
 
   gtk_widget_set_sensitive (self->button, TRUE);
-  add_toast (self, _("Remembered PINs forgotten"));
+  tessera_toast_show (GTK_WIDGET (self), _("Remembered PINs forgotten"));
 }
 
 static void

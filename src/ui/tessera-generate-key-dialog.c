@@ -19,7 +19,7 @@
 #include "tessera-error-dialog.h"
 #include "tessera-generate-key-dialog.h"
 #include "tessera-pin-dialog.h"
-#include "tessera-window.h"
+#include "tessera-toast.h"
 
 typedef enum {
   STEP_NONE,
@@ -83,16 +83,6 @@ dismiss (TesseraGenerateKeyDialog *self)
   gtk_window_set_focus (GTK_WINDOW (self), NULL);
   gtk_window_set_transient_for (GTK_WINDOW (self), NULL);
   gtk_window_destroy (GTK_WINDOW (self));
-}
-
-static void
-add_toast (TesseraGenerateKeyDialog *self,
-           const char               *text)
-{
-  GtkWindow *parent = gtk_window_get_transient_for (GTK_WINDOW (self));
-
-  if (TESSERA_IS_WINDOW (parent))
-    tessera_window_add_toast (TESSERA_WINDOW (parent), adw_toast_new (text));
 }
 
 static char *
@@ -183,7 +173,7 @@ finish (TesseraGenerateKeyDialog *self)
   g_autofree char *text = g_strdup_printf (_("Key “%s” generated"), self->label);
 
   g_debug ("Generated a key on %s", tessera_token_get_uri (self->token));
-  add_toast (self, text);
+  tessera_toast_show (GTK_WIDGET (self), text);
   dismiss (self);
 }
 

@@ -14,6 +14,7 @@
 
 #include "tessera-key-details.h"
 #include "tessera-property-row.h"
+#include "tessera-toast.h"
 
 struct _TesseraKeyDetails
 {
@@ -218,7 +219,6 @@ static void
 on_ssh_line_copy_clicked (TesseraKeyDetails *self)
 {
   const char *line = gtk_label_get_text (self->ssh_line_label);
-  GtkWidget *overlay;
   g_autofree char *text = NULL;
 
   if (line == NULL || line[0] == '\0')
@@ -226,13 +226,9 @@ on_ssh_line_copy_clicked (TesseraKeyDetails *self)
 
   gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (self)), line);
 
-  overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
-  if (overlay != NULL)
-    {
-      /* Translators: a notification, %s is a key's name */
-      text = g_strdup_printf (_("SSH key “%s” copied"), self->title);
-      adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), adw_toast_new (text));
-    }
+  /* Translators: a notification, %s is a key's name */
+  text = g_strdup_printf (_("SSH key “%s” copied"), self->title);
+  tessera_toast_show (GTK_WIDGET (self), text);
 }
 
 static void

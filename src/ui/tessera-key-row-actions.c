@@ -5,7 +5,8 @@
  * its certificate, rename, delete, fix what the doctor found, and show
  * the details.  A row is recycled by the key list: every action acts on
  * the key bound at the moment it runs, and work that outlives the moment
- * holds the window, the token and the key, never the row.
+ * holds the window, the token and the key, never the row.  What belongs
+ * to the page (a fix, the details) the row asks for with a signal.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -19,9 +20,17 @@
 #include "tessera-certificate-dialog.h"
 #include "tessera-error-dialog.h"
 #include "tessera-key-row-private.h"
+#include "tessera-pin-dialog.h"
 #include "tessera-ssh-export.h"
-#include "tessera-token-page.h"
-#include "tessera-window.h"
+#include "tessera-toast.h"
+
+enum {
+  FIX_PROBLEM,
+  SHOW_DETAILS,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 static gboolean
 is_blank (const char *s)
@@ -29,14 +38,11 @@ is_blank (const char *s)
   return s == NULL || s[0] == '\0';
 }
 
-static void
-add_toast (TesseraKeyRow *self,
-           const char    *text)
+/* The window's, for work that outlives the row */
+static GCancellable *
+dup_cancellable (TesseraKeyRow *self)
 {
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-
-  if (TESSERA_IS_WINDOW (root))
-    tessera_window_add_toast (TESSERA_WINDOW (root), adw_toast_new (text));
+  return self->cancellable != NULL ? g_object_ref (self->cancellable) : g_cancellable_new ();
 }
 
 static const char *
@@ -65,7 +71,7 @@ copy_ssh_key_action (GtkWidget  *widget,
 
   /* Translators: a notification, %s is a key's name */
   text = g_strdup_printf (_("SSH key “%s” copied"), self->title);
-  add_toast (self, text);
+  tessera_toast_show (widget, text);
 }
 
 /* Save Public Key… */
@@ -83,14 +89,14 @@ on_public_key_saved (GObject      *object,
 
   /* A write error is shown already; nothing chosen is nothing to say */
   file = tessera_ssh_export_save_public_key_finish (result, &error);
-  if (file == NULL || !TESSERA_IS_WINDOW (window))
+  if (file == NULL)
     return;
 
   /* Short: a toast is one line, and cut short on a phone */
   basename = g_file_get_basename (file);
   /* Translators: a notification, %s is a file name, e.g. “ssh-key.pub” */
   text = g_strdup_printf (_("Saved “%s”"), basename);
-  tessera_window_add_toast (TESSERA_WINDOW (window), adw_toast_new (text));
+  tessera_toast_show (GTK_WIDGET (window), text);
 }
 
 static void
@@ -105,9 +111,7 @@ save_public_key_action (GtkWidget  *widget,
     return;
 
   tessera_ssh_export_save_public_key_async (GTK_WINDOW (root), self->key, self->token,
-                                            TESSERA_IS_WINDOW (root)
-                                            ? tessera_window_get_cancellable (TESSERA_WINDOW (root))
-                                            : NULL,
+                                            self->cancellable,
                                             on_public_key_saved, g_object_ref (root));
 }
 
@@ -119,13 +123,11 @@ copy_ssh_config_action (GtkWidget  *widget,
                         GVariant   *parameter)
 {
   TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
-  GtkRoot *root = gtk_widget_get_root (widget);
   g_autofree char *config = NULL;
 
   if (self->key == NULL)
     return;
-  config = tessera_ssh_export_dup_config (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                          self->key, self->token);
+  config = tessera_ssh_export_dup_config (self->key, self->token);
   if (config == NULL)
     return;
 
@@ -134,7 +136,7 @@ copy_ssh_config_action (GtkWidget  *widget,
   /* Translators: a notification after Copy SSH Config.  The copied Host
    * block names server.example.com, which the user replaces with their
    * server's name.  Keep it short: a toast is one line, cut short on a phone. */
-  add_toast (self, _("Copied — replace the host name"));
+  tessera_toast_show (widget, _("Copied — replace the host name"));
 }
 
 /* Export Certificate… */
@@ -174,14 +176,6 @@ show_message (GtkWindow  *window,
 }
 
 static void
-window_toast (GtkWindow  *window,
-              const char *text)
-{
-  if (TESSERA_IS_WINDOW (window))
-    tessera_window_add_toast (TESSERA_WINDOW (window), adw_toast_new (text));
-}
-
-static void
 on_certificate_exported (GObject      *object,
                          GAsyncResult *result,
                          gpointer      user_data)
@@ -216,7 +210,7 @@ on_certificate_exported (GObject      *object,
   basename = g_file_get_basename (export->file);
   /* Translators: a notification, %s is a file name, e.g. “ssh-key.pem” */
   text = g_strdup_printf (_("Exported “%s”"), basename);
-  window_toast (export->window, text);
+  tessera_toast_show (GTK_WIDGET (export->window), text);
 }
 
 static gboolean
@@ -295,9 +289,7 @@ export_certificate_action (GtkWidget  *widget,
 
   export = g_new0 (ExportCertificate, 1);
   export->window = g_object_ref (GTK_WINDOW (root));
-  export->cancellable = TESSERA_IS_WINDOW (root)
-    ? g_object_ref (tessera_window_get_cancellable (TESSERA_WINDOW (root)))
-    : g_cancellable_new ();
+  export->cancellable = dup_cancellable (self);
   export->certificate = g_object_ref (certificate);
 
   export->chooser = gtk_file_chooser_native_new (_("Export Certificate"),
@@ -343,7 +335,8 @@ create_certificate_action (GtkWidget  *widget,
     return;
 
   gtk_window_present (GTK_WINDOW (tessera_certificate_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                                                  self->token, self->key)));
+                                                                  self->token, self->key,
+                                                                  self->cancellable)));
 }
 
 /* Rename… and Delete…
@@ -413,9 +406,7 @@ key_edit_new (TesseraKeyRow *self)
   edit->window = g_object_ref (GTK_WINDOW (root));
   edit->token = g_object_ref (self->token);
   edit->key = g_object_ref (self->key);
-  edit->cancellable = TESSERA_IS_WINDOW (root)
-    ? g_object_ref (tessera_window_get_cancellable (TESSERA_WINDOW (root)))
-    : g_cancellable_new ();
+  edit->cancellable = dup_cancellable (self);
   edit->name = g_strdup (self->title);
 
   return edit;
@@ -429,22 +420,14 @@ key_edit_is_cancelled (KeyEdit      *edit,
       || g_cancellable_is_cancelled (edit->cancellable);
 }
 
-/* Runs @func once logged in, through the page's PIN dialog when needed */
+/* Runs @func once logged in, through a PIN dialog of the page when needed */
 static void
-key_edit_when_logged_in (TesseraKeyRow                *self,
-                         KeyEdit                      *edit,
-                         TesseraTokenPageLoggedInFunc  func)
+key_edit_when_logged_in (TesseraKeyRow       *self,
+                         KeyEdit             *edit,
+                         TesseraLoggedInFunc  func)
 {
-  GtkWidget *page = gtk_widget_get_ancestor (GTK_WIDGET (self), TESSERA_TYPE_TOKEN_PAGE);
-
-  if (page != NULL)
-    tessera_token_page_when_logged_in (TESSERA_TOKEN_PAGE (page), func, edit,
-                                       (GDestroyNotify) key_edit_unref);
-  else
-    {
-      func (edit);
-      key_edit_unref (edit);
-    }
+  tessera_pin_dialog_when_logged_in (edit->token, edit->window, self->page_cancellable,
+                                     func, edit, (GDestroyNotify) key_edit_unref);
 }
 
 /* After a login the token's keys are new objects: find this one again */
@@ -470,7 +453,7 @@ on_edit_objects_read (GObject      *object,
       if (key_edit_is_cancelled (edit, error))
         return;
 
-      window_toast (edit->window, error->message);
+      tessera_toast_show (GTK_WIDGET (edit->window), error->message);
     }
 }
 
@@ -480,7 +463,7 @@ key_edit_read_objects (KeyEdit    *edit,
                        const char *toast)
 {
   if (toast != NULL)
-    window_toast (edit->window, toast);
+    tessera_toast_show (GTK_WIDGET (edit->window), toast);
 
   tessera_token_read_objects_async (edit->token, edit->cancellable,
                                     on_edit_objects_read, key_edit_ref (edit));
@@ -787,29 +770,29 @@ fix_problem_action (GtkWidget  *widget,
                     GVariant   *parameter)
 {
   TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
-  GtkWidget *page = gtk_widget_get_ancestor (widget, TESSERA_TYPE_TOKEN_PAGE);
 
-  if (page != NULL && self->key != NULL && self->problem != NULL)
-    tessera_token_page_fix_problem (TESSERA_TOKEN_PAGE (page), self->problem);
+  if (self->key != NULL && self->problem != NULL)
+    g_signal_emit (self, signals[FIX_PROBLEM], 0, self->problem);
 }
 
 /* Details and the menu */
 
 typedef struct
 {
-  TesseraTokenPage *page;
-  TesseraKey       *key;
+  TesseraKeyRow *row;
+  TesseraKey    *key;
 } ShowDetails;
 
+/* The key it was asked for, though the row may show another by now */
 static gboolean
 show_details_idle (gpointer user_data)
 {
   ShowDetails *show = user_data;
 
-  if (gtk_widget_get_root (GTK_WIDGET (show->page)) != NULL)
-    tessera_token_page_show_details (show->page, G_OBJECT (show->key));
+  if (gtk_widget_get_root (GTK_WIDGET (show->row)) != NULL)
+    g_signal_emit (show->row, signals[SHOW_DETAILS], 0, show->key);
 
-  g_object_unref (show->page);
+  g_object_unref (show->row);
   g_object_unref (show->key);
   g_free (show);
 
@@ -822,16 +805,15 @@ show_details_action (GtkWidget  *widget,
                      GVariant   *parameter)
 {
   TesseraKeyRow *self = TESSERA_KEY_ROW (widget);
-  GtkWidget *page = gtk_widget_get_ancestor (widget, TESSERA_TYPE_TOKEN_PAGE);
   ShowDetails *show;
 
-  if (page == NULL || self->key == NULL)
+  if (self->key == NULL)
     return;
 
   /* Once the key menu has closed: a popover that closes after the page
    * of its button went out of sight keeps the keyboard on X11 */
   show = g_new0 (ShowDetails, 1);
-  show->page = g_object_ref (TESSERA_TOKEN_PAGE (page));
+  show->row = g_object_ref (self);
   show->key = g_object_ref (self->key);
   g_idle_add (show_details_idle, show);
 }
@@ -851,11 +833,40 @@ popup_menu (GtkWidget *widget,
   return TRUE;
 }
 
-/* The actions of the class, and which of them the bound key allows */
+/* The actions of the class, and which of them the bound key allows.
+ * The signals, too: how the row asks its page for what is the page's */
 
 void
 tessera_key_row_install_actions (GtkWidgetClass *widget_class)
 {
+  /**
+   * TesseraKeyRow::fix-problem:
+   * @self: the row
+   * @problem: the #TesseraProblem of the row's key
+   *
+   * Asks the page to fix what its doctor found.
+   */
+  signals[FIX_PROBLEM] =
+    g_signal_new ("fix-problem",
+                  G_TYPE_FROM_CLASS (widget_class),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, TESSERA_TYPE_PROBLEM);
+
+  /**
+   * TesseraKeyRow::show-details:
+   * @self: the row
+   * @key: the #TesseraKey whose details to show
+   *
+   * Asks the page to show the key's details.
+   */
+  signals[SHOW_DETAILS] =
+    g_signal_new ("show-details",
+                  G_TYPE_FROM_CLASS (widget_class),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, TESSERA_TYPE_KEY);
+
   /* The shortcuts act on the key row that has the focus */
   gtk_widget_class_install_action (widget_class, "key.copy-ssh-key", NULL, copy_ssh_key_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_c, GDK_CONTROL_MASK,

@@ -29,6 +29,11 @@ struct _TesseraKeyRow
   TesseraProblem *problem;
   char           *title;
 
+  /* owned, or NULL: the window's, for work that outlives the row, and
+   * the page's, for the login that work may need first */
+  GCancellable   *cancellable;
+  GCancellable   *page_cancellable;
+
   gulong          key_notify_id;
   gulong          token_notify_id;
 };

@@ -452,6 +452,8 @@ tessera_key_row_finalize (GObject *object)
   TesseraKeyRow *self = TESSERA_KEY_ROW (object);
 
   g_clear_pointer (&self->title, g_free);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->page_cancellable);
 
   G_OBJECT_CLASS (tessera_key_row_parent_class)->finalize (object);
 }
@@ -497,13 +499,27 @@ tessera_key_row_init (TesseraKeyRow *self)
 
 /**
  * tessera_key_row_new:
+ * @cancellable: (nullable): the window's: cancelling it cancels the work
+ *   the row's actions started, and closes their dialogs
+ * @page_cancellable: (nullable): the page's: cancelling it closes the PIN
+ *   dialog of a login that an action asked for
  *
  * Returns: (transfer floating): a new row, bound to no key
  */
 GtkWidget *
-tessera_key_row_new (void)
+tessera_key_row_new (GCancellable *cancellable,
+                     GCancellable *page_cancellable)
 {
-  return g_object_new (TESSERA_TYPE_KEY_ROW, NULL);
+  TesseraKeyRow *self;
+
+  g_return_val_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (!page_cancellable || G_IS_CANCELLABLE (page_cancellable), NULL);
+
+  self = g_object_new (TESSERA_TYPE_KEY_ROW, NULL);
+  g_set_object (&self->cancellable, cancellable);
+  g_set_object (&self->page_cancellable, page_cancellable);
+
+  return GTK_WIDGET (self);
 }
 
 /**

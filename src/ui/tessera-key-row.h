@@ -15,7 +15,8 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (TesseraKeyRow, tessera_key_row, TESSERA, KEY_ROW, GtkWidget)
 
-GtkWidget    *tessera_key_row_new         (void);
+GtkWidget    *tessera_key_row_new         (GCancellable   *cancellable,
+                                           GCancellable   *page_cancellable);
 void          tessera_key_row_bind        (TesseraKeyRow  *self,
                                            TesseraKey     *key,
                                            TesseraToken   *token,

@@ -328,3 +328,77 @@ tessera_pin_dialog_get_token (TesseraPinDialog *self)
 
   return self->token;
 }
+
+typedef struct
+{
+  TesseraLoggedInFunc  func;
+  gpointer             user_data;
+  GDestroyNotify       destroy;
+} WhenLoggedIn;
+
+static void
+when_logged_in_free (gpointer  data,
+                     GClosure *closure)
+{
+  WhenLoggedIn *when = data;
+
+  if (when->destroy != NULL)
+    when->destroy (when->user_data);
+  g_free (when);
+}
+
+static void
+on_logged_in_then (TesseraPinDialog *dialog,
+                   WhenLoggedIn     *when)
+{
+  when->func (when->user_data);
+}
+
+/**
+ * tessera_pin_dialog_when_logged_in:
+ * @token: the token to log in to
+ * @parent: (nullable): the window the PIN dialog belongs to
+ * @cancellable: (nullable): cancelling it closes the PIN dialog
+ * @func: what to do once logged in
+ * @user_data: passed to @func
+ * @destroy: (nullable): frees @user_data, whether @func ran or not
+ *
+ * Runs @func now when the token is logged in or needs no login; otherwise
+ * asks for the PIN first, and runs @func after the login, or never when
+ * the user closes the dialog.  Writing to most tokens needs a login.
+ */
+void
+tessera_pin_dialog_when_logged_in (TesseraToken        *token,
+                                   GtkWindow           *parent,
+                                   GCancellable        *cancellable,
+                                   TesseraLoggedInFunc  func,
+                                   gpointer             user_data,
+                                   GDestroyNotify       destroy)
+{
+  WhenLoggedIn *when;
+  GtkWidget *dialog;
+
+  g_return_if_fail (TESSERA_IS_TOKEN (token));
+  g_return_if_fail (!parent || GTK_IS_WINDOW (parent));
+  g_return_if_fail (func != NULL);
+
+  if (tessera_token_get_logged_in (token)
+      || !tessera_token_has_state (token, TESSERA_TOKEN_STATE_LOGIN_REQUIRED))
+    {
+      func (user_data);
+      if (destroy != NULL)
+        destroy (user_data);
+      return;
+    }
+
+  when = g_new0 (WhenLoggedIn, 1);
+  when->func = func;
+  when->user_data = user_data;
+  when->destroy = destroy;
+
+  dialog = tessera_pin_dialog_new (token, parent, cancellable);
+  /* Freed with the dialog, whether the user logged in or not */
+  g_signal_connect_data (dialog, "logged-in", G_CALLBACK (on_logged_in_then), when,
+                         when_logged_in_free, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}

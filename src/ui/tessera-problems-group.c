@@ -18,6 +18,7 @@
 
 #include "tessera-error-dialog.h"
 #include "tessera-problems-group.h"
+#include "tessera-toast.h"
 
 struct _TesseraProblemsGroup
 {
@@ -46,16 +47,6 @@ enum {
 };
 
 static guint signals[N_SIGNALS];
-
-static void
-add_toast (TesseraProblemsGroup *self,
-           const char           *text)
-{
-  GtkWidget *overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
-
-  if (overlay != NULL)
-    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), adw_toast_new (text));
-}
 
 static gboolean
 is_cancelled (TesseraProblemsGroup *self,
@@ -274,7 +265,7 @@ on_fixed_objects_read (GObject      *object,
       if (is_cancelled (self, error))
         return;
 
-      add_toast (self, error->message);
+      tessera_toast_show (GTK_WIDGET (self), error->message);
     }
 
   if (is_cancelled (self, NULL))
@@ -316,7 +307,7 @@ on_problem_fixed (GObject      *object,
 
   /* Translators: a notification, %s is the problem, e.g. "Fixed: Certificate under another ID" */
   text = g_strdup_printf (_("Fixed: %s"), self->fixing_title ? self->fixing_title : "");
-  add_toast (self, text);
+  tessera_toast_show (GTK_WIDGET (self), text);
   tessera_token_read_objects_async (self->token, self->cancellable,
                                     on_fixed_objects_read, g_object_ref (self));
 }

@@ -12,6 +12,7 @@
 #include <glib/gi18n.h>
 
 #include "tessera-property-row.h"
+#include "tessera-toast.h"
 
 struct _TesseraPropertyRow
 {
@@ -52,22 +53,16 @@ static void
 on_copy_button_clicked (GtkButton          *button,
                         TesseraPropertyRow *self)
 {
-  GtkWidget *overlay;
+  g_autofree char *text = NULL;
 
   if (self->value == NULL)
     return;
 
   gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (self)), self->value);
 
-  overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
-  if (overlay != NULL)
-    {
-      g_autofree char *text =
-        /* Translators: a notification, %s names the value, e.g. "Fingerprint copied" */
-        g_strdup_printf (_("%s copied"), adw_preferences_row_get_title (ADW_PREFERENCES_ROW (self)));
-
-      adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), adw_toast_new (text));
-    }
+  /* Translators: a notification, %s names the value, e.g. "Fingerprint copied" */
+  text = g_strdup_printf (_("%s copied"), adw_preferences_row_get_title (ADW_PREFERENCES_ROW (self)));
+  tessera_toast_show (GTK_WIDGET (self), text);
 }
 
 /* Identifiers (URIs, paths, fingerprints, serial numbers) in monospace,

@@ -89,6 +89,8 @@ struct _TesseraSetupAssistant
   /* owned references */
   TesseraToken     *token;
   TesseraRegistry  *registry;
+  TesseraAgentSync *agent_sync;
+  GSettings        *settings;
   GCancellable     *cancellable;
   GCancellable     *parent_cancellable;
   TesseraKey       *key;

@@ -1153,8 +1153,7 @@ on_copy_key_clicked (TesseraSetupAssistant *self)
 static void
 on_copy_config_clicked (TesseraSetupAssistant *self)
 {
-  g_autofree char *config = tessera_ssh_export_dup_config (GTK_WINDOW (self), self->key,
-                                                           self->token);
+  g_autofree char *config = tessera_ssh_export_dup_config (self->key, self->token);
 
   if (config == NULL)
     return;
@@ -1167,8 +1166,7 @@ on_copy_config_clicked (TesseraSetupAssistant *self)
 static char *
 describe_public_key_path (TesseraSetupAssistant *self)
 {
-  GFile *file = tessera_ssh_export_lookup_public_key_file (GTK_WINDOW (self), self->key,
-                                                          self->token);
+  GFile *file = tessera_ssh_export_lookup_public_key_file (self->key, self->token);
   g_autofree char *name = NULL;
 
   if (file != NULL && g_file_peek_path (file) != NULL)
@@ -1198,7 +1196,7 @@ update_command (TesseraSetupAssistant *self)
   if (self->command_label == NULL)
     return;
 
-  file = tessera_ssh_export_lookup_public_key_file (GTK_WINDOW (self), self->key, self->token);
+  file = tessera_ssh_export_lookup_public_key_file (self->key, self->token);
   gtk_widget_set_visible (self->command_label, file != NULL);
   gtk_widget_set_visible (self->command_intro, file != NULL);
   if (file == NULL)
@@ -1360,7 +1358,9 @@ _tessera_setup_configure_finish (TesseraSetupAssistant *self)
   /* The token page's switch, for this token */
   group_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
   self->agent_group = g_object_new (TESSERA_TYPE_AGENT_GROUP, NULL);
-  tessera_agent_group_set_token (self->agent_group, self->token);
+  /* Its own add flow, cancelled with it (no window cancellable) */
+  tessera_agent_group_set_token (self->agent_group, self->token, self->agent_sync,
+                                 self->settings, NULL);
   gtk_box_append (GTK_BOX (group_box), GTK_WIDGET (self->agent_group));
   gtk_widget_set_margin_top (group_box, 12);
   gtk_box_append (GTK_BOX (page->content), group_box);

@@ -28,13 +28,17 @@
 
 #include <glib/gi18n.h>
 
-#include "tessera-application.h"
 #include "tessera-pin-dialog.h"
 #include "tessera-setup-assistant-private.h"
-#include "tessera-software-token-dialog.h"
-#include "tessera-window.h"
 
 G_DEFINE_FINAL_TYPE (TesseraSetupAssistant, tessera_setup_assistant, ADW_TYPE_WINDOW)
+
+enum {
+  TOKEN_READY,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 /* Small things */
 
@@ -76,14 +80,6 @@ _tessera_setup_wipe_rows (TesseraSetupAssistant *self)
 {
   if (self->form != NULL)
     tessera_pin_form_wipe (self->form);
-}
-
-static TesseraWindow *
-main_window (TesseraSetupAssistant *self)
-{
-  GtkWindow *parent = gtk_window_get_transient_for (GTK_WINDOW (self));
-
-  return TESSERA_IS_WINDOW (parent) ? TESSERA_WINDOW (parent) : NULL;
 }
 
 void
@@ -598,7 +594,6 @@ on_registry_refreshed (GObject      *object,
   g_autoptr(TesseraSetupAssistant) self = user_data;
   g_autoptr(GError) error = NULL;
   TesseraToken *token;
-  TesseraWindow *window;
 
   if (!tessera_registry_refresh_finish (TESSERA_REGISTRY (object), result, &error))
     {
@@ -621,9 +616,7 @@ on_registry_refreshed (GObject      *object,
     }
 
   set_token (self, token);
-  window = main_window (self);
-  if (window != NULL)
-    tessera_window_select_token (window, token);
+  g_signal_emit (self, signals[TOKEN_READY], 0, token);
 
   _tessera_setup_set_busy (self, NULL);
   _tessera_setup_advance (self, self->step);
@@ -896,7 +889,6 @@ cancel_action (GtkWidget  *widget,
 static void
 dismiss (TesseraSetupAssistant *self)
 {
-  TesseraWindow *window = main_window (self);
   gboolean was_busy = self->busy;
 
   g_cancellable_cancel (self->cancellable);
@@ -910,10 +902,9 @@ dismiss (TesseraSetupAssistant *self)
 
   /* The token may have finished what was cancelled (a key pair the core
    * then deletes, a PIN change): show the window what is there now */
-  if ((was_busy || self->made_something) && window != NULL && self->token != NULL
-      && !g_cancellable_is_cancelled (tessera_window_get_cancellable (window)))
-    tessera_token_read_objects_async (self->token, tessera_window_get_cancellable (window),
-                                      NULL, NULL);
+  if ((was_busy || self->made_something) && self->parent_cancellable != NULL
+      && self->token != NULL && !g_cancellable_is_cancelled (self->parent_cancellable))
+    tessera_token_read_objects_async (self->token, self->parent_cancellable, NULL, NULL);
 
   /* Work in progress keeps the window alive after this; GTK 4.8 would
    * leave it pointing at a parent that may be gone by then.  A focused
@@ -960,6 +951,8 @@ tessera_setup_assistant_finalize (GObject *object)
   g_clear_pointer (&self->type_checks, g_ptr_array_unref);
   g_clear_object (&self->token);
   g_clear_object (&self->registry);
+  g_clear_object (&self->agent_sync);
+  g_clear_object (&self->settings);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->parent_cancellable);
   g_clear_object (&self->key);
@@ -986,6 +979,21 @@ tessera_setup_assistant_class_init (TesseraSetupAssistantClass *klass)
 
   object_class->dispose = tessera_setup_assistant_dispose;
   object_class->finalize = tessera_setup_assistant_finalize;
+
+  /**
+   * TesseraSetupAssistant::token-ready:
+   * @self: the assistant
+   * @token: the token, as the registry knows it now
+   *
+   * Emitted when a PIN operation gave the token a new place (SoftHSM
+   * moves an initialized token to a new slot): its opener shows it.
+   */
+  signals[TOKEN_READY] =
+    g_signal_new ("token-ready",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, TESSERA_TYPE_TOKEN);
   window_class->close_request = tessera_setup_assistant_close_request;
 
   g_type_ensure (TESSERA_TYPE_AGENT_GROUP);
@@ -1032,30 +1040,41 @@ tessera_setup_assistant_init (TesseraSetupAssistant *self)
  * tessera_setup_assistant_new:
  * @parent: the main window
  * @token: the token to set up
+ * @registry: the app's registry, where the token is found again after a
+ *   PIN operation
+ * @agent_sync: the app's agent sync, for the last page's agent switch
+ * @settings: the app's settings
+ * @cancellable: (nullable): the window's: cancelling it closes the assistant
  *
  * Returns: (transfer none): a new assistant; present it
  */
 GtkWidget *
-tessera_setup_assistant_new (GtkWindow    *parent,
-                             TesseraToken *token)
+tessera_setup_assistant_new (GtkWindow        *parent,
+                             TesseraToken     *token,
+                             TesseraRegistry  *registry,
+                             TesseraAgentSync *agent_sync,
+                             GSettings        *settings,
+                             GCancellable     *cancellable)
 {
   TesseraSetupAssistant *self;
-  GApplication *app = g_application_get_default ();
 
   g_return_val_if_fail (GTK_IS_WINDOW (parent), NULL);
   g_return_val_if_fail (TESSERA_IS_TOKEN (token), NULL);
-  g_return_val_if_fail (TESSERA_IS_APPLICATION (app), NULL);
+  g_return_val_if_fail (TESSERA_IS_REGISTRY (registry), NULL);
+  g_return_val_if_fail (TESSERA_IS_AGENT_SYNC (agent_sync), NULL);
+  g_return_val_if_fail (G_IS_SETTINGS (settings), NULL);
+  g_return_val_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable), NULL);
 
   self = g_object_new (TESSERA_TYPE_SETUP_ASSISTANT,
                        "transient-for", parent,
                        NULL);
-  self->registry = g_object_ref (tessera_application_get_registry (TESSERA_APPLICATION (app)));
+  self->registry = g_object_ref (registry);
+  self->agent_sync = g_object_ref (agent_sync);
+  self->settings = g_object_ref (settings);
   set_token (self, token);
 
-  if (TESSERA_IS_WINDOW (parent))
+  if (cancellable != NULL)
     {
-      GCancellable *cancellable = tessera_window_get_cancellable (TESSERA_WINDOW (parent));
-
       self->parent_cancellable = g_object_ref (cancellable);
       g_signal_connect_object (self->parent_cancellable, "cancelled",
                                G_CALLBACK (on_parent_cancelled), self, G_CONNECT_SWAPPED);
@@ -1065,53 +1084,4 @@ tessera_setup_assistant_new (GtkWindow    *parent,
   _tessera_setup_advance (self, STEP_INITIALIZE);
 
   return GTK_WIDGET (self);
-}
-
-/**
- * tessera_setup_assistant_present:
- * @parent: the main window
- * @token: the token to set up
- *
- * Opens the assistant for @token over @parent.
- */
-void
-tessera_setup_assistant_present (GtkWindow    *parent,
-                                 TesseraToken *token)
-{
-  gtk_window_present (GTK_WINDOW (tessera_setup_assistant_new (parent, token)));
-}
-
-static void
-on_software_token_created (GtkWidget    *dialog,
-                           TesseraToken *token,
-                           GtkWindow    *parent)
-{
-  if (TESSERA_IS_WINDOW (parent))
-    tessera_window_select_token (TESSERA_WINDOW (parent), token);
-  tessera_setup_assistant_present (parent, token);
-}
-
-/**
- * tessera_setup_assistant_present_new_software_token:
- * @parent: the main window
- *
- * Creates a software token first (its label and PINs), then sets it up
- * for SSH: the empty state's way in.
- */
-void
-tessera_setup_assistant_present_new_software_token (GtkWindow *parent)
-{
-  GApplication *app = g_application_get_default ();
-  TesseraRegistry *registry;
-  GCancellable *cancellable;
-  GtkWidget *dialog;
-
-  g_return_if_fail (TESSERA_IS_WINDOW (parent));
-  g_return_if_fail (TESSERA_IS_APPLICATION (app));
-
-  registry = tessera_application_get_registry (TESSERA_APPLICATION (app));
-  cancellable = tessera_window_get_cancellable (TESSERA_WINDOW (parent));
-  dialog = tessera_software_token_dialog_new (registry, parent, cancellable);
-  g_signal_connect_object (dialog, "created", G_CALLBACK (on_software_token_created), parent, 0);
-  gtk_window_present (GTK_WINDOW (dialog));
 }

@@ -15,10 +15,11 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (TesseraSetupAssistant, tessera_setup_assistant, TESSERA, SETUP_ASSISTANT, AdwWindow)
 
-GtkWidget *tessera_setup_assistant_new           (GtkWindow    *parent,
-                                                  TesseraToken *token);
-void       tessera_setup_assistant_present       (GtkWindow    *parent,
-                                                  TesseraToken *token);
-void       tessera_setup_assistant_present_new_software_token (GtkWindow *parent);
+GtkWidget *tessera_setup_assistant_new (GtkWindow        *parent,
+                                        TesseraToken     *token,
+                                        TesseraRegistry  *registry,
+                                        TesseraAgentSync *agent_sync,
+                                        GSettings        *settings,
+                                        GCancellable     *cancellable);
 
 G_END_DECLS

@@ -1,8 +1,8 @@
 /* tessera-ssh-export.c: a key's public key file and ssh_config Host block
  *
  * What the key row and the "Set Up for SSH" assistant share: saving a
- * key's OpenSSH public key as a .pub file (remembered by the main window
- * for this session), and the Host block for ~/.ssh/config that names the
+ * key's OpenSSH public key as a .pub file (remembered for as long as
+ * Tessera runs), and the Host block for ~/.ssh/config that names the
  * token's module as PKCS11Provider and, once the .pub file is saved, that
  * file as the only IdentityFile.
  *
@@ -16,17 +16,19 @@
 #include <glib/gi18n.h>
 
 #include "tessera-ssh-export.h"
-#include "tessera-window.h"
 
-/* The main window: @window itself, or the one it belongs to */
-static TesseraWindow *
-main_window (GtkWindow *window)
+/* Where each key's .pub file was saved, by key identity: one table for
+ * the process, since a key is the same key in every window.  Only the
+ * main thread uses it. */
+static GHashTable *
+public_key_files (void)
 {
-  for (; window != NULL; window = gtk_window_get_transient_for (window))
-    if (TESSERA_IS_WINDOW (window))
-      return TESSERA_WINDOW (window);
+  static GHashTable *files = NULL;
 
-  return NULL;
+  if (files == NULL)
+    files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+
+  return files;
 }
 
 /**
@@ -127,36 +129,27 @@ tessera_ssh_export_format_config (const char *host,
 
 /**
  * tessera_ssh_export_lookup_public_key_file:
- * @window: the main window, or a window that belongs to it
  *
  * Returns: (transfer none) (nullable): where the key's .pub file was
- *   saved in this session
+ *   saved since Tessera started
  */
 GFile *
-tessera_ssh_export_lookup_public_key_file (GtkWindow    *window,
-                                           TesseraKey   *key,
+tessera_ssh_export_lookup_public_key_file (TesseraKey   *key,
                                            TesseraToken *token)
 {
-  TesseraWindow *main = main_window (window);
-  g_autofree char *identity = NULL;
+  g_autofree char *identity = tessera_ssh_export_key_identity (key, token);
 
-  if (main == NULL)
-    return NULL;
-
-  identity = tessera_ssh_export_key_identity (key, token);
-  return tessera_window_lookup_public_key_file (main, identity);
+  return g_hash_table_lookup (public_key_files (), identity);
 }
 
 /**
  * tessera_ssh_export_dup_config:
- * @window: the main window, or a window that belongs to it
  *
  * Returns: (transfer full) (nullable): the Host block for the key, for a
  *   host the user replaces; %NULL when the token's module has no path
  */
 char *
-tessera_ssh_export_dup_config (GtkWindow    *window,
-                               TesseraKey   *key,
+tessera_ssh_export_dup_config (TesseraKey   *key,
                                TesseraToken *token)
 {
   TesseraModule *module = tessera_token_get_module (token);
@@ -167,9 +160,7 @@ tessera_ssh_export_dup_config (GtkWindow    *window,
     return NULL;
 
   return tessera_ssh_export_format_config (TESSERA_SSH_EXPORT_PLACEHOLDER_HOST, module_path,
-                                           tessera_ssh_export_lookup_public_key_file (window,
-                                                                                      key,
-                                                                                      token));
+                                           tessera_ssh_export_lookup_public_key_file (key, token));
 }
 
 /* Save Public Key… */
@@ -204,7 +195,6 @@ on_public_key_saved (GObject      *object,
   g_autoptr(GTask) task = user_data;
   SavePublicKey *save = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
-  TesseraWindow *main;
 
   if (!g_file_replace_contents_finish (G_FILE (object), result, NULL, &error))
     {
@@ -237,9 +227,7 @@ on_public_key_saved (GObject      *object,
   if (g_task_return_error_if_cancelled (task))
     return;
 
-  main = main_window (save->window);
-  if (main != NULL)
-    tessera_window_remember_public_key_file (main, save->identity, save->file);
+  g_hash_table_replace (public_key_files (), g_strdup (save->identity), g_object_ref (save->file));
 
   g_task_return_pointer (task, g_object_ref (save->file), g_object_unref);
 }
@@ -277,8 +265,7 @@ on_save_chooser_response (GtkNativeDialog *chooser,
  * @parent: the window the file chooser belongs to
  *
  * Asks where to save the key's OpenSSH public key (in ~/.ssh when there is
- * one), writes it there, and remembers the file in the main window for
- * Copy SSH Config.  A write error is shown in a dialog over @parent.
+ * one), writes it there, and remembers the file for Copy SSH Config.  A write error is shown in a dialog over @parent.
  */
 void
 tessera_ssh_export_save_public_key_async (GtkWindow           *parent,

@@ -21,11 +21,9 @@ char  *tessera_ssh_export_suggest_file_name     (const char          *label,
 char  *tessera_ssh_export_format_config         (const char          *host,
                                                  const char          *module_path,
                                                  GFile               *identity_file);
-char  *tessera_ssh_export_dup_config            (GtkWindow           *window,
-                                                 TesseraKey          *key,
+char  *tessera_ssh_export_dup_config            (TesseraKey          *key,
                                                  TesseraToken        *token);
-GFile *tessera_ssh_export_lookup_public_key_file (GtkWindow          *window,
-                                                 TesseraKey          *key,
+GFile *tessera_ssh_export_lookup_public_key_file (TesseraKey          *key,
                                                  TesseraToken        *token);
 
 void   tessera_ssh_export_save_public_key_async  (GtkWindow           *parent,

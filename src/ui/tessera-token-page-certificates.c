@@ -17,9 +17,9 @@
 #include <glib/gi18n.h>
 
 #include "tessera-error-dialog.h"
+#include "tessera-toast.h"
 #include "tessera-token-page.h"
 #include "tessera-token-page-certificates.h"
-#include "tessera-window.h"
 
 typedef struct
 {
@@ -139,8 +139,7 @@ on_objects_read (GObject      *object,
     text = g_strdup_printf (ngettext ("Imported %u certificate from “%s”",
                                       "Imported %u certificates from “%s”", imported),
                             imported, basename);
-  if (TESSERA_IS_WINDOW (import->window))
-    tessera_window_add_toast (TESSERA_WINDOW (import->window), adw_toast_new (text));
+  tessera_toast_show (GTK_WIDGET (import->window), text);
 }
 
 static void
@@ -268,6 +267,7 @@ import_certificate_action (GtkWidget  *widget,
 {
   TesseraTokenPage *page = TESSERA_TOKEN_PAGE (widget);
   GtkRoot *root = gtk_widget_get_root (widget);
+  GCancellable *cancellable = tessera_token_page_get_cancellable (page);
   ImportCertificate *import;
 
   if (!GTK_IS_WINDOW (root))
@@ -276,9 +276,7 @@ import_certificate_action (GtkWidget  *widget,
   import = g_rc_box_new0 (ImportCertificate);
   import->window = g_object_ref (GTK_WINDOW (root));
   import->token = g_object_ref (tessera_token_page_get_token (page));
-  import->cancellable = TESSERA_IS_WINDOW (root)
-    ? g_object_ref (tessera_window_get_cancellable (TESSERA_WINDOW (root)))
-    : g_cancellable_new ();
+  import->cancellable = cancellable != NULL ? g_object_ref (cancellable) : g_cancellable_new ();
 
   /* Writing a certificate needs a login on most tokens */
   tessera_token_page_when_logged_in (page, choose_file, import,

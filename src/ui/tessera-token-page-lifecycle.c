@@ -15,48 +15,32 @@
 
 #include "tessera-change-pin-dialog.h"
 #include "tessera-initialize-dialog.h"
-#include "tessera-software-token-dialog.h"
+#include "tessera-toast.h"
 #include "tessera-token-page.h"
 #include "tessera-token-page-lifecycle.h"
-#include "tessera-window.h"
 
-static TesseraWindow *
+static GtkWindow *
 page_window (GtkWidget *page)
 {
   GtkRoot *root = gtk_widget_get_root (page);
 
-  return TESSERA_IS_WINDOW (root) ? TESSERA_WINDOW (root) : NULL;
+  return GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL;
 }
 
-static TesseraRegistry *
-window_registry (GtkWindow *window)
-{
-  GtkApplication *app = gtk_window_get_application (window);
-
-  if (!TESSERA_IS_APPLICATION (app))
-    return NULL;
-
-  return tessera_application_get_registry (TESSERA_APPLICATION (app));
-}
-
+/* The page may be gone by now: the window shows the token again, found
+ * by its URI */
 static void
-toast (TesseraWindow *window,
-       const char    *text)
-{
-  tessera_window_add_toast (window, adw_toast_new (text));
-}
-
-static void
-on_initialized (GtkWidget     *dialog,
-                TesseraToken  *token,
-                const char    *label,
-                TesseraWindow *window)
+on_initialized (GtkWidget    *dialog,
+                TesseraToken *token,
+                const char   *label,
+                GtkWindow    *window)
 {
   g_autofree char *text = g_strdup_printf (_("“%s” initialized"), label);
 
-  toast (window, text);
+  tessera_toast_show (GTK_WIDGET (window), text);
   if (token != NULL)
-    tessera_window_select_token (window, token);
+    gtk_widget_activate_action (GTK_WIDGET (window), "win.select-token", "s",
+                                tessera_token_get_uri (token));
 }
 
 static void
@@ -64,49 +48,55 @@ initialize_action (GtkWidget  *widget,
                    const char *action_name,
                    GVariant   *parameter)
 {
-  TesseraWindow *window = page_window (widget);
-  TesseraRegistry *registry;
+  TesseraTokenPage *page = TESSERA_TOKEN_PAGE (widget);
+  GtkWindow *window = page_window (widget);
   GtkWidget *dialog;
 
-  if (window == NULL || (registry = window_registry (GTK_WINDOW (window))) == NULL)
+  if (window == NULL)
     return;
 
-  dialog = tessera_initialize_dialog_new (tessera_token_page_get_token (TESSERA_TOKEN_PAGE (widget)),
-                                          registry, GTK_WINDOW (window),
-                                          tessera_window_get_cancellable (window));
+  dialog = tessera_initialize_dialog_new (tessera_token_page_get_token (page),
+                                          tessera_token_page_get_registry (page), window,
+                                          tessera_token_page_get_cancellable (page));
   g_signal_connect_object (dialog, "initialized", G_CALLBACK (on_initialized), window, 0);
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static void
-on_pin_changed (GtkWidget     *dialog,
-                const char    *message,
-                TesseraWindow *window)
+on_pin_changed (GtkWidget  *dialog,
+                const char *message,
+                GtkWindow  *window)
 {
-  toast (window, message);
+  tessera_toast_show (GTK_WIDGET (window), message);
 }
 
-static void present_change_pin (TesseraWindow        *window,
+static void present_change_pin (GtkWindow            *window,
                                 TesseraToken         *token,
-                                TesseraChangePinMode  mode);
+                                TesseraChangePinMode  mode,
+                                GCancellable         *cancellable);
 
 static void
-on_unblock_requested (GtkWidget     *dialog,
-                      TesseraToken  *token,
-                      TesseraWindow *window)
+on_unblock_requested (GtkWidget    *dialog,
+                      TesseraToken *token,
+                      GtkWindow    *window)
 {
-  present_change_pin (window, token, TESSERA_CHANGE_PIN_UNBLOCK);
+  present_change_pin (window, token, TESSERA_CHANGE_PIN_UNBLOCK,
+                      g_object_get_data (G_OBJECT (dialog), "tessera-cancellable"));
 }
 
 static void
-present_change_pin (TesseraWindow        *window,
+present_change_pin (GtkWindow            *window,
                     TesseraToken         *token,
-                    TesseraChangePinMode  mode)
+                    TesseraChangePinMode  mode,
+                    GCancellable         *cancellable)
 {
   GtkWidget *dialog;
 
-  dialog = tessera_change_pin_dialog_new (token, mode, GTK_WINDOW (window),
-                                          tessera_window_get_cancellable (window));
+  dialog = tessera_change_pin_dialog_new (token, mode, window, cancellable);
+  /* For the Unblock dialog that this one may open */
+  if (cancellable != NULL)
+    g_object_set_data_full (G_OBJECT (dialog), "tessera-cancellable",
+                            g_object_ref (cancellable), g_object_unref);
   g_signal_connect_object (dialog, "done", G_CALLBACK (on_pin_changed), window, 0);
   g_signal_connect_object (dialog, "unblock-requested",
                            G_CALLBACK (on_unblock_requested), window, 0);
@@ -117,10 +107,11 @@ static void
 show_change_pin (GtkWidget            *page,
                  TesseraChangePinMode  mode)
 {
-  TesseraWindow *window = page_window (page);
+  GtkWindow *window = page_window (page);
 
   if (window != NULL)
-    present_change_pin (window, tessera_token_page_get_token (TESSERA_TOKEN_PAGE (page)), mode);
+    present_change_pin (window, tessera_token_page_get_token (TESSERA_TOKEN_PAGE (page)), mode,
+                        tessera_token_page_get_cancellable (TESSERA_TOKEN_PAGE (page)));
 }
 
 static void
@@ -154,40 +145,4 @@ tessera_token_page_install_lifecycle_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "token.change-pin", NULL, change_pin_action);
   gtk_widget_class_install_action (widget_class, "token.change-so-pin", NULL, change_so_pin_action);
   gtk_widget_class_install_action (widget_class, "token.unblock-pin", NULL, unblock_pin_action);
-}
-
-static void
-on_software_token_created (GtkWidget     *dialog,
-                           TesseraToken  *token,
-                           TesseraWindow *window)
-{
-  g_autofree char *text =
-    g_strdup_printf (_("“%s” created"), tessera_token_get_display_name (token));
-
-  toast (window, text);
-  tessera_window_select_token (window, token);
-}
-
-/**
- * tessera_show_create_software_token:
- * @window: the main window
- *
- * Asks for a new SoftHSM token's label and PINs, creates it, and selects
- * it in the window.
- */
-void
-tessera_show_create_software_token (GtkWindow *window)
-{
-  TesseraRegistry *registry;
-  GtkWidget *dialog;
-
-  g_return_if_fail (TESSERA_IS_WINDOW (window));
-
-  if ((registry = window_registry (window)) == NULL)
-    return;
-
-  dialog = tessera_software_token_dialog_new (registry, window,
-                                              tessera_window_get_cancellable (TESSERA_WINDOW (window)));
-  g_signal_connect_object (dialog, "created", G_CALLBACK (on_software_token_created), window, 0);
-  gtk_window_present (GTK_WINDOW (dialog));
 }

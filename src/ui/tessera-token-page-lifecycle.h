@@ -12,6 +12,5 @@
 G_BEGIN_DECLS
 
 void tessera_token_page_install_lifecycle_actions (GtkWidgetClass *widget_class);
-void tessera_show_create_software_token          (GtkWindow      *window);
 
 G_END_DECLS

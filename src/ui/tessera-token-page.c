@@ -21,7 +21,7 @@
 #include "tessera-pin-dialog.h"
 #include "tessera-problems-group.h"
 #include "tessera-property-row.h"
-#include "tessera-setup-assistant.h"
+#include "tessera-toast.h"
 #include "tessera-token-page.h"
 #include "tessera-token-page-certificates.h"
 #include "tessera-token-page-lifecycle.h"
@@ -60,6 +60,9 @@ struct _TesseraTokenPage
 
   /* owned references */
   TesseraToken        *token;
+  TesseraRegistry     *registry;
+  TesseraAgentSync    *agent_sync;
+  GSettings           *settings;
   GCancellable        *cancellable;
   GCancellable        *window_cancellable;
   GError              *read_error;
@@ -79,27 +82,21 @@ G_DEFINE_FINAL_TYPE (TesseraTokenPage, tessera_token_page, ADW_TYPE_PREFERENCES_
 enum {
   PROP_0,
   PROP_TOKEN,
+  PROP_REGISTRY,
+  PROP_AGENT_SYNC,
+  PROP_SETTINGS,
   PROP_CANCELLABLE,
   N_PROPS
 };
 
 enum {
   SHOW_DETAILS,
+  SET_UP_FOR_SSH,
   N_SIGNALS
 };
 
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
-
-static void
-add_toast (TesseraTokenPage *self,
-           const char       *text)
-{
-  GtkWidget *overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
-
-  if (overlay != NULL)
-    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), adw_toast_new (text));
-}
 
 static gboolean
 is_blank (const char *s)
@@ -222,11 +219,31 @@ on_items_list_activate (GtkListView      *list,
  * its viewport, and binds it to one key at a time */
 
 static void
+on_key_row_fix_problem (TesseraKeyRow    *row,
+                        TesseraProblem   *problem,
+                        TesseraTokenPage *self)
+{
+  tessera_token_page_fix_problem (self, problem);
+}
+
+static void
+on_key_row_show_details (TesseraKeyRow    *row,
+                         TesseraKey       *key,
+                         TesseraTokenPage *self)
+{
+  tessera_token_page_show_details (self, G_OBJECT (key));
+}
+
+static void
 on_key_item_setup (GtkSignalListItemFactory *factory,
                    GtkListItem              *item,
                    TesseraTokenPage         *self)
 {
-  gtk_list_item_set_child (item, tessera_key_row_new ());
+  GtkWidget *row = tessera_key_row_new (self->window_cancellable, self->cancellable);
+
+  g_signal_connect_object (row, "fix-problem", G_CALLBACK (on_key_row_fix_problem), self, 0);
+  g_signal_connect_object (row, "show-details", G_CALLBACK (on_key_row_show_details), self, 0);
+  gtk_list_item_set_child (item, row);
 }
 
 static void
@@ -699,31 +716,6 @@ tessera_token_page_log_in (TesseraTokenPage *self)
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
-typedef struct
-{
-  TesseraTokenPageLoggedInFunc  func;
-  gpointer                      user_data;
-  GDestroyNotify                destroy;
-} WhenLoggedIn;
-
-static void
-when_logged_in_free (gpointer  data,
-                     GClosure *closure)
-{
-  WhenLoggedIn *when = data;
-
-  if (when->destroy != NULL)
-    when->destroy (when->user_data);
-  g_free (when);
-}
-
-static void
-on_pin_dialog_logged_in_then (TesseraPinDialog *dialog,
-                              WhenLoggedIn     *when)
-{
-  when->func (when->user_data);
-}
-
 /**
  * tessera_token_page_when_logged_in:
  * @self: a #TesseraTokenPage
@@ -731,48 +723,23 @@ on_pin_dialog_logged_in_then (TesseraPinDialog *dialog,
  * @user_data: passed to @func
  * @destroy: (nullable): frees @user_data, whether @func ran or not
  *
- * Runs @func now when the token is logged in or needs no login; otherwise
- * asks for the PIN with the page's PIN dialog first, and runs @func after
- * the login, or never when the user closes the dialog.  Writing to most
- * tokens needs a login.
+ * Runs @func once logged in, with the page's PIN dialog when the token
+ * asks for a login (see tessera_pin_dialog_when_logged_in()).
  */
 void
-tessera_token_page_when_logged_in (TesseraTokenPage             *self,
-                                   TesseraTokenPageLoggedInFunc  func,
-                                   gpointer                      user_data,
-                                   GDestroyNotify                destroy)
+tessera_token_page_when_logged_in (TesseraTokenPage    *self,
+                                   TesseraLoggedInFunc  func,
+                                   gpointer             user_data,
+                                   GDestroyNotify       destroy)
 {
-  TesseraToken *token;
-  WhenLoggedIn *when;
   GtkRoot *root;
-  GtkWidget *dialog;
 
   g_return_if_fail (TESSERA_IS_TOKEN_PAGE (self));
   g_return_if_fail (func != NULL);
 
-  token = self->token;
-  if (tessera_token_get_logged_in (token)
-      || !tessera_token_has_state (token, TESSERA_TOKEN_STATE_LOGIN_REQUIRED))
-    {
-      func (user_data);
-      if (destroy != NULL)
-        destroy (user_data);
-      return;
-    }
-
-  when = g_new0 (WhenLoggedIn, 1);
-  when->func = func;
-  when->user_data = user_data;
-  when->destroy = destroy;
-
   root = gtk_widget_get_root (GTK_WIDGET (self));
-  dialog = tessera_pin_dialog_new (token, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                   self->cancellable);
-  /* Freed with the dialog, whether the user logged in or not */
-  g_signal_connect_data (dialog, "logged-in",
-                         G_CALLBACK (on_pin_dialog_logged_in_then), when,
-                         when_logged_in_free, 0);
-  gtk_window_present (GTK_WINDOW (dialog));
+  tessera_pin_dialog_when_logged_in (self->token, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                     self->cancellable, func, user_data, destroy);
 }
 
 /**
@@ -824,7 +791,7 @@ on_logged_out (GObject      *object,
           || g_cancellable_is_cancelled (self->cancellable))
         return;
 
-      add_toast (self, error->message);
+      tessera_toast_show (GTK_WIDGET (self), error->message);
     }
 
   if (g_cancellable_is_cancelled (self->cancellable))
@@ -852,11 +819,7 @@ set_up_for_ssh_action (GtkWidget  *widget,
                        const char *action_name,
                        GVariant   *parameter)
 {
-  TesseraTokenPage *self = TESSERA_TOKEN_PAGE (widget);
-  GtkRoot *root = gtk_widget_get_root (widget);
-
-  if (GTK_IS_WINDOW (root))
-    tessera_setup_assistant_present (GTK_WINDOW (root), self->token);
+  g_signal_emit (widget, signals[SET_UP_FOR_SSH], 0);
 }
 
 static void
@@ -1035,7 +998,8 @@ tessera_token_page_constructed (GObject *object)
   g_signal_connect_object (self->token, "notify::objects-loaded",
                            G_CALLBACK (on_token_notify), self, 0);
 
-  tessera_agent_group_set_token (self->agent_group, self->token);
+  tessera_agent_group_set_token (self->agent_group, self->token, self->agent_sync, self->settings,
+                                 self->window_cancellable);
   g_signal_connect_object (self->problems_group, "changed",
                            G_CALLBACK (on_problems_changed), self, 0);
   tessera_problems_group_set_token (self->problems_group, self->token, self->cancellable);
@@ -1066,6 +1030,9 @@ tessera_token_page_finalize (GObject *object)
   TesseraTokenPage *self = TESSERA_TOKEN_PAGE (object);
 
   g_clear_object (&self->token);
+  g_clear_object (&self->registry);
+  g_clear_object (&self->agent_sync);
+  g_clear_object (&self->settings);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->window_cancellable);
   g_clear_error (&self->read_error);
@@ -1089,6 +1056,18 @@ tessera_token_page_get_property (GObject    *object,
       g_value_set_object (value, self->token);
       break;
 
+    case PROP_REGISTRY:
+      g_value_set_object (value, self->registry);
+      break;
+
+    case PROP_AGENT_SYNC:
+      g_value_set_object (value, self->agent_sync);
+      break;
+
+    case PROP_SETTINGS:
+      g_value_set_object (value, self->settings);
+      break;
+
     case PROP_CANCELLABLE:
       g_value_set_object (value, self->window_cancellable);
       break;
@@ -1110,6 +1089,18 @@ tessera_token_page_set_property (GObject      *object,
     {
     case PROP_TOKEN:
       self->token = g_value_dup_object (value);
+      break;
+
+    case PROP_REGISTRY:
+      self->registry = g_value_dup_object (value);
+      break;
+
+    case PROP_AGENT_SYNC:
+      self->agent_sync = g_value_dup_object (value);
+      break;
+
+    case PROP_SETTINGS:
+      self->settings = g_value_dup_object (value);
       break;
 
     case PROP_CANCELLABLE:
@@ -1139,9 +1130,40 @@ tessera_token_page_class_init (TesseraTokenPageClass *klass)
                          (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
 
   /**
+   * TesseraTokenPage:registry:
+   *
+   * The app's registry, for the dialogs that change a token.
+   */
+  properties[PROP_REGISTRY] =
+    g_param_spec_object ("registry", NULL, NULL,
+                         TESSERA_TYPE_REGISTRY,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TesseraTokenPage:agent-sync:
+   *
+   * The app's agent sync, with the SSH agent, for the agent switch.
+   */
+  properties[PROP_AGENT_SYNC] =
+    g_param_spec_object ("agent-sync", NULL, NULL,
+                         TESSERA_TYPE_AGENT_SYNC,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TesseraTokenPage:settings:
+   *
+   * The app's settings.
+   */
+  properties[PROP_SETTINGS] =
+    g_param_spec_object ("settings", NULL, NULL,
+                         G_TYPE_SETTINGS,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
    * TesseraTokenPage:cancellable:
    *
-   * The window's cancellable: cancelling it cancels the page's work.
+   * The window's cancellable: cancelling it cancels the page's work, and
+   * the work of the rows and dialogs that outlive it.
    */
   properties[PROP_CANCELLABLE] =
     g_param_spec_object ("cancellable", NULL, NULL,
@@ -1163,6 +1185,19 @@ tessera_token_page_class_init (TesseraTokenPageClass *klass)
                   G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_OBJECT);
+
+  /**
+   * TesseraTokenPage::set-up-for-ssh:
+   * @self: the page
+   *
+   * Asks to open the Set Up for SSH assistant for the page's token.
+   */
+  signals[SET_UP_FOR_SSH] =
+    g_signal_new ("set-up-for-ssh",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
 
   g_type_ensure (TESSERA_TYPE_LIFECYCLE_GROUP);
   g_type_ensure (TESSERA_TYPE_AGENT_GROUP);
@@ -1214,15 +1249,34 @@ tessera_token_page_init (TesseraTokenPage *self)
 
 }
 
+/**
+ * tessera_token_page_new:
+ * @token: the token to show
+ * @registry: the app's registry
+ * @agent_sync: the app's agent sync
+ * @settings: the app's settings
+ * @cancellable: (nullable): the window's cancellable
+ *
+ * Returns: (transfer floating): a new page for @token
+ */
 GtkWidget *
-tessera_token_page_new (TesseraToken *token,
-                        GCancellable *cancellable)
+tessera_token_page_new (TesseraToken     *token,
+                        TesseraRegistry  *registry,
+                        TesseraAgentSync *agent_sync,
+                        GSettings        *settings,
+                        GCancellable     *cancellable)
 {
   g_return_val_if_fail (TESSERA_IS_TOKEN (token), NULL);
+  g_return_val_if_fail (TESSERA_IS_REGISTRY (registry), NULL);
+  g_return_val_if_fail (TESSERA_IS_AGENT_SYNC (agent_sync), NULL);
+  g_return_val_if_fail (G_IS_SETTINGS (settings), NULL);
   g_return_val_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable), NULL);
 
   return g_object_new (TESSERA_TYPE_TOKEN_PAGE,
                        "token", token,
+                       "registry", registry,
+                       "agent-sync", agent_sync,
+                       "settings", settings,
                        "cancellable", cancellable,
                        NULL);
 }
@@ -1233,6 +1287,29 @@ tessera_token_page_get_token (TesseraTokenPage *self)
   g_return_val_if_fail (TESSERA_IS_TOKEN_PAGE (self), NULL);
 
   return self->token;
+}
+
+TesseraRegistry *
+tessera_token_page_get_registry (TesseraTokenPage *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN_PAGE (self), NULL);
+
+  return self->registry;
+}
+
+/**
+ * tessera_token_page_get_cancellable:
+ * @self: a #TesseraTokenPage
+ *
+ * Returns: (transfer none) (nullable): the window's cancellable, for work
+ *   that outlives the page: the dialogs that belong to the window
+ */
+GCancellable *
+tessera_token_page_get_cancellable (TesseraTokenPage *self)
+{
+  g_return_val_if_fail (TESSERA_IS_TOKEN_PAGE (self), NULL);
+
+  return self->window_cancellable;
 }
 
 /**

@@ -10,7 +10,6 @@
 
 #include <glib/gi18n.h>
 
-#include "tessera-setup-assistant.h"
 #include "tessera-token-row.h"
 
 struct _TesseraTokenRow
@@ -35,6 +34,13 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+
+enum {
+  SET_UP_FOR_SSH,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 static void
 tessera_token_row_update (TesseraTokenRow *self)
@@ -68,10 +74,7 @@ tessera_token_row_update (TesseraTokenRow *self)
 static void
 on_set_up_button_clicked (TesseraTokenRow *self)
 {
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-
-  if (GTK_IS_WINDOW (root))
-    tessera_setup_assistant_present (GTK_WINDOW (root), self->token);
+  g_signal_emit (self, signals[SET_UP_FOR_SSH], 0);
 }
 
 static void
@@ -167,6 +170,19 @@ tessera_token_row_class_init (TesseraTokenRowClass *klass)
                          (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * TesseraTokenRow::set-up-for-ssh:
+   * @self: the row
+   *
+   * Asks to open the Set Up for SSH assistant for the row's token.
+   */
+  signals[SET_UP_FOR_SSH] =
+    g_signal_new ("set-up-for-ssh",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                RESOURCE_BASE_PATH "/tessera-token-row.ui");

@@ -12,7 +12,9 @@
 
 #include <glib/gi18n.h>
 
+#include "tessera-agent-dialog.h"
 #include "tessera-key-details.h"
+#include "tessera-software-token-dialog.h"
 #include "tessera-token-details.h"
 #include "tessera-setup-assistant.h"
 #include "tessera-token-page.h"
@@ -46,6 +48,7 @@ struct _TesseraWindow
 
   /* owned references */
   TesseraRegistry      *registry;
+  TesseraAgentSync     *agent_sync;
   GSettings            *settings;
   GCancellable         *cancellable;
   GtkFilter            *failed_filter;
@@ -54,7 +57,6 @@ struct _TesseraWindow
   TesseraToken         *token;
   TesseraModule        *module;
   GBinding             *title_binding;
-  GHashTable           *public_key_files;
 
   guint                 sync_selection_id;
   guint                 sidebar_visible : 1;
@@ -64,6 +66,10 @@ struct _TesseraWindow
 G_DEFINE_FINAL_TYPE (TesseraWindow, tessera_window, ADW_TYPE_APPLICATION_WINDOW)
 
 static void update_content (TesseraWindow *self);
+static void select_token (TesseraWindow *self,
+                          TesseraToken  *token);
+static void present_setup_assistant (TesseraWindow *self,
+                                     TesseraToken  *token);
 
 static TesseraApplication *
 get_application (TesseraWindow *self)
@@ -142,6 +148,13 @@ compare_by_module (gconstpointer a,
   return 0;
 }
 
+static void
+on_token_row_set_up_for_ssh (TesseraTokenRow *row,
+                             TesseraWindow   *self)
+{
+  present_setup_assistant (self, tessera_token_row_get_token (row));
+}
+
 static GtkWidget *
 create_sidebar_row (gpointer item,
                     gpointer user_data)
@@ -153,6 +166,8 @@ create_sidebar_row (gpointer item,
     {
       row = tessera_token_row_new (TESSERA_TOKEN (item));
       module = tessera_token_get_module (TESSERA_TOKEN (item));
+      g_signal_connect_object (row, "set-up-for-ssh",
+                               G_CALLBACK (on_token_row_set_up_for_ssh), user_data, 0);
     }
   else
     {
@@ -295,6 +310,13 @@ close_details (TesseraWindow *self)
 }
 
 static void
+on_page_set_up_for_ssh (TesseraTokenPage *page,
+                        TesseraWindow    *self)
+{
+  present_setup_assistant (self, tessera_token_page_get_token (page));
+}
+
+static void
 show_token (TesseraWindow *self,
             TesseraToken  *token)
 {
@@ -314,8 +336,11 @@ show_token (TesseraWindow *self,
 
   if (token != NULL)
     {
-      page = tessera_token_page_new (token, self->cancellable);
+      page = tessera_token_page_new (token, self->registry, self->agent_sync, self->settings,
+                                     self->cancellable);
       g_signal_connect_object (page, "show-details", G_CALLBACK (show_details), self, 0);
+      g_signal_connect_object (page, "set-up-for-ssh", G_CALLBACK (on_page_set_up_for_ssh),
+                               self, 0);
       adw_bin_set_child (self->token_bin, page);
 
       self->title_binding = g_object_bind_property (page, "title",
@@ -683,12 +708,217 @@ close_details_action (GtkWidget  *widget,
   adw_leaflet_navigate (self->content_leaflet, ADW_NAVIGATION_DIRECTION_BACK);
 }
 
+/* Set Up for SSH… and the software tokens: the window opens them, since
+ * what they make is a token to show */
+
+static void
+on_setup_token_ready (TesseraSetupAssistant *assistant,
+                      TesseraToken          *token,
+                      TesseraWindow         *self)
+{
+  select_token (self, token);
+}
+
+static void
+present_setup_assistant (TesseraWindow *self,
+                         TesseraToken  *token)
+{
+  GtkWidget *assistant = tessera_setup_assistant_new (GTK_WINDOW (self), token, self->registry,
+                                                      self->agent_sync, self->settings,
+                                                      self->cancellable);
+
+  g_signal_connect_object (assistant, "token-ready", G_CALLBACK (on_setup_token_ready), self, 0);
+  gtk_window_present (GTK_WINDOW (assistant));
+}
+
+static void
+on_software_token_created_set_up (GtkWidget     *dialog,
+                                  TesseraToken  *token,
+                                  TesseraWindow *self)
+{
+  select_token (self, token);
+  present_setup_assistant (self, token);
+}
+
+/* Creates a software token first (its label and PINs), then sets it up
+ * for SSH: the empty state's way in */
 static void
 set_up_software_token_action (GtkWidget  *widget,
                               const char *action_name,
                               GVariant   *parameter)
 {
-  tessera_setup_assistant_present_new_software_token (GTK_WINDOW (widget));
+  TesseraWindow *self = TESSERA_WINDOW (widget);
+  GtkWidget *dialog;
+
+  dialog = tessera_software_token_dialog_new (self->registry, GTK_WINDOW (self), self->cancellable);
+  g_signal_connect_object (dialog, "created", G_CALLBACK (on_software_token_created_set_up),
+                           self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+on_software_token_created (GtkWidget     *dialog,
+                           TesseraToken  *token,
+                           TesseraWindow *self)
+{
+  g_autofree char *text =
+    g_strdup_printf (_("“%s” created"), tessera_token_get_display_name (token));
+
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (text));
+  select_token (self, token);
+}
+
+/* Asks for a new SoftHSM token's label and PINs, creates it, and selects it */
+static void
+create_software_token_action (GtkWidget  *widget,
+                              const char *action_name,
+                              GVariant   *parameter)
+{
+  TesseraWindow *self = TESSERA_WINDOW (widget);
+  GtkWidget *dialog;
+
+  dialog = tessera_software_token_dialog_new (self->registry, GTK_WINDOW (self), self->cancellable);
+  g_signal_connect_object (dialog, "created", G_CALLBACK (on_software_token_created), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* What the window's parts ask of it */
+
+static void
+toast_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  TesseraWindow *self = TESSERA_WINDOW (widget);
+
+  adw_toast_overlay_add_toast (self->toast_overlay,
+                               adw_toast_new (g_variant_get_string (parameter, NULL)));
+}
+
+/* The parameter is the token's URI: a dialog that changed a token asks
+ * for it to be shown, after its page may have gone (SoftHSM moves an
+ * initialized token to a new slot) */
+static void
+select_token_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  TesseraWindow *self = TESSERA_WINDOW (widget);
+  TesseraToken *token = tessera_registry_lookup_token (self->registry,
+                                                       g_variant_get_string (parameter, NULL));
+
+  if (token != NULL)
+    select_token (self, token);
+}
+
+/* The application's agent sync, in toasts: when a card leaves and comes
+ * back.  One sync for all windows, and its toast in the active one */
+
+static gboolean
+is_active_window (TesseraWindow *self)
+{
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+
+  return app != NULL && gtk_application_get_active_window (app) == GTK_WINDOW (self);
+}
+
+static void
+sync_toast (TesseraWindow *self,
+            AdwToast      *toast)
+{
+  if (is_active_window (self))
+    adw_toast_overlay_add_toast (self->toast_overlay, toast);
+  else
+    g_object_unref (g_object_ref_sink (toast));
+}
+
+static void
+on_sync_card_removed (TesseraAgentSync *sync,
+                      const char       *label,
+                      GError           *error,
+                      TesseraWindow    *self)
+{
+  g_autofree char *text = NULL;
+
+  if (error != NULL)
+    /* Translators: %s is a token's name */
+    text = g_strdup_printf (_("“%s” was removed; its keys could not leave the SSH agent"), label);
+  else
+    text = g_strdup_printf (_("“%s” was removed; its keys left the SSH agent"), label);
+
+  sync_toast (self, adw_toast_new (text));
+}
+
+typedef struct
+{
+  TesseraWindow *window;
+  TesseraToken  *token;
+} Readd;
+
+static void
+on_readded (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  Readd *readd = user_data;
+  TesseraWindow *self = readd->window;
+  g_autoptr(GError) error = NULL;
+
+  if (tessera_agent_dialog_add_token_finish (result, &error) >= 0)
+    {
+      g_autofree char *text =
+        g_strdup_printf (_("Keys of “%s” added to the SSH agent"),
+                         tessera_token_get_display_name (readd->token));
+      sync_toast (self, adw_toast_new (text));
+    }
+  else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    tessera_agent_dialog_show_error (GTK_WINDOW (self), readd->token, error);
+
+  g_object_unref (readd->window);
+  g_object_unref (readd->token);
+  g_free (readd);
+}
+
+static void
+on_returned_toast_button_clicked (AdwToast      *toast,
+                                  TesseraWindow *self)
+{
+  TesseraToken *token = g_object_get_data (G_OBJECT (toast), "tessera-token");
+  Readd *readd;
+
+  readd = g_new0 (Readd, 1);
+  readd->window = g_object_ref (self);
+  readd->token = g_object_ref (token);
+  tessera_agent_dialog_add_token_async (GTK_WINDOW (self), self->agent_sync, self->settings,
+                                        token, self->cancellable, on_readded, readd);
+}
+
+static void
+on_sync_card_returned (TesseraAgentSync *sync,
+                       TesseraToken     *token,
+                       gboolean          readded,
+                       GError           *error,
+                       TesseraWindow    *self)
+{
+  const char *name = tessera_token_get_display_name (token);
+  g_autofree char *text = NULL;
+  AdwToast *toast;
+
+  if (readded)
+    {
+      text = g_strdup_printf (_("“%s” is back; its keys are back in the SSH agent"), name);
+      sync_toast (self, adw_toast_new (text));
+      return;
+    }
+
+  text = g_strdup_printf (_("“%s” is back; add its keys to the SSH agent again?"), name);
+  toast = adw_toast_new (text);
+  adw_toast_set_button_label (toast, _("_Add"));
+  adw_toast_set_timeout (toast, 0);
+  g_object_set_data_full (G_OBJECT (toast), "tessera-token", g_object_ref (token), g_object_unref);
+  g_signal_connect_object (toast, "button-clicked",
+                           G_CALLBACK (on_returned_toast_button_clicked), self, 0);
+  sync_toast (self, toast);
 }
 
 /* Window state */
@@ -777,6 +1007,7 @@ tessera_window_setup (TesseraWindow *self)
   g_assert (TESSERA_IS_APPLICATION (app));
 
   self->registry = g_object_ref (tessera_application_get_registry (app));
+  self->agent_sync = g_object_ref (tessera_application_get_agent_sync (app));
   self->settings = g_object_ref (tessera_application_get_settings (app));
 
   restore_window_state (self);
@@ -808,6 +1039,10 @@ tessera_window_setup (TesseraWindow *self)
                            G_CALLBACK (on_modules_items_changed), self, 0);
   g_signal_connect_object (app, "notify::loading",
                            G_CALLBACK (on_application_loading_changed), self, 0);
+  g_signal_connect_object (self->agent_sync, "card-removed",
+                           G_CALLBACK (on_sync_card_removed), self, 0);
+  g_signal_connect_object (self->agent_sync, "card-returned",
+                           G_CALLBACK (on_sync_card_returned), self, 0);
 
   on_content_leaflet_visible_child_changed (self);
   self->sidebar_visible = TRUE;
@@ -847,9 +1082,9 @@ tessera_window_finalize (GObject *object)
   TesseraWindow *self = TESSERA_WINDOW (object);
 
   g_clear_object (&self->registry);
+  g_clear_object (&self->agent_sync);
   g_clear_object (&self->settings);
   g_clear_object (&self->cancellable);
-  g_clear_pointer (&self->public_key_files, g_hash_table_unref);
   g_clear_pointer (&self->empty_description, g_free);
 
   G_OBJECT_CLASS (tessera_window_parent_class)->finalize (object);
@@ -904,6 +1139,12 @@ tessera_window_class_init (TesseraWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.close-details", NULL, close_details_action);
   gtk_widget_class_install_action (widget_class, "win.set-up-software-token", NULL,
                                    set_up_software_token_action);
+  gtk_widget_class_install_action (widget_class, "win.create-software-token", NULL,
+                                   create_software_token_action);
+
+  /* What the window's rows, groups and dialogs ask of it (tessera-toast.c) */
+  gtk_widget_class_install_action (widget_class, "win.toast", "s", toast_action);
+  gtk_widget_class_install_action (widget_class, "win.select-token", "s", select_token_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.close-details", NULL);
 }
 
@@ -911,7 +1152,6 @@ static void
 tessera_window_init (TesseraWindow *self)
 {
   self->cancellable = g_cancellable_new ();
-  self->public_key_files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
@@ -935,80 +1175,14 @@ tessera_window_new (TesseraApplication *application)
   return self;
 }
 
-GCancellable *
-tessera_window_get_cancellable (TesseraWindow *self)
+/* Shows the token and selects it in the sidebar, for example a token that
+ * was just created or initialized */
+static void
+select_token (TesseraWindow *self,
+              TesseraToken  *token)
 {
-  g_return_val_if_fail (TESSERA_IS_WINDOW (self), NULL);
-
-  return self->cancellable;
-}
-
-void
-tessera_window_add_toast (TesseraWindow *self,
-                          AdwToast      *toast)
-{
-  g_return_if_fail (TESSERA_IS_WINDOW (self));
-  g_return_if_fail (ADW_IS_TOAST (toast));
-
-  adw_toast_overlay_add_toast (self->toast_overlay, toast);
-}
-
-/**
- * tessera_window_select_token:
- * @self: a #TesseraWindow
- * @token: a token of the window's registry
- *
- * Shows the token and selects it in the sidebar, for example a token that
- * was just created or initialized.
- */
-void
-tessera_window_select_token (TesseraWindow *self,
-                             TesseraToken  *token)
-{
-  g_return_if_fail (TESSERA_IS_WINDOW (self));
-  g_return_if_fail (TESSERA_IS_TOKEN (token));
-
   show_token (self, token);
   if (adw_leaflet_get_folded (self->leaflet))
     adw_leaflet_set_visible_child_name (self->leaflet, "content");
   queue_sync_selection (self);
-}
-
-/**
- * tessera_window_remember_public_key_file:
- * @self: a #TesseraWindow
- * @key_identity: names a key on a token, as the key row makes it
- * @file: where the user saved the key's .pub file
- *
- * Remembers, for this session, where a key's public key was saved, so that
- * Copy SSH Config can name it as the IdentityFile.
- */
-void
-tessera_window_remember_public_key_file (TesseraWindow *self,
-                                         const char    *key_identity,
-                                         GFile         *file)
-{
-  g_return_if_fail (TESSERA_IS_WINDOW (self));
-  g_return_if_fail (key_identity != NULL);
-  g_return_if_fail (G_IS_FILE (file));
-
-  g_hash_table_replace (self->public_key_files, g_strdup (key_identity), g_object_ref (file));
-}
-
-/**
- * tessera_window_lookup_public_key_file:
- * @self: a #TesseraWindow
- * @key_identity: names a key on a token
- *
- * Returns: (transfer none) (nullable): where the key's .pub file was saved
- *   in this session
- */
-GFile *
-tessera_window_lookup_public_key_file (TesseraWindow *self,
-                                       const char    *key_identity)
-{
-  g_return_val_if_fail (TESSERA_IS_WINDOW (self), NULL);
-  g_return_val_if_fail (key_identity != NULL, NULL);
-
-  return g_hash_table_lookup (self->public_key_files, key_identity);
 }

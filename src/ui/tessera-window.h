@@ -15,17 +15,6 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (TesseraWindow, tessera_window, TESSERA, WINDOW, AdwApplicationWindow)
 
-TesseraWindow *tessera_window_new             (TesseraApplication *application);
-GCancellable  *tessera_window_get_cancellable (TesseraWindow      *self);
-void           tessera_window_add_toast       (TesseraWindow      *self,
-                                               AdwToast           *toast);
-void           tessera_window_select_token    (TesseraWindow      *self,
-                                               TesseraToken       *token);
-
-void           tessera_window_remember_public_key_file (TesseraWindow *self,
-                                                        const char    *key_identity,
-                                                        GFile         *file);
-GFile         *tessera_window_lookup_public_key_file   (TesseraWindow *self,
-                                                        const char    *key_identity);
+TesseraWindow *tessera_window_new (TesseraApplication *application);
 
 G_END_DECLS

@@ -114,7 +114,7 @@ main (int   argc,
     }
 
   key = g_list_model_get_item (tessera_token_get_keys (token), 0);
-  config = tessera_ssh_export_dup_config (NULL, key, token);
+  config = tessera_ssh_export_dup_config (key, token);
   if (config == NULL)
     {
       g_printerr ("No SSH config: the token's module has no path on the host\n");
