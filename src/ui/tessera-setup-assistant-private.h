@@ -12,6 +12,7 @@
 #include <glib/gi18n.h>
 
 #include "tessera-agent-group.h"
+#include "tessera-key-type-chooser.h"
 #include "tessera-pin-form.h"
 #include "tessera-setup-assistant.h"
 
@@ -125,12 +126,9 @@ struct _TesseraSetupAssistant
     GPtrArray      *ready;          /* owned: the keys OpenSSH can use */
     GPtrArray      *checks;         /* one per ready key, then "Generate" */
     GtkWidget      *generate_check;
-    GPtrArray      *type_checks;    /* one per spec */
-    GtkWidget      *types_box;
-    GtkWidget      *types_slot;
+    GtkWidget      *types_box;      /* what a new key is to be: shown to generate one */
+    TesseraKeyTypeChooser *types;
     GtkWidget      *label_row;
-    GArray         *specs;          /* owned: what specs_token can make */
-    TesseraToken   *specs_token;
   } keys;
 
   /* Step 4 */

@@ -17,8 +17,8 @@
 
 #include <glib/gi18n.h>
 
-#include "tessera-setup-assistant-private.h"
 #include "tessera-property-row.h"
+#include "tessera-setup-assistant-private.h"
 #include "tessera-ssh-export.h"
 
 /* Step 1: initialize, or change the PINs the token came with */
@@ -72,7 +72,7 @@ configure_initialize (TesseraSetupAssistant *self)
           g_autofree char *text = NULL;
 
           self->rows.so = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_CURRENT,
-                                                     _("Current SO PIN"));
+                                                      _("Current SO PIN"));
           gtk_editable_set_text (GTK_EDITABLE (self->rows.so), factory);
           /* Translators: %s is the SO PIN the token comes with, such as 87654321 */
           text = g_strdup_printf (_("This token comes with the SO PIN %s, filled in here. "
@@ -82,14 +82,14 @@ configure_initialize (TesseraSetupAssistant *self)
       else
         {
           self->rows.so_new = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_NEW,
-                                                         _("New SO PIN"));
+                                                          _("New SO PIN"));
           self->rows.so_repeat = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_REPEAT,
-                                                            _("Repeat New SO PIN"));
+                                                             _("Repeat New SO PIN"));
           tessera_pin_form_set_hint (form, length);
         }
       self->rows.pin = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_NEW, _("New PIN"));
       self->rows.pin_repeat = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_REPEAT,
-                                                         _("Repeat New PIN"));
+                                                          _("Repeat New PIN"));
       _tessera_setup_set_next_label (self, _("_Initialize"));
       break;
 
@@ -101,21 +101,21 @@ configure_initialize (TesseraSetupAssistant *self)
         {
           if (self->so_pin == NULL)
             self->rows.so = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_CURRENT,
-                                                       _("Current SO PIN"));
+                                                        _("Current SO PIN"));
           self->rows.so_new = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_NEW,
-                                                         _("New SO PIN"));
+                                                          _("New SO PIN"));
           self->rows.so_repeat = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_REPEAT,
-                                                            _("Repeat New SO PIN"));
+                                                             _("Repeat New SO PIN"));
         }
       if (tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_USER_PIN_TO_BE_CHANGED))
         {
           if (self->user_pin == NULL)
             self->rows.pin_old = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_CURRENT,
-                                                            _("Current PIN"));
+                                                             _("Current PIN"));
           self->rows.pin = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_NEW,
-                                                      _("New PIN"));
+                                                       _("New PIN"));
           self->rows.pin_repeat = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_REPEAT,
-                                                             _("Repeat New PIN"));
+                                                              _("Repeat New PIN"));
         }
       tessera_pin_form_set_hint (form, length);
       _tessera_setup_set_next_label (self, _("_Change PINs"));
@@ -154,7 +154,8 @@ change_next_pin (TesseraSetupAssistant *self)
 {
   if (self->rows.so_new != NULL)
     {
-      g_autofree char *new_pin = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->rows.so_new)));
+      GtkEditable *row = GTK_EDITABLE (self->rows.so_new);
+      g_autofree char *new_pin = g_strdup (gtk_editable_get_text (row));
 
       _tessera_setup_set_busy (self, _("Changing the SO PIN…"));
       tessera_token_change_pin_async (self->token, TESSERA_PIN_SO, self->so_pin, new_pin,
@@ -166,7 +167,8 @@ change_next_pin (TesseraSetupAssistant *self)
 
   if (self->rows.pin != NULL)
     {
-      g_autofree char *new_pin = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->rows.pin)));
+      GtkEditable *row = GTK_EDITABLE (self->rows.pin);
+      g_autofree char *new_pin = g_strdup (gtk_editable_get_text (row));
 
       _tessera_setup_set_busy (self, _("Changing the PIN…"));
       tessera_token_change_pin_async (self->token, TESSERA_PIN_USER, self->user_pin, new_pin,
@@ -336,7 +338,7 @@ configure_user_pin (TesseraSetupAssistant *self)
     self->rows.so = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_CURRENT, _("SO PIN"));
   self->rows.pin = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_NEW, _("New PIN"));
   self->rows.pin_repeat = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_REPEAT,
-                                                     _("Repeat New PIN"));
+                                                      _("Repeat New PIN"));
   length = tessera_pin_form_describe_lengths (form);
   tessera_pin_form_set_hint (form, length);
   _tessera_setup_set_next_label (self, _("_Set PIN"));
@@ -458,14 +460,6 @@ collect_ready_keys (TesseraSetupAssistant *self)
       }
 }
 
-static gboolean
-spec_usable (const TesseraKeySpec *spec)
-{
-  if (!tessera_openssh_supports (spec->type))
-    return FALSE;
-  return spec->type != TESSERA_KEY_TYPE_RSA || spec->bits >= 2048;
-}
-
 static void
 update_key_choice (TesseraSetupAssistant *self)
 {
@@ -478,91 +472,22 @@ update_key_choice (TesseraSetupAssistant *self)
 }
 
 static void
-fill_types (TesseraSetupAssistant *self)
-{
-  GtkWidget *list;
-  GPtrArray *group = self->keys.type_checks;
-  g_autoptr(GArray) usable = g_array_new (FALSE, FALSE, sizeof (TesseraKeySpec));
-  guint recommended;
-  GtkWidget *heading;
-
-  /* Once: the page may have asked twice */
-  if (self->keys.types_slot == NULL || self->keys.specs == NULL || self->keys.type_checks->len > 0)
-    return;
-
-  for (guint i = 0; i < self->keys.specs->len; i++)
-    {
-      TesseraKeySpec *spec = &g_array_index (self->keys.specs, TesseraKeySpec, i);
-
-      if (spec_usable (spec))
-        g_array_append_val (usable, *spec);
-    }
-
-  if (usable->len == 0)
-    {
-      GtkWidget *label = _tessera_setup_new_wrapped_label ("pin-error");
-
-      gtk_label_set_text (GTK_LABEL (label),
-                          _("This token cannot make any kind of key the installed OpenSSH "
-                            "can use."));
-      gtk_box_append (GTK_BOX (self->keys.types_slot), label);
-      return;
-    }
-
-  /* Only what both the token and the installed OpenSSH take */
-  g_array_set_size (self->keys.specs, 0);
-  g_array_append_vals (self->keys.specs, usable->data, usable->len);
-  recommended = tessera_key_spec_recommend (self->keys.specs);
-
-  heading = _tessera_setup_new_wrapped_label ("heading");
-  gtk_label_set_text (GTK_LABEL (heading), _("Key Type"));
-  gtk_box_append (GTK_BOX (self->keys.types_slot), heading);
-  list = gtk_list_box_new ();
-  gtk_list_box_set_selection_mode (GTK_LIST_BOX (list), GTK_SELECTION_NONE);
-  gtk_widget_add_css_class (list, "boxed-list");
-  gtk_accessible_update_property (GTK_ACCESSIBLE (list),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Key Type"), -1);
-  gtk_box_append (GTK_BOX (self->keys.types_slot), list);
-
-  g_ptr_array_set_size (group, 0);
-  for (guint i = 0; i < self->keys.specs->len; i++)
-    {
-      g_autofree char *title = tessera_key_spec_describe (&g_array_index (self->keys.specs,
-                                                                           TesseraKeySpec, i));
-      GtkWidget *check = _tessera_setup_add_choice (list, group, title,
-                                                    i == recommended ? _("Recommended") : NULL);
-
-      if (i == recommended)
-        gtk_check_button_set_active (GTK_CHECK_BUTTON (check), TRUE);
-    }
-}
-
-static void
-on_specs_listed (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+on_key_types_listed (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
 {
   g_autoptr(TesseraSetupAssistant) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GArray) specs = NULL;
 
-  specs = tessera_token_list_key_specs_finish (TESSERA_TOKEN (object), result, &error);
-  if (specs == NULL && is_cancelled (self, error))
+  if (tessera_key_type_chooser_list_specs_finish (TESSERA_KEY_TYPE_CHOOSER (object), result,
+                                                  &error))
     return;
-  if (g_cancellable_is_cancelled (self->cancellable))
+  if (is_cancelled (self, error))
     return;
 
-  if (specs == NULL)
-    {
-      _tessera_setup_show_error (self, error->message);
-      return;
-    }
-
-  g_clear_pointer (&self->keys.specs, g_array_unref);
-  self->keys.specs = g_steal_pointer (&specs);
-  g_set_object (&self->keys.specs_token, TESSERA_TOKEN (object));
-  if (self->step == STEP_KEY)
-    fill_types (self);
+  /* Only while the page still shows this chooser */
+  if (self->step == STEP_KEY && self->keys.types == TESSERA_KEY_TYPE_CHOOSER (object))
+    _tessera_setup_show_error (self, error->message);
 }
 
 static void
@@ -580,9 +505,9 @@ configure_key (TesseraSetupAssistant *self)
   GtkWidget *active = NULL;
 
   g_ptr_array_set_size (self->keys.checks, 0);
-  g_ptr_array_set_size (self->keys.type_checks, 0);
   self->keys.generate_check = NULL;
-  self->keys.types_box = self->keys.types_slot = NULL;
+  self->keys.types_box = NULL;
+  self->keys.types = NULL;
   self->keys.label_row = NULL;
 
   if (!tessera_token_get_logged_in (self->token)
@@ -620,14 +545,17 @@ configure_key (TesseraSetupAssistant *self)
         active = check;
     }
   self->keys.generate_check = _tessera_setup_add_choice (list, self->keys.checks,
-                                                    _("Generate a New Key"), NULL);
+                                                         _("Generate a New Key"), NULL);
   g_signal_connect_object (self->keys.generate_check, "toggled", G_CALLBACK (on_key_check_toggled),
                            self, G_CONNECT_SWAPPED);
-  gtk_check_button_set_active (GTK_CHECK_BUTTON (active ? active : self->keys.generate_check), TRUE);
+  if (active == NULL)
+    active = self->keys.generate_check;
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (active), TRUE);
 
   self->keys.types_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  self->keys.types_slot = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-  gtk_box_append (GTK_BOX (self->keys.types_box), self->keys.types_slot);
+  /* Only what both the token and the installed OpenSSH take */
+  self->keys.types = TESSERA_KEY_TYPE_CHOOSER (tessera_key_type_chooser_new ());
+  gtk_box_append (GTK_BOX (self->keys.types_box), GTK_WIDGET (self->keys.types));
   label_list = gtk_list_box_new ();
   gtk_list_box_set_selection_mode (GTK_LIST_BOX (label_list), GTK_SELECTION_NONE);
   gtk_widget_add_css_class (label_list, "boxed-list");
@@ -638,11 +566,8 @@ configure_key (TesseraSetupAssistant *self)
   gtk_box_append (GTK_BOX (self->keys.types_box), label_list);
   gtk_box_append (GTK_BOX (page->content), self->keys.types_box);
 
-  if (self->keys.specs != NULL && self->keys.specs_token == self->token)
-    fill_types (self);
-  else
-    tessera_token_list_key_specs_async (self->token, self->cancellable,
-                                        on_specs_listed, g_object_ref (self));
+  tessera_key_type_chooser_list_specs_async (self->keys.types, self->token, self->cancellable,
+                                             on_key_types_listed, g_object_ref (self));
 
   update_key_choice (self);
 }
@@ -701,7 +626,7 @@ generate_key (TesseraSetupAssistant *self)
   const TesseraKeySpec *spec = NULL;
   g_autofree char *label = NULL;
 
-  if (self->keys.specs == NULL || self->keys.type_checks->len == 0)
+  if (tessera_key_type_chooser_get_specs (self->keys.types) == NULL)
     {
       _tessera_setup_set_busy (self, NULL);
       _tessera_setup_show_error (self, _("The token has not told yet which keys it can make. "
@@ -709,10 +634,7 @@ generate_key (TesseraSetupAssistant *self)
       return;
     }
 
-  for (guint i = 0; i < self->keys.type_checks->len; i++)
-    if (gtk_check_button_get_active (g_ptr_array_index (self->keys.type_checks, i)))
-      spec = &g_array_index (self->keys.specs, TesseraKeySpec, i);
-
+  spec = tessera_key_type_chooser_get_selected (self->keys.types);
   label = _tessera_setup_dup_entry_text (self->keys.label_row);
   if (spec == NULL || label[0] == '\0')
     {

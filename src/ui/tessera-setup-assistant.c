@@ -803,7 +803,6 @@ tessera_setup_assistant_finalize (GObject *object)
   TesseraSetupAssistant *self = TESSERA_SETUP_ASSISTANT (object);
 
   g_clear_pointer (&self->keys.checks, g_ptr_array_unref);
-  g_clear_pointer (&self->keys.type_checks, g_ptr_array_unref);
   g_clear_object (&self->token);
   g_clear_object (&self->registry);
   g_clear_object (&self->cancellable);
@@ -811,8 +810,6 @@ tessera_setup_assistant_finalize (GObject *object)
   g_clear_object (&self->key);
   g_clear_pointer (&self->key_id, g_bytes_unref);
   g_clear_pointer (&self->keys.ready, g_ptr_array_unref);
-  g_clear_pointer (&self->keys.specs, g_array_unref);
-  g_clear_object (&self->keys.specs_token);
   g_clear_pointer (&self->pairing.problems, g_ptr_array_unref);
   g_clear_pointer (&self->pairing.fix_reports, g_ptr_array_unref);
   g_clear_pointer (&self->pending_notes, g_ptr_array_unref);
@@ -864,7 +861,6 @@ tessera_setup_assistant_init (TesseraSetupAssistant *self)
 
   self->cancellable = g_cancellable_new ();
   self->keys.checks = g_ptr_array_new ();
-  self->keys.type_checks = g_ptr_array_new ();
   self->keys.ready = g_ptr_array_new_with_free_func (g_object_unref);
   self->pairing.fix_reports = g_ptr_array_new_with_free_func (g_free);
   self->pending_notes = g_ptr_array_new_with_free_func (g_free);
