@@ -151,11 +151,9 @@ struct _TesseraSetupAssistant
   } test;
 
   /* Step 7 */
-  struct {
-    TesseraAgentGroup *agent_group;
-    GtkWidget      *command_label;
-    GtkWidget      *command_intro;
-  } finish;
+  TesseraAgentGroup *agent_group;
+  GtkWidget        *command_label;
+  GtkWidget        *command_intro;
 };
 
 static inline gboolean

@@ -1236,18 +1236,18 @@ update_command (TesseraSetupAssistant *self)
   g_autofree char *path = NULL;
   g_autofree char *command = NULL;
 
-  if (self->finish.command_label == NULL)
+  if (self->command_label == NULL)
     return;
 
   file = tessera_ssh_export_lookup_public_key_file (GTK_WINDOW (self), self->key, self->token);
-  gtk_widget_set_visible (self->finish.command_label, file != NULL);
-  gtk_widget_set_visible (self->finish.command_intro, file != NULL);
+  gtk_widget_set_visible (self->command_label, file != NULL);
+  gtk_widget_set_visible (self->command_intro, file != NULL);
   if (file == NULL)
     return;
 
   path = describe_public_key_path (self);
   command = g_strdup_printf ("ssh-copy-id -f -i %s user@host", path);
-  gtk_label_set_text (GTK_LABEL (self->finish.command_label), command);
+  gtk_label_set_text (GTK_LABEL (self->command_label), command);
 }
 
 static void
@@ -1388,21 +1388,21 @@ configure_finish (TesseraSetupAssistant *self)
   gtk_box_append (GTK_BOX (page->content), label);
   add_button (self, page->content, _("_Save Public Key…"), G_CALLBACK (on_save_key_clicked),
               FALSE);
-  self->finish.command_intro = _tessera_setup_new_wrapped_label (NULL);
-  gtk_label_set_text (GTK_LABEL (self->finish.command_intro),
+  self->command_intro = _tessera_setup_new_wrapped_label (NULL);
+  gtk_label_set_text (GTK_LABEL (self->command_intro),
                       _("With the file saved, ssh-copy-id adds it to a server; give your user "
                         "name and server:"));
-  gtk_box_append (GTK_BOX (page->content), self->finish.command_intro);
-  self->finish.command_label = _tessera_setup_new_wrapped_label ("monospace");
-  gtk_label_set_selectable (GTK_LABEL (self->finish.command_label), TRUE);
-  gtk_box_append (GTK_BOX (page->content), self->finish.command_label);
+  gtk_box_append (GTK_BOX (page->content), self->command_intro);
+  self->command_label = _tessera_setup_new_wrapped_label ("monospace");
+  gtk_label_set_selectable (GTK_LABEL (self->command_label), TRUE);
+  gtk_box_append (GTK_BOX (page->content), self->command_label);
   update_command (self);
 
   /* The token page's switch, for this token */
   group_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
-  self->finish.agent_group = g_object_new (TESSERA_TYPE_AGENT_GROUP, NULL);
-  tessera_agent_group_set_token (self->finish.agent_group, self->token);
-  gtk_box_append (GTK_BOX (group_box), GTK_WIDGET (self->finish.agent_group));
+  self->agent_group = g_object_new (TESSERA_TYPE_AGENT_GROUP, NULL);
+  tessera_agent_group_set_token (self->agent_group, self->token);
+  gtk_box_append (GTK_BOX (group_box), GTK_WIDGET (self->agent_group));
   gtk_widget_set_margin_top (group_box, 12);
   gtk_box_append (GTK_BOX (page->content), group_box);
 

@@ -640,8 +640,8 @@ _tessera_setup_show_step (TesseraSetupAssistant *self,
   gtk_label_set_text (GTK_LABEL (page->heading), step_title (step));
   g_clear_weak_pointer (&self->form);
   _tessera_setup_clear_content (page);
-  self->finish.command_label = NULL;
-  self->finish.agent_group = NULL;
+  self->command_label = NULL;
+  self->agent_group = NULL;
   _tessera_setup_set_next_label (self, _("_Next"));
 
   /* What was skipped on the way here */
