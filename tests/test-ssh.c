@@ -217,6 +217,47 @@ test_text_rules (void)
   g_assert_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_LABEL_INVALID);
 }
 
+static void
+add_spec (GArray         *specs,
+          TesseraKeyType  type,
+          guint           bits)
+{
+  TesseraKeySpec spec = { type, bits };
+
+  g_array_append_val (specs, spec);
+}
+
+static void
+test_key_spec_rules (void)
+{
+  g_autoptr(GArray) specs = g_array_new (FALSE, FALSE, sizeof (TesseraKeySpec));
+  g_autoptr(GError) error = NULL;
+  TesseraKeySpec rsa_1024 = { TESSERA_KEY_TYPE_RSA, 1024 };
+  TesseraKeySpec rsa_2048 = { TESSERA_KEY_TYPE_RSA, 2048 };
+  TesseraKeySpec p384 = { TESSERA_KEY_TYPE_EC, 384 };
+  TesseraKeySpec ed25519 = { TESSERA_KEY_TYPE_ED25519, 256 };
+
+  g_assert_false (tessera_key_spec_check_ssh (&rsa_1024, &error));
+  g_assert_error (error, TESSERA_SSH_ERROR, TESSERA_SSH_ERROR_UNSUPPORTED);
+  g_clear_error (&error);
+  g_assert_true (tessera_key_spec_check_ssh (&rsa_2048, &error));
+  g_assert_no_error (error);
+  g_assert_true (tessera_key_spec_check_ssh (&p384, NULL));
+  g_assert_cmpint (tessera_key_spec_check_ssh (&ed25519, NULL), ==,
+                   tessera_openssh_supports (TESSERA_KEY_TYPE_ED25519));
+
+  /* Never a key too short to be safe when a safe one is there */
+  add_spec (specs, TESSERA_KEY_TYPE_RSA, 1024);
+  add_spec (specs, TESSERA_KEY_TYPE_RSA, 4096);
+  g_assert_cmpuint (tessera_key_spec_recommend (specs), ==, 1);
+
+  add_spec (specs, TESSERA_KEY_TYPE_RSA, 3072);
+  g_assert_cmpuint (tessera_key_spec_recommend (specs), ==, 2);
+
+  add_spec (specs, TESSERA_KEY_TYPE_EC, 256);
+  g_assert_cmpuint (tessera_key_spec_recommend (specs), ==, 3);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -225,6 +266,7 @@ main (int    argc,
 
   g_test_add_func ("/core/ssh/readiness-verdicts", test_readiness_verdicts);
   g_test_add_func ("/core/ssh/text-rules", test_text_rules);
+  g_test_add_func ("/core/ssh/key-spec-rules", test_key_spec_rules);
   g_test_add_func ("/core/ssh/uninitialized-token-has-no-keys", test_uninitialized_token_has_no_keys);
 
   return g_test_run ();

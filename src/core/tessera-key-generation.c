@@ -65,12 +65,53 @@ tessera_key_spec_describe (const TesseraKeySpec *spec)
 }
 
 /**
+ * tessera_key_spec_check_ssh:
+ * @spec: a kind of key a token can make
+ * @error: why SSH should not use it
+ *
+ * Whether keys of this kind serve SSH: the installed OpenSSH must take
+ * them from a token (Ed25519 only since OpenSSH 10.1), and an RSA key
+ * must have 2048 bits or more to be safe.
+ *
+ * Returns: %TRUE if a key of @spec serves SSH
+ */
+gboolean
+tessera_key_spec_check_ssh (const TesseraKeySpec  *spec,
+                            GError               **error)
+{
+  g_return_val_if_fail (spec != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!tessera_openssh_supports (spec->type))
+    {
+      if (spec->type == TESSERA_KEY_TYPE_ED25519)
+        g_set_error_literal (error, TESSERA_SSH_ERROR, TESSERA_SSH_ERROR_UNSUPPORTED,
+                             _("The installed OpenSSH cannot use Ed25519 keys from a token "
+                               "(needs OpenSSH 10.1)"));
+      else
+        g_set_error_literal (error, TESSERA_SSH_ERROR, TESSERA_SSH_ERROR_UNSUPPORTED,
+                             _("The installed OpenSSH cannot use keys of this type from a token"));
+      return FALSE;
+    }
+
+  if (spec->type == TESSERA_KEY_TYPE_RSA && spec->bits < 2048)
+    {
+      g_set_error_literal (error, TESSERA_SSH_ERROR, TESSERA_SSH_ERROR_UNSUPPORTED,
+                           _("Too short to be safe: choose 2048 bits or more"));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
  * tessera_key_spec_recommend:
  * @specs: (element-type TesseraKeySpec): what a token can make, not empty
  *
  * Picks the kind to offer first: ECDSA P-256 (small, fast on cards, and
  * every OpenSSH takes it from a token), else RSA 3072, else RSA 2048,
- * else the first the installed OpenSSH can use.
+ * else the first that serves SSH (see tessera_key_spec_check_ssh()),
+ * else the first.
  *
  * Returns: the index in @specs
  */
@@ -92,7 +133,7 @@ tessera_key_spec_recommend (GArray *specs)
           return i;
       }
   for (guint i = 0; i < specs->len; i++)
-    if (tessera_openssh_supports (g_array_index (specs, TesseraKeySpec, i).type))
+    if (tessera_key_spec_check_ssh (&g_array_index (specs, TesseraKeySpec, i), NULL))
       return i;
   return 0;
 }

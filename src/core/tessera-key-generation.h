@@ -26,6 +26,8 @@ typedef struct
 } TesseraKeySpec;
 
 char     *tessera_key_spec_describe             (const TesseraKeySpec *spec);
+gboolean  tessera_key_spec_check_ssh            (const TesseraKeySpec *spec,
+                                                 GError              **error);
 guint     tessera_key_spec_recommend            (GArray               *specs);
 
 void      tessera_token_list_key_specs_async    (TesseraToken         *token,

@@ -1,13 +1,13 @@
 /* tessera-generate-key-dialog.c: make a key pair on a token
  *
- * The dialog asks the token which kinds of key it can make and offers
- * them all, each with what keeps OpenSSH from using it, if anything: a
- * person may want a key for a newer OpenSSH elsewhere.  It logs in first
- * with the PIN dialog when the token needs it, then makes the key, reads
- * the token again to find the new key by its ID and, when asked, has the
- * key sign a certificate for itself.  Cancel stops waiting; the token
- * may still finish the key, so the token's objects are read again for
- * the window.
+ * The dialog's TesseraKeyTypeChooser asks the token which kinds of key
+ * it can make and offers them all, each with what keeps OpenSSH from
+ * using it, if anything: a person may want a key for a newer OpenSSH
+ * elsewhere.  The dialog logs in first with the PIN dialog when the
+ * token needs it, then makes the key, reads the token again to find the
+ * new key by its ID and, when asked, has the key sign a certificate for
+ * itself.  Cancel stops waiting; the token may still finish the key, so
+ * the token's objects are read again for the window.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -18,6 +18,7 @@
 
 #include "tessera-error-dialog.h"
 #include "tessera-generate-key-dialog.h"
+#include "tessera-key-type-chooser.h"
 #include "tessera-pin-dialog.h"
 #include "tessera-toast.h"
 
@@ -39,8 +40,7 @@ struct _TesseraGenerateKeyDialog
   AdwActionRow        *progress_row;
   GtkSpinner          *spinner;
   AdwActionRow        *error_row;
-  AdwPreferencesGroup *types_group;
-  GtkWidget           *types_loading_row;
+  TesseraKeyTypeChooser *type_chooser;
   GtkWidget           *label_group;
   AdwEntryRow         *label_row;
   GtkWidget           *certificate_group;
@@ -48,14 +48,10 @@ struct _TesseraGenerateKeyDialog
   AdwEntryRow         *common_name_row;
   GtkSpinButton       *days_spin;
 
-  /* widgets made in code: one check button per kind of key, as in specs */
-  GPtrArray           *type_checks;
-
   /* owned references */
   TesseraToken        *token;
   GCancellable        *cancellable;
   GCancellable        *parent_cancellable;
-  GArray              *specs;
   GBytes              *key_id;
   char                *label;
   char                *common_name;
@@ -91,16 +87,6 @@ dup_stripped_text (AdwEntryRow *row)
   return g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (row))));
 }
 
-static const TesseraKeySpec *
-get_selected_spec (TesseraGenerateKeyDialog *self)
-{
-  for (guint i = 0; i < self->type_checks->len; i++)
-    if (gtk_check_button_get_active (g_ptr_array_index (self->type_checks, i)))
-      return &g_array_index (self->specs, TesseraKeySpec, i);
-
-  return NULL;
-}
-
 static void
 update_controls (TesseraGenerateKeyDialog *self)
 {
@@ -110,7 +96,7 @@ update_controls (TesseraGenerateKeyDialog *self)
   g_autofree char *common_name = dup_stripped_text (self->common_name_row);
   gboolean complete;
 
-  complete = get_selected_spec (self) != NULL
+  complete = tessera_key_type_chooser_get_selected (self->type_chooser) != NULL
     && label[0] != '\0'
     && (!gtk_switch_get_active (self->certificate_switch) || common_name[0] != '\0');
 
@@ -118,7 +104,7 @@ update_controls (TesseraGenerateKeyDialog *self)
   gtk_spinner_set_spinning (self->spinner, busy);
   gtk_widget_set_visible (self->status_group, busy || error_shown);
 
-  gtk_widget_set_sensitive (GTK_WIDGET (self->types_group), !busy);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->type_chooser), !busy);
   gtk_widget_set_sensitive (self->label_group, !busy);
   gtk_widget_set_sensitive (self->certificate_group, !busy);
   gtk_widget_set_sensitive (self->generate_button, !busy && complete);
@@ -323,7 +309,7 @@ on_key_generated (GObject      *object,
 static void
 start_generate (TesseraGenerateKeyDialog *self)
 {
-  const TesseraKeySpec *spec = get_selected_spec (self);
+  const TesseraKeySpec *spec = tessera_key_type_chooser_get_selected (self->type_chooser);
 
   if (self->step != STEP_NONE || spec == NULL)
     return;
@@ -383,123 +369,29 @@ on_cancel_button_clicked (TesseraGenerateKeyDialog *self)
 
 /* The kinds of key */
 
-static char *
-describe_spec_note (const TesseraKeySpec *spec)
-{
-  if (!tessera_openssh_supports (spec->type))
-    {
-      if (spec->type == TESSERA_KEY_TYPE_ED25519)
-        return g_strdup (_("The installed OpenSSH cannot use Ed25519 keys from a token "
-                           "(needs OpenSSH 10.1)"));
-      return g_strdup (_("The installed OpenSSH cannot use keys of this type from a token"));
-    }
-
-  if (spec->type == TESSERA_KEY_TYPE_RSA && spec->bits < 2048)
-    return g_strdup (_("Too short to be safe: choose 2048 bits or more"));
-
-  return NULL;
-}
-
-static guint
-find_default_spec (GArray *specs)
-{
-  for (guint i = 0; i < specs->len; i++)
-    {
-      TesseraKeySpec *spec = &g_array_index (specs, TesseraKeySpec, i);
-
-      if (spec->type == TESSERA_KEY_TYPE_EC && spec->bits == 256)
-        return i;
-    }
-
-  for (guint i = 0; i < specs->len; i++)
-    {
-      TesseraKeySpec *spec = &g_array_index (specs, TesseraKeySpec, i);
-
-      if (spec->type == TESSERA_KEY_TYPE_RSA && spec->bits == 3072)
-        return i;
-    }
-
-  return 0;
-}
-
 static void
-on_type_check_toggled (TesseraGenerateKeyDialog *self)
-{
-  update_controls (self);
-}
-
-static void
-add_type_row (TesseraGenerateKeyDialog *self,
-              const TesseraKeySpec     *spec)
-{
-  GtkWidget *row = adw_action_row_new ();
-  GtkWidget *check = gtk_check_button_new ();
-  g_autofree char *title = tessera_key_spec_describe (spec);
-  g_autofree char *note = describe_spec_note (spec);
-
-  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-  if (note != NULL)
-    {
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), note);
-      gtk_widget_add_css_class (row, "ssh-problem");
-      adw_action_row_set_icon_name (ADW_ACTION_ROW (row), "dialog-warning-symbolic");
-      gtk_accessible_update_property (GTK_ACCESSIBLE (check),
-                                      GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, note,
-                                      -1);
-    }
-
-  gtk_widget_set_valign (check, GTK_ALIGN_CENTER);
-  if (self->type_checks->len > 0)
-    gtk_check_button_set_group (GTK_CHECK_BUTTON (check),
-                                g_ptr_array_index (self->type_checks, 0));
-  g_signal_connect_object (check, "toggled", G_CALLBACK (on_type_check_toggled), self,
-                           G_CONNECT_SWAPPED);
-
-  adw_action_row_add_prefix (ADW_ACTION_ROW (row), check);
-  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), check);
-  adw_preferences_group_add (self->types_group, row);
-  g_ptr_array_add (self->type_checks, check);
-}
-
-static void
-on_specs_listed (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+on_key_types_listed (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
 {
   g_autoptr(TesseraGenerateKeyDialog) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GArray) specs = NULL;
 
-  specs = tessera_token_list_key_specs_finish (TESSERA_TOKEN (object), result, &error);
-  if (specs == NULL && is_cancelled (self, error))
-    return;
-  if (g_cancellable_is_cancelled (self->cancellable))
-    return;
-
-  adw_preferences_group_remove (self->types_group, self->types_loading_row);
-  self->types_loading_row = NULL;
-
-  if (specs == NULL)
+  if (!tessera_key_type_chooser_list_specs_finish (TESSERA_KEY_TYPE_CHOOSER (object), result,
+                                                   &error))
     {
+      if (is_cancelled (self, error))
+        return;
       show_error (self, _("Could not ask the token which keys it can make"), error->message);
       return;
     }
 
-  if (specs->len == 0)
-    {
-      show_error (self, _("This token cannot make keys"),
-                  _("Its module offers no way to make an RSA, ECDSA or Ed25519 key pair."));
-      return;
-    }
+  update_controls (self);
+}
 
-  self->specs = g_steal_pointer (&specs);
-  for (guint i = 0; i < self->specs->len; i++)
-    add_type_row (self, &g_array_index (self->specs, TesseraKeySpec, i));
-
-  gtk_check_button_set_active (g_ptr_array_index (self->type_checks,
-                                                  find_default_spec (self->specs)),
-                               TRUE);
+static void
+on_type_chooser_changed (TesseraGenerateKeyDialog *self)
+{
   update_controls (self);
 }
 
@@ -572,11 +464,9 @@ tessera_generate_key_dialog_finalize (GObject *object)
 {
   TesseraGenerateKeyDialog *self = TESSERA_GENERATE_KEY_DIALOG (object);
 
-  g_clear_pointer (&self->type_checks, g_ptr_array_unref);
   g_clear_object (&self->token);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->parent_cancellable);
-  g_clear_pointer (&self->specs, g_array_unref);
   g_clear_pointer (&self->key_id, g_bytes_unref);
   g_clear_pointer (&self->label, g_free);
   g_clear_pointer (&self->common_name, g_free);
@@ -595,6 +485,8 @@ tessera_generate_key_dialog_class_init (TesseraGenerateKeyDialogClass *klass)
   object_class->finalize = tessera_generate_key_dialog_finalize;
   window_class->close_request = tessera_generate_key_dialog_close_request;
 
+  g_type_ensure (TESSERA_TYPE_KEY_TYPE_CHOOSER);
+
   gtk_widget_class_set_template_from_resource (widget_class,
                                                RESOURCE_BASE_PATH "/tessera-generate-key-dialog.ui");
   gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, generate_button);
@@ -602,8 +494,7 @@ tessera_generate_key_dialog_class_init (TesseraGenerateKeyDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, progress_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, spinner);
   gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, error_row);
-  gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, types_group);
-  gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, types_loading_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, type_chooser);
   gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, label_group);
   gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, label_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraGenerateKeyDialog, certificate_group);
@@ -614,6 +505,7 @@ tessera_generate_key_dialog_class_init (TesseraGenerateKeyDialogClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_generate_button_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_label_row_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_common_name_row_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_type_chooser_changed);
 }
 
 static void
@@ -622,7 +514,6 @@ tessera_generate_key_dialog_init (TesseraGenerateKeyDialog *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->cancellable = g_cancellable_new ();
-  self->type_checks = g_ptr_array_new ();
 
   g_signal_connect_object (self->certificate_switch, "notify::active",
                            G_CALLBACK (on_certificate_switch_active), self, G_CONNECT_SWAPPED);
@@ -660,8 +551,8 @@ tessera_generate_key_dialog_new (GtkWindow    *parent,
                              G_CALLBACK (on_parent_cancelled), self, G_CONNECT_SWAPPED);
 
   update_controls (self);
-  tessera_token_list_key_specs_async (token, self->cancellable,
-                                      on_specs_listed, g_object_ref (self));
+  tessera_key_type_chooser_list_specs_async (self->type_chooser, token, self->cancellable,
+                                             on_key_types_listed, g_object_ref (self));
 
   return GTK_WIDGET (self);
 }

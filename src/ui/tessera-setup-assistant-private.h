@@ -12,6 +12,7 @@
 #include <glib/gi18n.h>
 
 #include "tessera-agent-group.h"
+#include "tessera-key-type-chooser.h"
 #include "tessera-pin-form.h"
 #include "tessera-setup-assistant.h"
 
@@ -51,6 +52,25 @@ typedef struct
 
 typedef void (*ThenFunc) (TesseraSetupAssistant *self);
 
+/* What a step's check found, going forward */
+typedef enum {
+  STEP_NEEDED,     /* the step needs the person: show its page */
+  STEP_SATISFIED,  /* the token has it already: skip it */
+  STEP_LOOKING,    /* the step must look first, and goes on from there itself */
+} StepCheck;
+
+/* One step: its page and what it does.  check tells whether the token
+ * already satisfies the step, configure fills its page for the token as
+ * it is now, and run is what Next does there. */
+typedef struct
+{
+  const char *title;      /* translatable */
+  const char *name;       /* the page's name in the stack */
+  StepCheck (*check)      (TesseraSetupAssistant *self);
+  void      (*configure)  (TesseraSetupAssistant *self);
+  void      (*run)        (TesseraSetupAssistant *self);
+} StepInfo;
+
 struct _TesseraSetupAssistant
 {
   AdwWindow         parent_instance;
@@ -68,23 +88,6 @@ struct _TesseraSetupAssistant
   /* widgets made in code */
   Page              pages[N_STEPS];
   TesseraPinForm   *form;           /* weak: the page's PIN form, if it has one */
-  GtkWidget        *label_row;
-  GtkWidget        *so_row;
-  GtkWidget        *so_new_row;
-  GtkWidget        *so_repeat_row;
-  GtkWidget        *pin_old_row;
-  GtkWidget        *pin_row;
-  GtkWidget        *pin_repeat_row;
-  GPtrArray        *key_checks;     /* one per ready key, then "Generate" */
-  GtkWidget        *generate_check;
-  GPtrArray        *type_checks;    /* one per spec */
-  GtkWidget        *types_box;
-  GtkWidget        *types_slot;
-  GtkWidget        *key_label_row;
-  GtkSwitch        *certificate_switch;
-  TesseraAgentGroup *agent_group;
-  GtkWidget        *command_label;
-  GtkWidget        *command_intro;
 
   /* owned references */
   TesseraToken     *token;
@@ -93,30 +96,66 @@ struct _TesseraSetupAssistant
   GSettings        *settings;
   GCancellable     *cancellable;
   GCancellable     *parent_cancellable;
-  TesseraKey       *key;
+  TesseraKey       *key;            /* the key chosen or made in step 3 */
   GBytes           *key_id;
-  GPtrArray        *ready_keys;
-  GArray           *specs;
-  TesseraToken     *specs_token;
-  GPtrArray        *problems;
-  GPtrArray        *fix_reports;
-  GPtrArray        *pending_notes;
-  GPtrArray        *all_notes;
+  GPtrArray        *pending_notes;  /* what was skipped since the last page */
+  GPtrArray        *all_notes;      /* what was found or done, for the last page */
   char             *so_pin;
   char             *user_pin;
   char             *new_label;
   char             *old_serial;
 
   Step              step;
-  InitMode          init_mode;
-  guint             test_passed : 1;
-  guint             test_done : 1;
   guint             busy : 1;
   guint             made_something : 1;
-  guint             certificate_declined : 1;
-  guint             problems_fresh : 1;
   guint             login_abandoned : 1;
   guint             dismissed : 1;
+
+  /* Steps 1 and 2: the fields of the page's PIN form, which owns them */
+  InitMode          init_mode;
+  struct {
+    GtkWidget      *label;
+    GtkWidget      *so;
+    GtkWidget      *so_new;
+    GtkWidget      *so_repeat;
+    GtkWidget      *pin_old;
+    GtkWidget      *pin;
+    GtkWidget      *pin_repeat;
+  } rows;
+
+  /* Step 3: a key the token holds, or a new one */
+  struct {
+    GPtrArray      *ready;          /* owned: the keys OpenSSH can use */
+    GPtrArray      *checks;         /* one per ready key, then "Generate" */
+    GtkWidget      *generate_check;
+    GtkWidget      *types_box;      /* what a new key is to be: shown to generate one */
+    TesseraKeyTypeChooser *types;
+    GtkWidget      *label_row;
+  } keys;
+
+  /* Step 4 */
+  struct {
+    GtkSwitch      *create_switch;
+    guint           declined : 1;
+  } certificate;
+
+  /* Step 5 */
+  struct {
+    GPtrArray      *problems;       /* owned */
+    GPtrArray      *fix_reports;    /* owned */
+    guint           fresh : 1;      /* problems is what the token has now */
+  } pairing;
+
+  /* Step 6 */
+  struct {
+    guint           done : 1;
+    guint           passed : 1;
+  } test;
+
+  /* Step 7 */
+  TesseraAgentGroup *agent_group;
+  GtkWidget        *command_label;
+  GtkWidget        *command_intro;
 };
 
 static inline gboolean
@@ -148,16 +187,7 @@ GtkWidget *_tessera_setup_add_status            (Page       *page,
                                                  const char *text);
 void       _tessera_setup_advance               (TesseraSetupAssistant *self,
                                                  Step                   from);
-void       _tessera_setup_check_pairing         (TesseraSetupAssistant *self);
 void       _tessera_setup_clear_content         (Page *page);
-void       _tessera_setup_collect_ready_keys    (TesseraSetupAssistant *self);
-void       _tessera_setup_configure_certificate (TesseraSetupAssistant *self);
-void       _tessera_setup_configure_finish      (TesseraSetupAssistant *self);
-void       _tessera_setup_configure_initialize  (TesseraSetupAssistant *self);
-void       _tessera_setup_configure_key         (TesseraSetupAssistant *self);
-void       _tessera_setup_configure_pairing     (TesseraSetupAssistant *self);
-void       _tessera_setup_configure_test        (TesseraSetupAssistant *self);
-void       _tessera_setup_configure_user_pin    (TesseraSetupAssistant *self);
 TesseraPinForm *_tessera_setup_add_pin_form     (TesseraSetupAssistant *self,
                                                  Page                  *page);
 char      *_tessera_setup_dup_entry_text        (GtkWidget *entry);
@@ -165,29 +195,21 @@ void       _tessera_setup_fail_step             (TesseraSetupAssistant *self,
                                                  Step                   step,
                                                  const char            *message);
 void       _tessera_setup_forget_pins           (TesseraSetupAssistant *self);
-InitMode   _tessera_setup_init_mode             (TesseraToken *token);
-gboolean   _tessera_setup_key_still_there       (TesseraSetupAssistant *self);
+const StepInfo *_tessera_setup_get_step         (Step step);
 GtkWidget *_tessera_setup_new_wrapped_label     (const char *css_class);
 void       _tessera_setup_read_objects_then     (TesseraSetupAssistant *self,
                                                  ThenFunc               then);
-void       _tessera_setup_refind_key            (TesseraSetupAssistant *self);
 void       _tessera_setup_refresh_and_advance   (TesseraSetupAssistant *self);
-void       _tessera_setup_run_certificate       (TesseraSetupAssistant *self);
-void       _tessera_setup_run_initialize        (TesseraSetupAssistant *self);
-void       _tessera_setup_run_key               (TesseraSetupAssistant *self);
-void       _tessera_setup_run_pairing           (TesseraSetupAssistant *self);
-void       _tessera_setup_run_user_pin          (TesseraSetupAssistant *self);
 void       _tessera_setup_set_busy              (TesseraSetupAssistant *self,
                                                  const char            *text);
-void       _tessera_setup_set_key               (TesseraSetupAssistant *self,
-                                                 TesseraKey            *key);
 void       _tessera_setup_set_next_label        (TesseraSetupAssistant *self,
                                                  const char            *label);
 void       _tessera_setup_show_error            (TesseraSetupAssistant *self,
                                                  const char            *message);
 void       _tessera_setup_show_step             (TesseraSetupAssistant *self,
                                                  Step                   step);
-void       _tessera_setup_test_key              (TesseraSetupAssistant *self);
+void       _tessera_setup_show_working          (TesseraSetupAssistant *self,
+                                                 const char            *title);
 void       _tessera_setup_toast                 (TesseraSetupAssistant *self,
                                                  const char            *text);
 void       _tessera_setup_when_logged_in        (TesseraSetupAssistant *self,

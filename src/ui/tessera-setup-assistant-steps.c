@@ -1,10 +1,12 @@
 /* tessera-setup-assistant-steps.c: what each step of "Set Up for SSH…" shows and does
  *
- * Each step has a configure function, which fills its page for the token
- * as it is now (a form, or a sentence that says what is done), and a run
- * function for Next: one core call, or a short chain, whose callback
- * reads the token again where it changed and goes on with the next step
- * that needs the person.
+ * Each step has three functions, listed in the table at the end: a check,
+ * which tells going forward whether the token already has what the step
+ * makes (and notes it), or looks first and goes on by itself; a configure
+ * function, which fills its page for the token as it is now (a form, or a
+ * sentence that says what is done); and a run function for Next: one core
+ * call, or a short chain, whose callback reads the token again where it
+ * changed and goes on with the next step that needs the person.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -15,14 +17,14 @@
 
 #include <glib/gi18n.h>
 
-#include "tessera-setup-assistant-private.h"
 #include "tessera-property-row.h"
+#include "tessera-setup-assistant-private.h"
 #include "tessera-ssh-export.h"
 
 /* Step 1: initialize, or change the PINs the token came with */
 
-InitMode
-_tessera_setup_init_mode (TesseraToken *token)
+static InitMode
+init_mode (TesseraToken *token)
 {
   if (tessera_token_has_state (token, TESSERA_TOKEN_STATE_NOT_INITIALIZED))
     return INIT_MODE_INITIALIZE;
@@ -32,8 +34,8 @@ _tessera_setup_init_mode (TesseraToken *token)
   return INIT_MODE_DONE;
 }
 
-void
-_tessera_setup_configure_initialize (TesseraSetupAssistant *self)
+static void
+configure_initialize (TesseraSetupAssistant *self)
 {
   Page *page = &self->pages[STEP_INITIALIZE];
   TesseraPinForm *form;
@@ -41,9 +43,9 @@ _tessera_setup_configure_initialize (TesseraSetupAssistant *self)
   const char *factory = tessera_token_get_factory_so_pin (self->token);
   const char *label = tessera_token_get_label (self->token);
 
-  self->init_mode = _tessera_setup_init_mode (self->token);
-  self->label_row = self->so_row = self->so_new_row = self->so_repeat_row = NULL;
-  self->pin_old_row = self->pin_row = self->pin_repeat_row = NULL;
+  self->init_mode = init_mode (self->token);
+  self->rows.label = self->rows.so = self->rows.so_new = self->rows.so_repeat = NULL;
+  self->rows.pin_old = self->rows.pin = self->rows.pin_repeat = NULL;
 
   if (self->init_mode == INIT_MODE_DONE)
     {
@@ -62,16 +64,16 @@ _tessera_setup_configure_initialize (TesseraSetupAssistant *self)
                           _("Give the token a label and choose its PINs. The SO PIN, the "
                             "Security Officer PIN, protects the token itself and unblocks "
                             "the user PIN: keep it safe. The user PIN unlocks the keys."));
-      self->label_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_LABEL, _("Label"));
+      self->rows.label = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_LABEL, _("Label"));
       if (label != NULL && label[0] != '\0')
-        gtk_editable_set_text (GTK_EDITABLE (self->label_row), label);
+        gtk_editable_set_text (GTK_EDITABLE (self->rows.label), label);
       if (factory)
         {
           g_autofree char *text = NULL;
 
-          self->so_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_CURRENT,
-                                                     _("Current SO PIN"));
-          gtk_editable_set_text (GTK_EDITABLE (self->so_row), factory);
+          self->rows.so = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_CURRENT,
+                                                      _("Current SO PIN"));
+          gtk_editable_set_text (GTK_EDITABLE (self->rows.so), factory);
           /* Translators: %s is the SO PIN the token comes with, such as 87654321 */
           text = g_strdup_printf (_("This token comes with the SO PIN %s, filled in here. "
                                     "You choose a new one next."), factory);
@@ -79,15 +81,15 @@ _tessera_setup_configure_initialize (TesseraSetupAssistant *self)
         }
       else
         {
-          self->so_new_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_NEW,
-                                                         _("New SO PIN"));
-          self->so_repeat_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_REPEAT,
-                                                            _("Repeat New SO PIN"));
+          self->rows.so_new = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_NEW,
+                                                          _("New SO PIN"));
+          self->rows.so_repeat = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_REPEAT,
+                                                             _("Repeat New SO PIN"));
           tessera_pin_form_set_hint (form, length);
         }
-      self->pin_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_NEW, _("New PIN"));
-      self->pin_repeat_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_REPEAT,
-                                                         _("Repeat New PIN"));
+      self->rows.pin = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_NEW, _("New PIN"));
+      self->rows.pin_repeat = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_REPEAT,
+                                                          _("Repeat New PIN"));
       _tessera_setup_set_next_label (self, _("_Initialize"));
       break;
 
@@ -98,22 +100,22 @@ _tessera_setup_configure_initialize (TesseraSetupAssistant *self)
       if (tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_SO_PIN_TO_BE_CHANGED))
         {
           if (self->so_pin == NULL)
-            self->so_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_CURRENT,
-                                                       _("Current SO PIN"));
-          self->so_new_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_NEW,
-                                                         _("New SO PIN"));
-          self->so_repeat_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_REPEAT,
-                                                            _("Repeat New SO PIN"));
+            self->rows.so = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_CURRENT,
+                                                        _("Current SO PIN"));
+          self->rows.so_new = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_NEW,
+                                                          _("New SO PIN"));
+          self->rows.so_repeat = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_REPEAT,
+                                                             _("Repeat New SO PIN"));
         }
       if (tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_USER_PIN_TO_BE_CHANGED))
         {
           if (self->user_pin == NULL)
-            self->pin_old_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_CURRENT,
-                                                            _("Current PIN"));
-          self->pin_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_NEW,
-                                                      _("New PIN"));
-          self->pin_repeat_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_REPEAT,
-                                                             _("Repeat New PIN"));
+            self->rows.pin_old = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_CURRENT,
+                                                             _("Current PIN"));
+          self->rows.pin = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_NEW,
+                                                       _("New PIN"));
+          self->rows.pin_repeat = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_REPEAT,
+                                                              _("Repeat New PIN"));
         }
       tessera_pin_form_set_hint (form, length);
       _tessera_setup_set_next_label (self, _("_Change PINs"));
@@ -150,9 +152,10 @@ static void on_pin_changed (GObject      *object,
 static void
 change_next_pin (TesseraSetupAssistant *self)
 {
-  if (self->so_new_row != NULL)
+  if (self->rows.so_new != NULL)
     {
-      g_autofree char *new_pin = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->so_new_row)));
+      GtkEditable *row = GTK_EDITABLE (self->rows.so_new);
+      g_autofree char *new_pin = g_strdup (gtk_editable_get_text (row));
 
       _tessera_setup_set_busy (self, _("Changing the SO PIN…"));
       tessera_token_change_pin_async (self->token, TESSERA_PIN_SO, self->so_pin, new_pin,
@@ -162,9 +165,10 @@ change_next_pin (TesseraSetupAssistant *self)
       return;
     }
 
-  if (self->pin_row != NULL)
+  if (self->rows.pin != NULL)
     {
-      g_autofree char *new_pin = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->pin_row)));
+      GtkEditable *row = GTK_EDITABLE (self->rows.pin);
+      g_autofree char *new_pin = g_strdup (gtk_editable_get_text (row));
 
       _tessera_setup_set_busy (self, _("Changing the PIN…"));
       tessera_token_change_pin_async (self->token, TESSERA_PIN_USER, self->user_pin, new_pin,
@@ -188,7 +192,7 @@ on_pin_changed (GObject      *object,
 {
   g_autoptr(TesseraSetupAssistant) self = user_data;
   g_autoptr(GError) error = NULL;
-  gboolean so = self->so_new_row != NULL;
+  gboolean so = self->rows.so_new != NULL;
   const char *key = so ? "tessera-new-so-pin" : "tessera-new-user-pin";
   char *new_pin = g_object_steal_data (G_OBJECT (self), key);
 
@@ -209,15 +213,15 @@ on_pin_changed (GObject      *object,
     {
       tessera_pin_wipe (&self->so_pin);
       self->so_pin = new_pin;
-      retire_fields (self->so_new_row, self->so_repeat_row, self->so_row, NULL);
-      self->so_new_row = self->so_repeat_row = self->so_row = NULL;
+      retire_fields (self->rows.so_new, self->rows.so_repeat, self->rows.so, NULL);
+      self->rows.so_new = self->rows.so_repeat = self->rows.so = NULL;
     }
   else
     {
       tessera_pin_wipe (&self->user_pin);
       self->user_pin = new_pin;
-      retire_fields (self->pin_row, self->pin_repeat_row, self->pin_old_row, NULL);
-      self->pin_row = self->pin_repeat_row = self->pin_old_row = NULL;
+      retire_fields (self->rows.pin, self->rows.pin_repeat, self->rows.pin_old, NULL);
+      self->rows.pin = self->rows.pin_repeat = self->rows.pin_old = NULL;
     }
 
   change_next_pin (self);
@@ -251,8 +255,8 @@ on_initialized (GObject      *object,
   _tessera_setup_refresh_and_advance (self);
 }
 
-void
-_tessera_setup_run_initialize (TesseraSetupAssistant *self)
+static void
+run_initialize (TesseraSetupAssistant *self)
 {
   GtkWidget *so_row;
 
@@ -269,11 +273,11 @@ _tessera_setup_run_initialize (TesseraSetupAssistant *self)
   if (self->init_mode == INIT_MODE_INITIALIZE)
     {
       g_free (self->new_label);
-      self->new_label = tessera_pin_form_dup_text (self->label_row);
+      self->new_label = tessera_pin_form_dup_text (self->rows.label);
       _tessera_setup_forget_pins (self);
-      so_row = self->so_row != NULL ? self->so_row : self->so_new_row;
+      so_row = self->rows.so != NULL ? self->rows.so : self->rows.so_new;
       self->so_pin = tessera_pin_form_dup_text (so_row);
-      self->user_pin = tessera_pin_form_dup_text (self->pin_row);
+      self->user_pin = tessera_pin_form_dup_text (self->rows.pin);
       g_clear_pointer (&self->old_serial, g_free);
       self->old_serial = g_strdup (tessera_token_get_serial (self->token));
 
@@ -284,31 +288,41 @@ _tessera_setup_run_initialize (TesseraSetupAssistant *self)
     }
 
   /* Change the PINs */
-  if (self->so_row != NULL)
+  if (self->rows.so != NULL)
     {
       tessera_pin_wipe (&self->so_pin);
-      self->so_pin = tessera_pin_form_dup_text (self->so_row);
+      self->so_pin = tessera_pin_form_dup_text (self->rows.so);
     }
-  if (self->pin_old_row != NULL)
+  if (self->rows.pin_old != NULL)
     {
       tessera_pin_wipe (&self->user_pin);
-      self->user_pin = tessera_pin_form_dup_text (self->pin_old_row);
+      self->user_pin = tessera_pin_form_dup_text (self->rows.pin_old);
     }
   g_clear_pointer (&self->new_label, g_free);
   change_next_pin (self);
 }
 
+static StepCheck
+check_initialize (TesseraSetupAssistant *self)
+{
+  if (init_mode (self->token) != INIT_MODE_DONE)
+    return STEP_NEEDED;
+  if (!self->made_something)
+    _tessera_setup_add_note (self, _("The token is already initialized."));
+  return STEP_SATISFIED;
+}
+
 /* Step 2: the user PIN */
 
-void
-_tessera_setup_configure_user_pin (TesseraSetupAssistant *self)
+static void
+configure_user_pin (TesseraSetupAssistant *self)
 {
   Page *page = &self->pages[STEP_USER_PIN];
   TesseraPinForm *form;
   g_autofree char *length = NULL;
 
-  self->so_row = self->pin_row = self->pin_repeat_row = NULL;
-  self->so_new_row = self->so_repeat_row = self->pin_old_row = NULL;
+  self->rows.so = self->rows.pin = self->rows.pin_repeat = NULL;
+  self->rows.so_new = self->rows.so_repeat = self->rows.pin_old = NULL;
 
   if (!tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_USER_PIN_NOT_SET))
     {
@@ -321,10 +335,10 @@ _tessera_setup_configure_user_pin (TesseraSetupAssistant *self)
                         "each time SSH uses them. The SO PIN allows setting it."));
   form = _tessera_setup_add_pin_form (self, page);
   if (self->so_pin == NULL)
-    self->so_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_CURRENT, _("SO PIN"));
-  self->pin_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_NEW, _("New PIN"));
-  self->pin_repeat_row = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_REPEAT,
-                                                     _("Repeat New PIN"));
+    self->rows.so = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_CURRENT, _("SO PIN"));
+  self->rows.pin = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_NEW, _("New PIN"));
+  self->rows.pin_repeat = tessera_pin_form_add_field (form, TESSERA_PIN_FIELD_REPEAT,
+                                                      _("Repeat New PIN"));
   length = tessera_pin_form_describe_lengths (form);
   tessera_pin_form_set_hint (form, length);
   _tessera_setup_set_next_label (self, _("_Set PIN"));
@@ -356,10 +370,10 @@ on_user_pin_set (GObject      *object,
   _tessera_setup_refresh_and_advance (self);
 }
 
-void
-_tessera_setup_run_user_pin (TesseraSetupAssistant *self)
+static void
+run_user_pin (TesseraSetupAssistant *self)
 {
-  if (self->pin_row == NULL)
+  if (self->rows.pin == NULL)
     {
       _tessera_setup_advance (self, STEP_KEY);
       return;
@@ -369,23 +383,33 @@ _tessera_setup_run_user_pin (TesseraSetupAssistant *self)
   if (self->form == NULL || !tessera_pin_form_get_valid (self->form))
     return;
 
-  if (self->so_row != NULL)
+  if (self->rows.so != NULL)
     {
       tessera_pin_wipe (&self->so_pin);
-      self->so_pin = tessera_pin_form_dup_text (self->so_row);
+      self->so_pin = tessera_pin_form_dup_text (self->rows.so);
     }
   tessera_pin_wipe (&self->user_pin);
-  self->user_pin = tessera_pin_form_dup_text (self->pin_row);
+  self->user_pin = tessera_pin_form_dup_text (self->rows.pin);
 
   _tessera_setup_set_busy (self, _("Setting the PIN…"));
   tessera_token_unblock_pin_async (self->token, self->so_pin, self->user_pin, self->cancellable,
                                    on_user_pin_set, g_object_ref (self));
 }
 
+static StepCheck
+check_user_pin (TesseraSetupAssistant *self)
+{
+  if (tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_USER_PIN_NOT_SET))
+    return STEP_NEEDED;
+  if (!self->made_something)
+    _tessera_setup_add_note (self, _("The user PIN is already set."));
+  return STEP_SATISFIED;
+}
+
 /* Step 3: the key */
 
-void
-_tessera_setup_set_key (TesseraSetupAssistant *self,
+static void
+set_key (TesseraSetupAssistant *self,
                         TesseraKey            *key)
 {
   g_set_object (&self->key, key);
@@ -395,8 +419,8 @@ _tessera_setup_set_key (TesseraSetupAssistant *self,
 }
 
 /* The key object after a re-read: the one with the same ID */
-void
-_tessera_setup_refind_key (TesseraSetupAssistant *self)
+static void
+refind_key (TesseraSetupAssistant *self)
 {
   g_autoptr(TesseraKey) key = tessera_token_find_key (self->token, self->key_id);
 
@@ -404,8 +428,8 @@ _tessera_setup_refind_key (TesseraSetupAssistant *self)
     g_set_object (&self->key, key);
 }
 
-gboolean
-_tessera_setup_key_still_there (TesseraSetupAssistant *self)
+static gboolean
+key_still_there (TesseraSetupAssistant *self)
 {
   g_autoptr(TesseraKey) key = NULL;
 
@@ -416,13 +440,13 @@ _tessera_setup_key_still_there (TesseraSetupAssistant *self)
 }
 
 /* The keys OpenSSH can use, those with a certificate first */
-void
-_tessera_setup_collect_ready_keys (TesseraSetupAssistant *self)
+static void
+collect_ready_keys (TesseraSetupAssistant *self)
 {
   GListModel *keys = tessera_token_get_keys (self->token);
   guint n = g_list_model_get_n_items (keys);
 
-  g_ptr_array_set_size (self->ready_keys, 0);
+  g_ptr_array_set_size (self->keys.ready, 0);
   for (int pass = 0; pass < 2; pass++)
     for (guint i = 0; i < n; i++)
       {
@@ -432,115 +456,38 @@ _tessera_setup_collect_ready_keys (TesseraSetupAssistant *self)
         if (tessera_key_get_ssh_verdict (key) != TESSERA_SSH_VERDICT_READY)
           continue;
         if (has_certificate == (pass == 0))
-          g_ptr_array_add (self->ready_keys, g_steal_pointer (&key));
+          g_ptr_array_add (self->keys.ready, g_steal_pointer (&key));
       }
-}
-
-static gboolean
-spec_usable (const TesseraKeySpec *spec)
-{
-  if (!tessera_openssh_supports (spec->type))
-    return FALSE;
-  return spec->type != TESSERA_KEY_TYPE_RSA || spec->bits >= 2048;
 }
 
 static void
 update_key_choice (TesseraSetupAssistant *self)
 {
-  gboolean generate = self->generate_check != NULL
-    && gtk_check_button_get_active (GTK_CHECK_BUTTON (self->generate_check));
+  gboolean generate = self->keys.generate_check != NULL
+    && gtk_check_button_get_active (GTK_CHECK_BUTTON (self->keys.generate_check));
 
-  if (self->types_box != NULL)
-    gtk_widget_set_visible (self->types_box, generate);
+  if (self->keys.types_box != NULL)
+    gtk_widget_set_visible (self->keys.types_box, generate);
   _tessera_setup_set_next_label (self, generate ? _("_Generate") : _("_Next"));
 }
 
 static void
-fill_types (TesseraSetupAssistant *self)
-{
-  GtkWidget *list;
-  GPtrArray *group = self->type_checks;
-  g_autoptr(GArray) usable = g_array_new (FALSE, FALSE, sizeof (TesseraKeySpec));
-  guint recommended;
-  GtkWidget *heading;
-
-  /* Once: the page may have asked twice */
-  if (self->types_slot == NULL || self->specs == NULL || self->type_checks->len > 0)
-    return;
-
-  for (guint i = 0; i < self->specs->len; i++)
-    {
-      TesseraKeySpec *spec = &g_array_index (self->specs, TesseraKeySpec, i);
-
-      if (spec_usable (spec))
-        g_array_append_val (usable, *spec);
-    }
-
-  if (usable->len == 0)
-    {
-      GtkWidget *label = _tessera_setup_new_wrapped_label ("pin-error");
-
-      gtk_label_set_text (GTK_LABEL (label),
-                          _("This token cannot make any kind of key the installed OpenSSH "
-                            "can use."));
-      gtk_box_append (GTK_BOX (self->types_slot), label);
-      return;
-    }
-
-  /* Only what both the token and the installed OpenSSH take */
-  g_array_set_size (self->specs, 0);
-  g_array_append_vals (self->specs, usable->data, usable->len);
-  recommended = tessera_key_spec_recommend (self->specs);
-
-  heading = _tessera_setup_new_wrapped_label ("heading");
-  gtk_label_set_text (GTK_LABEL (heading), _("Key Type"));
-  gtk_box_append (GTK_BOX (self->types_slot), heading);
-  list = gtk_list_box_new ();
-  gtk_list_box_set_selection_mode (GTK_LIST_BOX (list), GTK_SELECTION_NONE);
-  gtk_widget_add_css_class (list, "boxed-list");
-  gtk_accessible_update_property (GTK_ACCESSIBLE (list),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Key Type"), -1);
-  gtk_box_append (GTK_BOX (self->types_slot), list);
-
-  g_ptr_array_set_size (group, 0);
-  for (guint i = 0; i < self->specs->len; i++)
-    {
-      g_autofree char *title = tessera_key_spec_describe (&g_array_index (self->specs,
-                                                                           TesseraKeySpec, i));
-      GtkWidget *check = _tessera_setup_add_choice (list, group, title,
-                                                    i == recommended ? _("Recommended") : NULL);
-
-      if (i == recommended)
-        gtk_check_button_set_active (GTK_CHECK_BUTTON (check), TRUE);
-    }
-}
-
-static void
-on_specs_listed (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+on_key_types_listed (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
 {
   g_autoptr(TesseraSetupAssistant) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GArray) specs = NULL;
 
-  specs = tessera_token_list_key_specs_finish (TESSERA_TOKEN (object), result, &error);
-  if (specs == NULL && is_cancelled (self, error))
+  if (tessera_key_type_chooser_list_specs_finish (TESSERA_KEY_TYPE_CHOOSER (object), result,
+                                                  &error))
     return;
-  if (g_cancellable_is_cancelled (self->cancellable))
+  if (is_cancelled (self, error))
     return;
 
-  if (specs == NULL)
-    {
-      _tessera_setup_show_error (self, error->message);
-      return;
-    }
-
-  g_clear_pointer (&self->specs, g_array_unref);
-  self->specs = g_steal_pointer (&specs);
-  g_set_object (&self->specs_token, TESSERA_TOKEN (object));
-  if (self->step == STEP_KEY)
-    fill_types (self);
+  /* Only while the page still shows this chooser */
+  if (self->step == STEP_KEY && self->keys.types == TESSERA_KEY_TYPE_CHOOSER (object))
+    _tessera_setup_show_error (self, error->message);
 }
 
 static void
@@ -549,19 +496,19 @@ on_key_check_toggled (TesseraSetupAssistant *self)
   update_key_choice (self);
 }
 
-void
-_tessera_setup_configure_key (TesseraSetupAssistant *self)
+static void
+configure_key (TesseraSetupAssistant *self)
 {
   Page *page = &self->pages[STEP_KEY];
   GtkWidget *list;
   GtkWidget *label_list;
   GtkWidget *active = NULL;
 
-  g_ptr_array_set_size (self->key_checks, 0);
-  g_ptr_array_set_size (self->type_checks, 0);
-  self->generate_check = NULL;
-  self->types_box = self->types_slot = NULL;
-  self->key_label_row = NULL;
+  g_ptr_array_set_size (self->keys.checks, 0);
+  self->keys.generate_check = NULL;
+  self->keys.types_box = NULL;
+  self->keys.types = NULL;
+  self->keys.label_row = NULL;
 
   if (!tessera_token_get_logged_in (self->token)
       && tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_LOGIN_REQUIRED))
@@ -573,23 +520,23 @@ _tessera_setup_configure_key (TesseraSetupAssistant *self)
       return;
     }
 
-  _tessera_setup_collect_ready_keys (self);
+  collect_ready_keys (self);
   gtk_label_set_text (GTK_LABEL (page->body),
-                      self->ready_keys->len > 0
+                      self->keys.ready->len > 0
                       ? _("Use a key the token already holds, or make a new one. A new key "
                           "is made on the token: its private key never leaves it.")
                       : _("The token holds no key SSH can use. Make one: it is made on the "
                           "token, and its private key never leaves it."));
 
   list = _tessera_setup_add_choice_list (page, _("Key"));
-  for (guint i = 0; i < self->ready_keys->len; i++)
+  for (guint i = 0; i < self->keys.ready->len; i++)
     {
-      TesseraKey *key = g_ptr_array_index (self->ready_keys, i);
+      TesseraKey *key = g_ptr_array_index (self->keys.ready, i);
       g_autofree char *type = tessera_key_describe_type (key);
       g_autofree char *fingerprint = tessera_key_get_ssh_fingerprint (key);
       g_autofree char *subtitle = g_strdup_printf ("%s · %s", type ? type : "",
                                                    fingerprint ? fingerprint : "");
-      GtkWidget *check = _tessera_setup_add_choice (list, self->key_checks, key_name (key),
+      GtkWidget *check = _tessera_setup_add_choice (list, self->keys.checks, key_name (key),
                                                     subtitle);
 
       g_signal_connect_object (check, "toggled", G_CALLBACK (on_key_check_toggled), self,
@@ -597,30 +544,30 @@ _tessera_setup_configure_key (TesseraSetupAssistant *self)
       if (key == self->key || (self->key == NULL && active == NULL))
         active = check;
     }
-  self->generate_check = _tessera_setup_add_choice (list, self->key_checks,
-                                                    _("Generate a New Key"), NULL);
-  g_signal_connect_object (self->generate_check, "toggled", G_CALLBACK (on_key_check_toggled),
+  self->keys.generate_check = _tessera_setup_add_choice (list, self->keys.checks,
+                                                         _("Generate a New Key"), NULL);
+  g_signal_connect_object (self->keys.generate_check, "toggled", G_CALLBACK (on_key_check_toggled),
                            self, G_CONNECT_SWAPPED);
-  gtk_check_button_set_active (GTK_CHECK_BUTTON (active ? active : self->generate_check), TRUE);
+  if (active == NULL)
+    active = self->keys.generate_check;
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (active), TRUE);
 
-  self->types_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  self->types_slot = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-  gtk_box_append (GTK_BOX (self->types_box), self->types_slot);
+  self->keys.types_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+  /* Only what both the token and the installed OpenSSH take */
+  self->keys.types = TESSERA_KEY_TYPE_CHOOSER (tessera_key_type_chooser_new ());
+  gtk_box_append (GTK_BOX (self->keys.types_box), GTK_WIDGET (self->keys.types));
   label_list = gtk_list_box_new ();
   gtk_list_box_set_selection_mode (GTK_LIST_BOX (label_list), GTK_SELECTION_NONE);
   gtk_widget_add_css_class (label_list, "boxed-list");
-  self->key_label_row = adw_entry_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->key_label_row), _("Key Label"));
-  gtk_list_box_append (GTK_LIST_BOX (label_list), self->key_label_row);
-  gtk_editable_set_text (GTK_EDITABLE (self->key_label_row), _("SSH key"));
-  gtk_box_append (GTK_BOX (self->types_box), label_list);
-  gtk_box_append (GTK_BOX (page->content), self->types_box);
+  self->keys.label_row = adw_entry_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->keys.label_row), _("Key Label"));
+  gtk_list_box_append (GTK_LIST_BOX (label_list), self->keys.label_row);
+  gtk_editable_set_text (GTK_EDITABLE (self->keys.label_row), _("SSH key"));
+  gtk_box_append (GTK_BOX (self->keys.types_box), label_list);
+  gtk_box_append (GTK_BOX (page->content), self->keys.types_box);
 
-  if (self->specs != NULL && self->specs_token == self->token)
-    fill_types (self);
-  else
-    tessera_token_list_key_specs_async (self->token, self->cancellable,
-                                        on_specs_listed, g_object_ref (self));
+  tessera_key_type_chooser_list_specs_async (self->keys.types, self->token, self->cancellable,
+                                             on_key_types_listed, g_object_ref (self));
 
   update_key_choice (self);
 }
@@ -637,7 +584,7 @@ on_key_objects_read (TesseraSetupAssistant *self)
       return;
     }
 
-  _tessera_setup_set_key (self, key);
+  set_key (self, key);
   /* Translators: %s is the new key's label */
   note = g_strdup_printf (_("The key “%s” was generated on the token."), key_name (key));
   _tessera_setup_add_note (self, note);
@@ -665,7 +612,7 @@ on_key_generated (GObject      *object,
     }
 
   self->made_something = TRUE;
-  self->test_done = FALSE;
+  self->test.done = FALSE;
   g_clear_object (&self->key);
   g_clear_pointer (&self->key_id, g_bytes_unref);
   self->key_id = g_steal_pointer (&id);
@@ -679,7 +626,7 @@ generate_key (TesseraSetupAssistant *self)
   const TesseraKeySpec *spec = NULL;
   g_autofree char *label = NULL;
 
-  if (self->specs == NULL || self->type_checks->len == 0)
+  if (tessera_key_type_chooser_get_specs (self->keys.types) == NULL)
     {
       _tessera_setup_set_busy (self, NULL);
       _tessera_setup_show_error (self, _("The token has not told yet which keys it can make. "
@@ -687,11 +634,8 @@ generate_key (TesseraSetupAssistant *self)
       return;
     }
 
-  for (guint i = 0; i < self->type_checks->len; i++)
-    if (gtk_check_button_get_active (g_ptr_array_index (self->type_checks, i)))
-      spec = &g_array_index (self->specs, TesseraKeySpec, i);
-
-  label = _tessera_setup_dup_entry_text (self->key_label_row);
+  spec = tessera_key_type_chooser_get_selected (self->keys.types);
+  label = _tessera_setup_dup_entry_text (self->keys.label_row);
   if (spec == NULL || label[0] == '\0')
     {
       _tessera_setup_set_busy (self, NULL);
@@ -712,16 +656,16 @@ on_logged_in_for_key (TesseraSetupAssistant *self)
   _tessera_setup_show_step (self, STEP_KEY);
 }
 
-void
-_tessera_setup_run_key (TesseraSetupAssistant *self)
+static void
+run_key (TesseraSetupAssistant *self)
 {
-  if (self->generate_check == NULL)
+  if (self->keys.generate_check == NULL)
     {
       _tessera_setup_when_logged_in (self, on_logged_in_for_key);
       return;
     }
 
-  if (gtk_check_button_get_active (GTK_CHECK_BUTTON (self->generate_check)))
+  if (gtk_check_button_get_active (GTK_CHECK_BUTTON (self->keys.generate_check)))
     {
       /* Making a key needs a login */
       _tessera_setup_set_busy (self, _("Logging in…"));
@@ -729,28 +673,73 @@ _tessera_setup_run_key (TesseraSetupAssistant *self)
       return;
     }
 
-  for (guint i = 0; i < self->ready_keys->len; i++)
-    if (gtk_check_button_get_active (g_ptr_array_index (self->key_checks, i)))
+  for (guint i = 0; i < self->keys.ready->len; i++)
+    if (gtk_check_button_get_active (g_ptr_array_index (self->keys.checks, i)))
       {
-        if (g_ptr_array_index (self->ready_keys, i) != self->key)
-          self->test_done = FALSE;
-        _tessera_setup_set_key (self, g_ptr_array_index (self->ready_keys, i));
+        if (g_ptr_array_index (self->keys.ready, i) != self->key)
+          self->test.done = FALSE;
+        set_key (self, g_ptr_array_index (self->keys.ready, i));
       }
 
   _tessera_setup_advance (self, STEP_CERTIFICATE);
 }
 
+static void
+advance_after_login (TesseraSetupAssistant *self)
+{
+  _tessera_setup_advance (self, STEP_KEY);
+}
+
+/* The key chosen before, else the first the token holds ready for SSH */
+static StepCheck
+check_key (TesseraSetupAssistant *self)
+{
+  g_autofree char *note = NULL;
+
+  if (!tessera_token_get_logged_in (self->token)
+      && tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_LOGIN_REQUIRED))
+    {
+      if (self->login_abandoned)
+        return STEP_NEEDED;
+      _tessera_setup_show_working (self, _("Logging In…"));
+      self->step = STEP_KEY;
+      _tessera_setup_when_logged_in (self, advance_after_login);
+      return STEP_LOOKING;
+    }
+  if (!tessera_token_get_objects_loaded (self->token))
+    {
+      _tessera_setup_show_working (self, _("Reading the Token…"));
+      self->step = STEP_KEY;
+      _tessera_setup_read_objects_then (self, advance_after_login);
+      return STEP_LOOKING;
+    }
+
+  refind_key (self);
+  if (key_still_there (self))
+    return STEP_SATISFIED;
+
+  collect_ready_keys (self);
+  if (self->keys.ready->len == 0)
+    return STEP_NEEDED;
+  set_key (self, g_ptr_array_index (self->keys.ready, 0));
+  /* Translators: %s is a key's label */
+  note = g_strdup_printf (_("The token already holds a key ready for SSH: “%s”."),
+                          key_name (self->key));
+  _tessera_setup_add_note (self, note);
+  return STEP_SATISFIED;
+}
+
 /* Step 4: the certificate */
 
-void
-_tessera_setup_configure_certificate (TesseraSetupAssistant *self)
+static void
+configure_certificate (TesseraSetupAssistant *self)
 {
   Page *page = &self->pages[STEP_CERTIFICATE];
   GtkWidget *list;
   GtkWidget *row;
   g_autofree char *text = NULL;
 
-  self->certificate_switch = NULL;
+  self->certificate.create_switch = NULL;
 
   if (tessera_key_get_certificate (self->key) != NULL)
     {
@@ -773,12 +762,12 @@ _tessera_setup_configure_certificate (TesseraSetupAssistant *self)
   /* Translators: %s is a key's label */
   text = g_strdup_printf (_("Valid for a year, named “%s”"), key_name (self->key));
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row), text);
-  self->certificate_switch = GTK_SWITCH (gtk_switch_new ());
-  gtk_widget_set_valign (GTK_WIDGET (self->certificate_switch), GTK_ALIGN_CENTER);
-  gtk_switch_set_active (self->certificate_switch, !self->certificate_declined);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), GTK_WIDGET (self->certificate_switch));
+  self->certificate.create_switch = GTK_SWITCH (gtk_switch_new ());
+  gtk_widget_set_valign (GTK_WIDGET (self->certificate.create_switch), GTK_ALIGN_CENTER);
+  gtk_switch_set_active (self->certificate.create_switch, !self->certificate.declined);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), GTK_WIDGET (self->certificate.create_switch));
   adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row),
-                                         GTK_WIDGET (self->certificate_switch));
+                                         GTK_WIDGET (self->certificate.create_switch));
   gtk_list_box_append (GTK_LIST_BOX (list), row);
   gtk_box_append (GTK_BOX (page->content), list);
 }
@@ -788,7 +777,7 @@ on_certificate_objects_read (TesseraSetupAssistant *self)
 {
   g_autofree char *note = NULL;
 
-  _tessera_setup_refind_key (self);
+  refind_key (self);
   /* Translators: %s is a key's label */
   note = g_strdup_printf (_("A self-signed certificate was created for “%s”."),
                           key_name (self->key));
@@ -828,17 +817,17 @@ create_certificate (TesseraSetupAssistant *self)
                                           on_certificate_created, g_object_ref (self));
 }
 
-void
-_tessera_setup_run_certificate (TesseraSetupAssistant *self)
+static void
+run_certificate (TesseraSetupAssistant *self)
 {
-  if (self->certificate_switch == NULL)
+  if (self->certificate.create_switch == NULL)
     {
       _tessera_setup_advance (self, STEP_PAIRING);
       return;
     }
 
-  self->certificate_declined = !gtk_switch_get_active (self->certificate_switch);
-  if (self->certificate_declined)
+  self->certificate.declined = !gtk_switch_get_active (self->certificate.create_switch);
+  if (self->certificate.declined)
     {
       _tessera_setup_add_note (self, _("No certificate was created."));
       _tessera_setup_advance (self, STEP_PAIRING);
@@ -849,6 +838,20 @@ _tessera_setup_run_certificate (TesseraSetupAssistant *self)
   _tessera_setup_when_logged_in (self, create_certificate);
 }
 
+static StepCheck
+check_certificate (TesseraSetupAssistant *self)
+{
+  g_autofree char *note = NULL;
+
+  if (tessera_key_get_certificate (self->key) == NULL)
+    return self->certificate.declined ? STEP_SATISFIED : STEP_NEEDED;
+
+  /* Translators: %s is a key's label */
+  note = g_strdup_printf (_("“%s” already has a certificate."), key_name (self->key));
+  _tessera_setup_add_note (self, note);
+  return STEP_SATISFIED;
+}
+
 /* Step 5: pairing */
 
 static guint
@@ -856,8 +859,8 @@ count_fixable (TesseraSetupAssistant *self)
 {
   guint n = 0;
 
-  for (guint i = 0; self->problems != NULL && i < self->problems->len; i++)
-    if (tessera_problem_get_fixable (g_ptr_array_index (self->problems, i)))
+  for (guint i = 0; self->pairing.problems != NULL && i < self->pairing.problems->len; i++)
+    if (tessera_problem_get_fixable (g_ptr_array_index (self->pairing.problems, i)))
       n++;
 
   return n;
@@ -872,11 +875,11 @@ show_problems (TesseraSetupAssistant *self)
   while ((child = gtk_widget_get_first_child (page->content)) != NULL)
     gtk_box_remove (GTK_BOX (page->content), child);
 
-  for (guint i = 0; i < self->fix_reports->len; i++)
+  for (guint i = 0; i < self->pairing.fix_reports->len; i++)
     _tessera_setup_add_status (page, "emblem-ok-symbolic",
-                               g_ptr_array_index (self->fix_reports, i));
+                               g_ptr_array_index (self->pairing.fix_reports, i));
 
-  if (self->problems == NULL || self->problems->len == 0)
+  if (self->pairing.problems == NULL || self->pairing.problems->len == 0)
     {
       _tessera_setup_add_status (page, "emblem-ok-symbolic",
                                  _("No pairing problems: each key’s public key and certificate "
@@ -885,9 +888,9 @@ show_problems (TesseraSetupAssistant *self)
       return;
     }
 
-  for (guint i = 0; i < self->problems->len; i++)
+  for (guint i = 0; i < self->pairing.problems->len; i++)
     {
-      TesseraProblem *problem = g_ptr_array_index (self->problems, i);
+      TesseraProblem *problem = g_ptr_array_index (self->pairing.problems, i);
       g_autofree char *text = NULL;
 
       /* The problem, then what it means and what the fix does */
@@ -908,9 +911,9 @@ static void
 set_problems (TesseraSetupAssistant *self,
               GPtrArray             *problems)
 {
-  g_clear_pointer (&self->problems, g_ptr_array_unref);
-  self->problems = problems;
-  self->problems_fresh = TRUE;
+  g_clear_pointer (&self->pairing.problems, g_ptr_array_unref);
+  self->pairing.problems = problems;
+  self->pairing.fresh = TRUE;
 }
 
 static void
@@ -950,8 +953,8 @@ on_pairing_checked (GObject      *object,
     }
 }
 
-void
-_tessera_setup_check_pairing (TesseraSetupAssistant *self)
+static void
+diagnose_pairing (TesseraSetupAssistant *self)
 {
   tessera_token_diagnose_async (self->token, self->cancellable,
                                 on_pairing_checked, g_object_ref (self));
@@ -962,9 +965,9 @@ static void fix_next_problem (TesseraSetupAssistant *self);
 static void
 on_fixed_objects_read (TesseraSetupAssistant *self)
 {
-  _tessera_setup_refind_key (self);
+  refind_key (self);
   _tessera_setup_set_busy (self, _("Checking again…"));
-  _tessera_setup_check_pairing (self);
+  diagnose_pairing (self);
 }
 
 static void
@@ -974,7 +977,7 @@ on_problem_fixed (GObject      *object,
 {
   g_autoptr(TesseraSetupAssistant) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(TesseraProblem) problem = g_ptr_array_steal_index (self->problems, 0);
+  g_autoptr(TesseraProblem) problem = g_ptr_array_steal_index (self->pairing.problems, 0);
   g_autofree char *report = NULL;
 
   if (!tessera_token_fix_problem_finish (TESSERA_TOKEN (object), result, &error))
@@ -988,12 +991,12 @@ on_problem_fixed (GObject      *object,
   else
     {
       self->made_something = TRUE;
-      self->test_done = FALSE;
+      self->test.done = FALSE;
       /* Translators: %s is the problem that was fixed */
       report = g_strdup_printf (_("Fixed: %s"), tessera_problem_get_title (problem));
       _tessera_setup_add_note (self, report);
     }
-  g_ptr_array_add (self->fix_reports, g_steal_pointer (&report));
+  g_ptr_array_add (self->pairing.fix_reports, g_steal_pointer (&report));
 
   fix_next_problem (self);
 }
@@ -1003,17 +1006,17 @@ on_problem_fixed (GObject      *object,
 static void
 fix_next_problem (TesseraSetupAssistant *self)
 {
-  while (self->problems->len > 0
-         && !tessera_problem_get_fixable (g_ptr_array_index (self->problems, 0)))
-    g_ptr_array_remove_index (self->problems, 0);
+  while (self->pairing.problems->len > 0
+         && !tessera_problem_get_fixable (g_ptr_array_index (self->pairing.problems, 0)))
+    g_ptr_array_remove_index (self->pairing.problems, 0);
 
-  if (self->problems->len == 0)
+  if (self->pairing.problems->len == 0)
     {
       _tessera_setup_read_objects_then (self, on_fixed_objects_read);
       return;
     }
 
-  tessera_token_fix_problem_async (self->token, g_ptr_array_index (self->problems, 0),
+  tessera_token_fix_problem_async (self->token, g_ptr_array_index (self->pairing.problems, 0),
                                    self->cancellable, on_problem_fixed, g_object_ref (self));
 }
 
@@ -1024,8 +1027,8 @@ fix_problems (TesseraSetupAssistant *self)
   fix_next_problem (self);
 }
 
-void
-_tessera_setup_configure_pairing (TesseraSetupAssistant *self)
+static void
+configure_pairing (TesseraSetupAssistant *self)
 {
   Page *page = &self->pages[STEP_PAIRING];
 
@@ -1033,7 +1036,7 @@ _tessera_setup_configure_pairing (TesseraSetupAssistant *self)
                       _("OpenSSH finds a key’s private key by the ID its public key or "
                         "certificate carries. Tessera checks that every object on the token "
                         "pairs up, and fixes what it can."));
-  if (self->problems_fresh)
+  if (self->pairing.fresh)
     {
       show_problems (self);
       return;
@@ -1041,11 +1044,11 @@ _tessera_setup_configure_pairing (TesseraSetupAssistant *self)
 
   _tessera_setup_set_next_label (self, _("_Next"));
   _tessera_setup_set_busy (self, _("Checking how the objects pair up…"));
-  _tessera_setup_when_logged_in (self, _tessera_setup_check_pairing);
+  _tessera_setup_when_logged_in (self, diagnose_pairing);
 }
 
-void
-_tessera_setup_run_pairing (TesseraSetupAssistant *self)
+static void
+run_pairing (TesseraSetupAssistant *self)
 {
   if (count_fixable (self) > 0)
     {
@@ -1054,6 +1057,21 @@ _tessera_setup_run_pairing (TesseraSetupAssistant *self)
     }
 
   _tessera_setup_advance (self, STEP_TEST);
+}
+
+/* Going forward, the check runs on the way, and a clean token needs no
+ * page: on_pairing_checked goes on */
+static StepCheck
+check_pairing (TesseraSetupAssistant *self)
+{
+  if (!self->pairing.fresh)
+    {
+      self->step = STEP_PAIRING - 1;
+      _tessera_setup_show_working (self, _("Checking Pairing…"));
+      diagnose_pairing (self);
+      return STEP_LOOKING;
+    }
+  return self->pairing.problems->len > 0 ? STEP_NEEDED : STEP_SATISFIED;
 }
 
 /* Step 6: a test signature */
@@ -1099,8 +1117,8 @@ on_key_tested (GObject      *object,
   if (error != NULL && is_cancelled (self, error))
     return;
 
-  self->test_done = TRUE;
-  self->test_passed = error == NULL;
+  self->test.done = TRUE;
+  self->test.passed = error == NULL;
 
   if (self->step != STEP_TEST && error == NULL)
     {
@@ -1117,20 +1135,43 @@ on_key_tested (GObject      *object,
   show_test_result (self, error);
 }
 
-void
-_tessera_setup_test_key (TesseraSetupAssistant *self)
+static void
+test_key (TesseraSetupAssistant *self)
 {
-  _tessera_setup_refind_key (self);
+  refind_key (self);
   tessera_token_test_key_async (self->token, self->key, self->cancellable,
                                 on_key_tested, g_object_ref (self));
 }
 
-void
-_tessera_setup_configure_test (TesseraSetupAssistant *self)
+static void
+configure_test (TesseraSetupAssistant *self)
 {
   _tessera_setup_set_next_label (self, _("_Next"));
   _tessera_setup_set_busy (self, _("Signing a test challenge on the token…"));
-  _tessera_setup_when_logged_in (self, _tessera_setup_test_key);
+  _tessera_setup_when_logged_in (self, test_key);
+}
+
+/* A key made or fixed here is tested on its page; one found ready is
+ * tested on the way, and shown only if it fails */
+static StepCheck
+check_test (TesseraSetupAssistant *self)
+{
+  if (self->made_something && !self->test.done)
+    return STEP_NEEDED;
+  if (!self->test.done)
+    {
+      self->step = STEP_TEST - 1;
+      _tessera_setup_show_working (self, _("Testing the Key…"));
+      test_key (self);
+      return STEP_LOOKING;
+    }
+  return self->test.passed ? STEP_SATISFIED : STEP_NEEDED;
+}
+
+static void
+run_test (TesseraSetupAssistant *self)
+{
+  _tessera_setup_advance (self, STEP_FINISH);
 }
 
 /* Step 7: use the key */
@@ -1268,8 +1309,8 @@ add_boxed_list (Page *page)
   return list;
 }
 
-void
-_tessera_setup_configure_finish (TesseraSetupAssistant *self)
+static void
+configure_finish (TesseraSetupAssistant *self)
 {
   Page *page = &self->pages[STEP_FINISH];
   g_autofree char *heading = NULL;
@@ -1280,7 +1321,7 @@ _tessera_setup_configure_finish (TesseraSetupAssistant *self)
   GtkWidget *row;
   GtkWidget *group_box;
 
-  _tessera_setup_refind_key (self);
+  refind_key (self);
 
   if (self->made_something)
     /* Translators: %s is the token's name */
@@ -1380,4 +1421,43 @@ _tessera_setup_configure_finish (TesseraSetupAssistant *self)
   }
 
   _tessera_setup_set_next_label (self, _("_Done"));
+}
+
+static StepCheck
+check_finish (TesseraSetupAssistant *self)
+{
+  return STEP_NEEDED;
+}
+
+static void
+run_finish (TesseraSetupAssistant *self)
+{
+  gtk_window_close (GTK_WINDOW (self));
+}
+
+/* The steps */
+
+static const StepInfo steps[N_STEPS] = {
+  [STEP_INITIALIZE] = { N_("Initialize the Token"), "initialize",
+                        check_initialize, configure_initialize, run_initialize },
+  [STEP_USER_PIN] = { N_("Set the User PIN"), "user-pin",
+                      check_user_pin, configure_user_pin, run_user_pin },
+  [STEP_KEY] = { N_("Choose or Create a Key"), "key",
+                 check_key, configure_key, run_key },
+  [STEP_CERTIFICATE] = { N_("Self-Signed Certificate"), "certificate",
+                         check_certificate, configure_certificate, run_certificate },
+  [STEP_PAIRING] = { N_("Check Pairing"), "pairing",
+                     check_pairing, configure_pairing, run_pairing },
+  [STEP_TEST] = { N_("Test Signature"), "test",
+                  check_test, configure_test, run_test },
+  [STEP_FINISH] = { N_("Use the Key for SSH"), "finish",
+                    check_finish, configure_finish, run_finish },
+};
+
+const StepInfo *
+_tessera_setup_get_step (Step step)
+{
+  g_assert ((guint) step < N_STEPS);
+
+  return &steps[step];
 }

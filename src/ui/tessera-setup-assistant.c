@@ -45,27 +45,13 @@ static guint signals[N_SIGNALS];
 static const char *
 step_title (Step step)
 {
-  switch (step)
-    {
-    case STEP_INITIALIZE: return _("Initialize the Token");
-    case STEP_USER_PIN: return _("Set the User PIN");
-    case STEP_KEY: return _("Choose or Create a Key");
-    case STEP_CERTIFICATE: return _("Self-Signed Certificate");
-    case STEP_PAIRING: return _("Check Pairing");
-    case STEP_TEST: return _("Test Signature");
-    case STEP_FINISH:
-    default: return _("Use the Key for SSH");
-    }
+  return _(_tessera_setup_get_step (step)->title);
 }
 
 static const char *
 step_name (Step step)
 {
-  static const char *names[] = {
-    "initialize", "user-pin", "key", "certificate", "pairing", "test", "finish",
-  };
-
-  return names[step];
+  return _tessera_setup_get_step (step)->name;
 }
 
 void
@@ -120,7 +106,7 @@ set_token (TesseraSetupAssistant *self,
   g_set_object (&self->token, token);
   g_free (self->old_serial);
   self->old_serial = g_strdup (tessera_token_get_serial (token));
-  self->problems_fresh = FALSE;
+  self->pairing.fresh = FALSE;
 }
 
 /* Pages */
@@ -259,9 +245,9 @@ _tessera_setup_show_error (TesseraSetupAssistant *self,
 }
 
 /* Work in progress between pages, while the next one is worked out */
-static void
-show_working (TesseraSetupAssistant *self,
-              const char            *title)
+void
+_tessera_setup_show_working (TesseraSetupAssistant *self,
+                             const char            *title)
 {
   adw_status_page_set_title (self->working_page, title);
   gtk_spinner_set_spinning (self->working_spinner, TRUE);
@@ -474,7 +460,7 @@ _tessera_setup_read_objects_then (TesseraSetupAssistant *self,
 
   wait->self = g_object_ref (self);
   wait->then = then;
-  self->problems_fresh = FALSE;
+  self->pairing.fresh = FALSE;
   tessera_token_read_objects_async (self->token, self->cancellable,
                                     on_objects_read_then, wait);
 }
@@ -665,23 +651,11 @@ _tessera_setup_show_step (TesseraSetupAssistant *self,
   gtk_spinner_set_spinning (self->working_spinner, FALSE);
   update_header (self);
 
-  switch (step)
-    {
-    case STEP_INITIALIZE: _tessera_setup_configure_initialize (self); break;
-    case STEP_USER_PIN: _tessera_setup_configure_user_pin (self); break;
-    case STEP_KEY: _tessera_setup_configure_key (self); break;
-    case STEP_CERTIFICATE: _tessera_setup_configure_certificate (self); break;
-    case STEP_PAIRING: _tessera_setup_configure_pairing (self); break;
-    case STEP_TEST: _tessera_setup_configure_test (self); break;
-    case STEP_FINISH:
-    default: _tessera_setup_configure_finish (self); break;
-    }
+  _tessera_setup_get_step (step)->configure (self);
 
   update_header (self);
   focus_page (self, TRUE);
 }
-
-static void advance_after_login (TesseraSetupAssistant *self);
 
 /* Goes to the first step from @from on that needs the person, saying what
  * was skipped.  Some steps must look first (log in, check pairing, sign):
@@ -690,139 +664,23 @@ void
 _tessera_setup_advance (TesseraSetupAssistant *self,
                         Step                   from)
 {
-  g_autofree char *note = NULL;
-
   if (self->dismissed)
     return;
 
   self->busy = FALSE;
 
   for (Step step = from; step < N_STEPS; step++)
-    {
-      switch (step)
-        {
-        case STEP_INITIALIZE:
-          if (_tessera_setup_init_mode (self->token) != INIT_MODE_DONE)
-            {
-              _tessera_setup_show_step (self, step);
-              return;
-            }
-          if (!self->made_something)
-            _tessera_setup_add_note (self, _("The token is already initialized."));
-          break;
-
-        case STEP_USER_PIN:
-          if (tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_USER_PIN_NOT_SET))
-            {
-              _tessera_setup_show_step (self, step);
-              return;
-            }
-          if (!self->made_something)
-            _tessera_setup_add_note (self, _("The user PIN is already set."));
-          break;
-
-        case STEP_KEY:
-          if (!tessera_token_get_logged_in (self->token)
-              && tessera_token_has_state (self->token, TESSERA_TOKEN_STATE_LOGIN_REQUIRED))
-            {
-              if (self->login_abandoned)
-                {
-                  _tessera_setup_show_step (self, step);
-                  return;
-                }
-              show_working (self, _("Logging In…"));
-              self->step = step;
-              _tessera_setup_when_logged_in (self, advance_after_login);
-              return;
-            }
-          if (!tessera_token_get_objects_loaded (self->token))
-            {
-              show_working (self, _("Reading the Token…"));
-              self->step = step;
-              _tessera_setup_read_objects_then (self, advance_after_login);
-              return;
-            }
-          _tessera_setup_refind_key (self);
-          if (!_tessera_setup_key_still_there (self))
-            {
-              _tessera_setup_collect_ready_keys (self);
-              if (self->ready_keys->len == 0)
-                {
-                  _tessera_setup_show_step (self, step);
-                  return;
-                }
-              _tessera_setup_set_key (self, g_ptr_array_index (self->ready_keys, 0));
-              /* Translators: %s is a key's label */
-              note = g_strdup_printf (_("The token already holds a key ready for SSH: “%s”."),
-                                      key_name (self->key));
-              _tessera_setup_add_note (self, note);
-              g_clear_pointer (&note, g_free);
-            }
-          break;
-
-        case STEP_CERTIFICATE:
-          if (tessera_key_get_certificate (self->key) == NULL && !self->certificate_declined)
-            {
-              _tessera_setup_show_step (self, step);
-              return;
-            }
-          if (tessera_key_get_certificate (self->key) != NULL)
-            {
-              /* Translators: %s is a key's label */
-              note = g_strdup_printf (_("“%s” already has a certificate."),
-                                      key_name (self->key));
-              _tessera_setup_add_note (self, note);
-              g_clear_pointer (&note, g_free);
-            }
-          break;
-
-        case STEP_PAIRING:
-          if (!self->problems_fresh)
-            {
-              self->step = step - 1;
-              show_working (self, _("Checking Pairing…"));
-              _tessera_setup_check_pairing (self);
-              return;
-            }
-          if (self->problems->len > 0)
-            {
-              _tessera_setup_show_step (self, step);
-              return;
-            }
-          break;
-
-        case STEP_TEST:
-          if (self->made_something && !self->test_done)
-            {
-              _tessera_setup_show_step (self, step);
-              return;
-            }
-          if (!self->test_done)
-            {
-              self->step = step - 1;
-              show_working (self, _("Testing the Key…"));
-              _tessera_setup_test_key (self);
-              return;
-            }
-          if (!self->test_passed)
-            {
-              _tessera_setup_show_step (self, step);
-              return;
-            }
-          break;
-
-        case STEP_FINISH:
-        default:
-          _tessera_setup_show_step (self, STEP_FINISH);
-          return;
-        }
-    }
-}
-
-static void
-advance_after_login (TesseraSetupAssistant *self)
-{
-  _tessera_setup_advance (self, STEP_KEY);
+    switch (_tessera_setup_get_step (step)->check (self))
+      {
+      case STEP_NEEDED:
+        _tessera_setup_show_step (self, step);
+        return;
+      case STEP_LOOKING:
+        return;
+      case STEP_SATISFIED:
+      default:
+        break;
+      }
 }
 
 /* Actions */
@@ -839,19 +697,7 @@ next_action (GtkWidget  *widget,
 
   _tessera_setup_show_error (self, NULL);
 
-  switch (self->step)
-    {
-    case STEP_INITIALIZE: _tessera_setup_run_initialize (self); break;
-    case STEP_USER_PIN: _tessera_setup_run_user_pin (self); break;
-    case STEP_KEY: _tessera_setup_run_key (self); break;
-    case STEP_CERTIFICATE: _tessera_setup_run_certificate (self); break;
-    case STEP_PAIRING: _tessera_setup_run_pairing (self); break;
-    case STEP_TEST: _tessera_setup_advance (self, STEP_FINISH); break;
-    case STEP_FINISH:
-    default:
-      gtk_window_close (GTK_WINDOW (self));
-      break;
-    }
+  _tessera_setup_get_step (self->step)->run (self);
 }
 
 static void
@@ -870,8 +716,8 @@ back_action (GtkWidget  *widget,
   /* A check shown again runs again */
   if (self->step - 1 == STEP_PAIRING)
     {
-      self->problems_fresh = FALSE;
-      g_ptr_array_set_size (self->fix_reports, 0);
+      self->pairing.fresh = FALSE;
+      g_ptr_array_set_size (self->pairing.fix_reports, 0);
     }
   _tessera_setup_show_step (self, self->step - 1);
 }
@@ -947,8 +793,7 @@ tessera_setup_assistant_finalize (GObject *object)
 {
   TesseraSetupAssistant *self = TESSERA_SETUP_ASSISTANT (object);
 
-  g_clear_pointer (&self->key_checks, g_ptr_array_unref);
-  g_clear_pointer (&self->type_checks, g_ptr_array_unref);
+  g_clear_pointer (&self->keys.checks, g_ptr_array_unref);
   g_clear_object (&self->token);
   g_clear_object (&self->registry);
   g_clear_object (&self->agent_sync);
@@ -957,11 +802,9 @@ tessera_setup_assistant_finalize (GObject *object)
   g_clear_object (&self->parent_cancellable);
   g_clear_object (&self->key);
   g_clear_pointer (&self->key_id, g_bytes_unref);
-  g_clear_pointer (&self->ready_keys, g_ptr_array_unref);
-  g_clear_pointer (&self->specs, g_array_unref);
-  g_clear_object (&self->specs_token);
-  g_clear_pointer (&self->problems, g_ptr_array_unref);
-  g_clear_pointer (&self->fix_reports, g_ptr_array_unref);
+  g_clear_pointer (&self->keys.ready, g_ptr_array_unref);
+  g_clear_pointer (&self->pairing.problems, g_ptr_array_unref);
+  g_clear_pointer (&self->pairing.fix_reports, g_ptr_array_unref);
   g_clear_pointer (&self->pending_notes, g_ptr_array_unref);
   g_clear_pointer (&self->all_notes, g_ptr_array_unref);
   g_clear_pointer (&self->new_label, g_free);
@@ -1025,10 +868,9 @@ tessera_setup_assistant_init (TesseraSetupAssistant *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->cancellable = g_cancellable_new ();
-  self->key_checks = g_ptr_array_new ();
-  self->type_checks = g_ptr_array_new ();
-  self->ready_keys = g_ptr_array_new_with_free_func (g_object_unref);
-  self->fix_reports = g_ptr_array_new_with_free_func (g_free);
+  self->keys.checks = g_ptr_array_new ();
+  self->keys.ready = g_ptr_array_new_with_free_func (g_object_unref);
+  self->pairing.fix_reports = g_ptr_array_new_with_free_func (g_free);
   self->pending_notes = g_ptr_array_new_with_free_func (g_free);
   self->all_notes = g_ptr_array_new_with_free_func (g_free);
 
@@ -1080,7 +922,7 @@ tessera_setup_assistant_new (GtkWindow        *parent,
                                G_CALLBACK (on_parent_cancelled), self, G_CONNECT_SWAPPED);
     }
 
-  show_working (self, _("Looking at the Token…"));
+  _tessera_setup_show_working (self, _("Looking at the Token…"));
   _tessera_setup_advance (self, STEP_INITIALIZE);
 
   return GTK_WIDGET (self);
