@@ -1470,12 +1470,8 @@ main (int    argc,
   Options options = { 0 };
   int status;
   /* an install under a DESTDIR, in tests: its catalogs are not in LOCALEDIR */
-  const char *localedir;
+  const char *localedir = g_getenv ("TESSERA_LOCALEDIR");
 
-  /* Before any thread: the module hosts the launcher started */
-  tessera_module_adopt_early_hosts ();
-
-  localedir = g_getenv ("TESSERA_LOCALEDIR");
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, localedir != NULL ? localedir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");

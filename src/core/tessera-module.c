@@ -5,14 +5,19 @@
 
 #define G_LOG_DOMAIN "Tessera-Core"
 
+/* posix_spawn_file_actions_addclosefrom_np() and environ */
+#define _GNU_SOURCE 1
+
 #include "config.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,7 +27,6 @@
 
 #include "tessera-private.h"
 #include "tessera-module-host.h"
-#include "tessera-module-host-start.h"
 
 /*
  * A TesseraModule is created on a worker thread, filled in there while
@@ -282,28 +286,13 @@ host_program (void)
 
 static char *hosts_dir;
 
-/* At exit.  A module removes its socket when it is finalized, but one
- * may still be held then (a monitor thread's last reference, a host
- * started early that no module took): the directory is this process's
- * alone, so whatever is left in it goes.  A crash leaves it in the
- * runtime directory, which the session cleans. */
+/* Empty once every module has gone; a crash leaves it in the runtime
+ * directory, which the session cleans. */
 static void
 remove_socket_dir (void)
 {
-  g_autoptr(GDir) dir = NULL;
-  const char *name;
-
-  if (hosts_dir == NULL)
-    return;
-
-  dir = g_dir_open (hosts_dir, 0, NULL);
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (hosts_dir, name, NULL);
-
-      g_unlink (path);
-    }
-  g_rmdir (hosts_dir);
+  if (hosts_dir != NULL)
+    g_rmdir (hosts_dir);
 }
 
 /* A private directory for the hosts' sockets, made once per process. */
@@ -338,202 +327,6 @@ socket_dir (GError **error)
   g_mutex_unlock (&lock);
 
   return result;
-}
-
-/* Hosts started before this process --------------------------------------- */
-
-/*
- * tessera-cli is a small launcher: it starts the hosts of the modules
- * named with --module, then runs the CLI proper, whose libraries take a
- * few milliseconds to load; the hosts load their modules meanwhile.  It
- * hands them over in TESSERA_EARLY_HOSTS:
- *
- *   DIR\n
- *   MODULE\tSOCKET\tPID\tCONTROL\tSTATUS\tOUTPUT\tEXTENSION\n …
- *
- * DIR is the private directory it made for the sockets, and each PID a
- * child of this process (the launcher became it by exec).  The registry
- * then uses such a host for the same module file instead of starting
- * one.
- */
-typedef struct
-{
-  char                     *module_path;
-  char                     *socket_path;
-  TesseraModuleHostProcess  process;
-  gboolean                  claimed;   /* a module will take it */
-} EarlyHost;
-
-static GMutex early_lock;
-static GPtrArray *early_hosts;
-
-static void
-early_host_free (EarlyHost *host)
-{
-  tessera_module_host_process_close (&host->process);
-  g_free (host->module_path);
-  g_free (host->socket_path);
-  g_free (host);
-}
-
-/* A descriptor the launcher left open for this process, from now on
- * closed on exec like every other. */
-static gboolean
-parse_inherited_fd (const char *text,
-                    int        *fd)
-{
-  guint64 value;
-
-  if (!g_ascii_string_to_unsigned (text, 10, 3, G_MAXINT, &value, NULL) ||
-      fcntl ((int) value, F_SETFD, FD_CLOEXEC) != 0)
-    return FALSE;
-  *fd = (int) value;
-  return TRUE;
-}
-
-/* One host line; NULL when it names no child of this process (its
- * descriptors are then left alone) or is malformed. */
-static EarlyHost *
-parse_early_host (const char *line,
-                  const char *dir,
-                  gboolean    dir_ok)
-{
-  g_auto(GStrv) fields = g_strsplit (line, "\t", -1);
-  g_autofree char *socket_dir_name = NULL;
-  siginfo_t info = { 0 };
-  EarlyHost *host;
-  guint64 pid;
-
-  if (g_strv_length (fields) != 7 ||
-      !g_ascii_string_to_unsigned (fields[2], 10, 1, G_MAXINT, &pid, NULL) ||
-      waitid (P_PID, (id_t) pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0)
-    return NULL;
-
-  host = g_new0 (EarlyHost, 1);
-  host->process.pid = (pid_t) pid;
-  host->process.control_fd = host->process.status_fd = -1;
-  host->process.output_fd = host->process.extension_fd = -1;
-  if (!parse_inherited_fd (fields[3], &host->process.control_fd) ||
-      !parse_inherited_fd (fields[4], &host->process.status_fd) ||
-      !parse_inherited_fd (fields[5], &host->process.output_fd) ||
-      !parse_inherited_fd (fields[6], &host->process.extension_fd))
-    {
-      early_host_free (host);
-      return NULL;
-    }
-
-  socket_dir_name = g_path_get_dirname (fields[1]);
-  if (!dir_ok || fields[0][0] == '\0' || !g_str_equal (socket_dir_name, dir))
-    {
-      /* Ours, but not usable: it quits when its control pipe closes. */
-      early_host_free (host);
-      return NULL;
-    }
-
-  host->module_path = g_strdup (fields[0]);
-  host->socket_path = g_strdup (fields[1]);
-  return host;
-}
-
-/*
- * tessera_module_adopt_early_hosts:
- *
- * For tessera-cli, first thing in main(), while there is one thread:
- * takes over the module hosts its launcher started (see above), and
- * removes the variable, so that no child sees it.
- */
-void
-tessera_module_adopt_early_hosts (void)
-{
-  const char *value = g_getenv (TESSERA_MODULE_HOST_EARLY_VARIABLE);
-  g_auto(GStrv) lines = NULL;
-  const char *dir;
-  struct stat info;
-  gboolean dir_ok;
-
-  if (value == NULL)
-    return;
-
-  lines = g_strsplit (value, "\n", -1);
-  g_unsetenv (TESSERA_MODULE_HOST_EARLY_VARIABLE);
-
-  dir = lines[0] != NULL ? lines[0] : "";
-  dir_ok = g_path_is_absolute (dir) && lstat (dir, &info) == 0 && S_ISDIR (info.st_mode) &&
-           info.st_uid == getuid () && (info.st_mode & 0077) == 0 && hosts_dir == NULL;
-
-  for (guint i = 1; lines[0] != NULL && lines[i] != NULL; i++)
-    {
-      EarlyHost *host;
-
-      if (lines[i][0] == '\0')
-        continue;
-      host = parse_early_host (lines[i], dir, dir_ok);
-      if (host == NULL)
-        {
-          g_debug ("A module process from tessera-cli’s launcher was not taken: %s", lines[i]);
-          continue;
-        }
-      if (early_hosts == NULL)
-        early_hosts = g_ptr_array_new_with_free_func ((GDestroyNotify) early_host_free);
-      g_ptr_array_add (early_hosts, host);
-    }
-
-  if (early_hosts != NULL)
-    {
-      hosts_dir = g_strdup (dir);
-      atexit (remove_socket_dir);
-    }
-}
-
-/* Worker thread: the socket of a host started early for @module_path,
- * which the module that asks first takes. */
-static char *
-claim_early_host (const char *module_path)
-{
-  char *socket_path = NULL;
-
-  g_mutex_lock (&early_lock);
-  for (guint i = 0; early_hosts != NULL && i < early_hosts->len; i++)
-    {
-      EarlyHost *host = g_ptr_array_index (early_hosts, i);
-
-      if (!host->claimed && g_str_equal (host->module_path, module_path))
-        {
-          host->claimed = TRUE;
-          socket_path = g_strdup (host->socket_path);
-          break;
-        }
-    }
-  g_mutex_unlock (&early_lock);
-
-  return socket_path;
-}
-
-/* Under host_lock: the process of the early host serving @socket_path. */
-static gboolean
-take_early_host (const char               *socket_path,
-                 TesseraModuleHostProcess *process)
-{
-  gboolean found = FALSE;
-
-  g_mutex_lock (&early_lock);
-  for (guint i = 0; early_hosts != NULL && i < early_hosts->len; i++)
-    {
-      EarlyHost *host = g_ptr_array_index (early_hosts, i);
-
-      if (host->claimed && g_str_equal (host->socket_path, socket_path))
-        {
-          *process = host->process;
-          host->process.control_fd = host->process.status_fd = -1;
-          host->process.output_fd = host->process.extension_fd = -1;
-          g_ptr_array_remove_index_fast (early_hosts, i);
-          found = TRUE;
-          break;
-        }
-    }
-  g_mutex_unlock (&early_lock);
-
-  return found;
 }
 
 /* A new p11-kit-client instance for a host's socket. */
@@ -582,6 +375,40 @@ client_new (const char  *socket_path,
   return functions;
 }
 
+static int
+listen_on (const char  *path,
+           GError     **error)
+{
+  struct sockaddr_un address = { .sun_family = AF_UNIX };
+  int fd;
+
+  if (strlen (path) >= sizeof address.sun_path)
+    {
+      g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                   _("The socket path %s is too long."), path);
+      return -1;
+    }
+  strcpy (address.sun_path, path);
+
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0)
+    {
+      g_unlink (path);
+      if (bind (fd, (struct sockaddr *) &address, sizeof address) == 0 && listen (fd, 4) == 0)
+        return fd;
+    }
+
+  {
+    int saved = errno;
+
+    g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                 _("Could not open a socket for the module’s process: %s"), g_strerror (saved));
+    if (fd >= 0)
+      close (fd);
+  }
+  return -1;
+}
+
 typedef struct
 {
   char *name;
@@ -626,68 +453,169 @@ output_thread (gpointer data)
   return NULL;
 }
 
+/*
+ * Starts the host with posix_spawn(), which glibc runs as vfork() and
+ * exec: no copy of Tessera's page tables, where fork() would copy them
+ * (~1.5 ms for the CLI, more for the window).  @source_fds become the
+ * host's fds 3, 4, 5 and 6, @output_fd its stdout and stderr, /dev/null
+ * its stdin; every other descriptor is closed, CLOEXEC or not.
+ */
+static gboolean
+spawn_host (const char * const  *argv,
+            int                  output_fd,
+            const int            source_fds[4],
+            GPid                *pid,
+            GError             **error)
+{
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attributes;
+  sigset_t defaults;
+  int high[4] = { -1, -1, -1, -1 };
+  int high_output = -1;
+  int result = 0;
+  pid_t child = 0;
+
+  /* Moved out of the way of fds 0 to 6 first: a dup2 onto a target must
+   * never overwrite a source that is still to be moved. */
+  for (guint i = 0; i < 4 && result == 0; i++)
+    if ((high[i] = fcntl (source_fds[i], F_DUPFD_CLOEXEC, 10)) < 0)
+      result = errno;
+  if (result == 0 && (high_output = fcntl (output_fd, F_DUPFD_CLOEXEC, 10)) < 0)
+    result = errno;
+
+  if (result == 0)
+    {
+      posix_spawn_file_actions_init (&actions);
+      posix_spawnattr_init (&attributes);
+
+      /* The host starts with default signal handling (Tessera ignores
+       * SIGPIPE) and unblocked signals. */
+      sigemptyset (&defaults);
+      sigaddset (&defaults, SIGPIPE);
+      posix_spawnattr_setsigdefault (&attributes, &defaults);
+      sigemptyset (&defaults);
+      posix_spawnattr_setsigmask (&attributes, &defaults);
+      posix_spawnattr_setflags (&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+
+      posix_spawn_file_actions_addopen (&actions, 0, "/dev/null", O_RDONLY, 0);
+      posix_spawn_file_actions_adddup2 (&actions, high_output, 1);
+      posix_spawn_file_actions_adddup2 (&actions, high_output, 2);
+      for (guint i = 0; i < 4; i++)
+        posix_spawn_file_actions_adddup2 (&actions, high[i], 3 + (int) i);
+      posix_spawn_file_actions_addclosefrom_np (&actions, 7);
+
+      result = posix_spawn (&child, argv[0], &actions, &attributes,
+                            (char * const *) argv, environ);
+
+      posix_spawn_file_actions_destroy (&actions);
+      posix_spawnattr_destroy (&attributes);
+    }
+
+  for (guint i = 0; i < 4; i++)
+    if (high[i] >= 0)
+      close (high[i]);
+  if (high_output >= 0)
+    close (high_output);
+
+  if (result != 0)
+    {
+      g_set_error_literal (error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED, g_strerror (result));
+      return FALSE;
+    }
+
+  *pid = child;
+  return TRUE;
+}
+
 /* Under host_lock. */
 static gboolean
 host_start_locked (TesseraModule  *self,
                    GError        **error)
 {
   const char *program = host_program ();
-  TesseraModuleHostProcess process;
+  const char *argv[] = { program, self->path, NULL };
+  int control[2] = { -1, -1 };
+  int status[2] = { -1, -1 };
+  int output[2] = { -1, -1 };
+  int extension[2] = { -1, -1 };
+  int listen_fd;
+  gboolean spawned;
+  GPid pid = 0;
 
-  if (!take_early_host (self->socket_path, &process))
+  listen_fd = listen_on (self->socket_path, error);
+  if (listen_fd < 0)
+    return FALSE;
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, extension) != 0)
     {
-      TesseraModuleHostStartStep step;
-      int result = tessera_module_host_start (program, self->path, self->socket_path, &process, &step);
+      int saved = errno;
 
-      switch (result == 0 ? -1 : (int) step)
-        {
-        case -1:
-          g_debug ("Module %s runs in process %d", self->name, (int) process.pid);
-          break;
-
-        case TESSERA_MODULE_HOST_START_SOCKET_PATH:
-          g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
-                       _("The socket path %s is too long."), self->socket_path);
-          return FALSE;
-
-        case TESSERA_MODULE_HOST_START_SOCKET:
-          g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
-                       _("Could not open a socket for the module’s process: %s"), g_strerror (result));
-          return FALSE;
-
-        case TESSERA_MODULE_HOST_START_SPAWN:
-        default:
-          g_set_error_literal (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
-                               g_strerror (result));
-          g_prefix_error (error, _("The module’s process %s could not be started: "), program);
-          return FALSE;
-        }
+      g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                   _("Could not open a socket for the module’s process: %s"), g_strerror (saved));
+      close (listen_fd);
+      return FALSE;
     }
-  else
-    g_debug ("Module %s runs in process %d, started by tessera-cli before it", self->name, (int) process.pid);
 
-  g_unix_set_fd_nonblocking (process.status_fd, TRUE, NULL);
+  if (!g_unix_open_pipe (control, FD_CLOEXEC, error) ||
+      !g_unix_open_pipe (status, FD_CLOEXEC, error) ||
+      !g_unix_open_pipe (output, FD_CLOEXEC, error))
+    {
+      close (listen_fd);
+      for (guint i = 0; i < 2; i++)
+        {
+          if (control[i] >= 0) close (control[i]);
+          if (status[i] >= 0) close (status[i]);
+          if (output[i] >= 0) close (output[i]);
+          close (extension[i]);
+        }
+      return FALSE;
+    }
+
+  {
+    const int source_fds[] = { listen_fd, control[0], status[1], extension[1] };
+
+    spawned = spawn_host (argv, output[1], source_fds, &pid, error);
+  }
+
+  close (listen_fd);
+  close (control[0]);
+  close (status[1]);
+  close (output[1]);
+  close (extension[1]);
+
+  if (!spawned)
+    {
+      close (control[1]);
+      close (status[0]);
+      close (output[0]);
+      close (extension[0]);
+      g_prefix_error (error, _("The module’s process %s could not be started: "), program);
+      return FALSE;
+    }
+
+  g_unix_set_fd_nonblocking (status[0], TRUE, NULL);
 
   /* Lock order: host_lock, then extension_lock */
   g_mutex_lock (&self->extension_lock);
   if (self->extension_fd >= 0)
     close (self->extension_fd);
-  self->extension_fd = process.extension_fd;
+  self->extension_fd = extension[0];
   g_mutex_unlock (&self->extension_lock);
 
-  self->host.pid = process.pid;
-  self->host.control_fd = process.control_fd;
-  self->host.status_fd = process.status_fd;
+  self->host.pid = pid;
+  self->host.control_fd = control[1];
+  self->host.status_fd = status[0];
   g_clear_error (&self->failure);
 
   {
     OutputReader *reader = g_new0 (OutputReader, 1);
 
     reader->name = g_strdup (self->name);
-    reader->fd = process.output_fd;
+    reader->fd = output[0];
     g_thread_unref (g_thread_new ("tessera-module-output", output_thread, reader));
   }
 
+  g_debug ("Module %s runs in process %d", self->name, (int) pid);
   return TRUE;
 }
 
@@ -938,16 +866,12 @@ _tessera_module_isolate (TesseraModule  *self,
       return self->functions != NULL;
     }
 
-  self->socket_path = claim_early_host (self->path);
-  if (self->socket_path == NULL)
-    {
-      dir = socket_dir (error);
-      if (dir == NULL)
-        return FALSE;
+  dir = socket_dir (error);
+  if (dir == NULL)
+    return FALSE;
 
-      file = g_strdup_printf ("module-%d.sock", g_atomic_int_add (&counter, 1));
-      self->socket_path = g_build_filename (dir, file, NULL);
-    }
+  file = g_strdup_printf ("module-%d.sock", g_atomic_int_add (&counter, 1));
+  self->socket_path = g_build_filename (dir, file, NULL);
   self->functions = client_new (self->socket_path, error);
   if (self->functions == NULL)
     return FALSE;

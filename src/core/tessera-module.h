@@ -29,6 +29,4 @@ const GError *tessera_module_get_error         (TesseraModule *self);
 gboolean      tessera_module_get_waits_for_events (TesseraModule *self);
 gboolean      tessera_module_get_isolated      (TesseraModule *self);
 
-void          tessera_module_adopt_early_hosts (void);
-
 G_END_DECLS
