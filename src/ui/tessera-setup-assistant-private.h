@@ -130,6 +130,8 @@ struct _TesseraSetupAssistant
     GtkWidget      *generate_check;
     GtkWidget      *types_box;      /* what a new key is to be: shown to generate one */
     TesseraKeyTypeChooser *types;
+    GArray         *specs;          /* owned: what specs_token can make, once asked */
+    TesseraToken   *specs_token;    /* owned */
     GtkWidget      *label_row;
   } keys;
 

@@ -481,7 +481,16 @@ on_key_types_listed (GObject      *object,
 
   if (tessera_key_type_chooser_list_specs_finish (TESSERA_KEY_TYPE_CHOOSER (object), result,
                                                   &error))
-    return;
+    {
+      if (self->keys.types != TESSERA_KEY_TYPE_CHOOSER (object))
+        return;   /* the page was configured again meanwhile */
+      /* Asked once per token: the key page is configured again after a
+       * login or Back, and the token's answer does not change */
+      g_clear_pointer (&self->keys.specs, g_array_unref);
+      self->keys.specs = g_array_ref (tessera_key_type_chooser_get_specs (TESSERA_KEY_TYPE_CHOOSER (object)));
+      g_set_object (&self->keys.specs_token, self->token);
+      return;
+    }
   if (is_cancelled (self, error))
     return;
 
@@ -566,8 +575,11 @@ configure_key (TesseraSetupAssistant *self)
   gtk_box_append (GTK_BOX (self->keys.types_box), label_list);
   gtk_box_append (GTK_BOX (page->content), self->keys.types_box);
 
-  tessera_key_type_chooser_list_specs_async (self->keys.types, self->token, self->cancellable,
-                                             on_key_types_listed, g_object_ref (self));
+  if (self->keys.specs != NULL && self->keys.specs_token == self->token)
+    tessera_key_type_chooser_set_specs (self->keys.types, self->keys.specs);
+  else
+    tessera_key_type_chooser_list_specs_async (self->keys.types, self->token, self->cancellable,
+                                               on_key_types_listed, g_object_ref (self));
 
   update_key_choice (self);
 }

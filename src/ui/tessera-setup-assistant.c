@@ -803,6 +803,8 @@ tessera_setup_assistant_finalize (GObject *object)
   g_clear_object (&self->key);
   g_clear_pointer (&self->key_id, g_bytes_unref);
   g_clear_pointer (&self->keys.ready, g_ptr_array_unref);
+  g_clear_pointer (&self->keys.specs, g_array_unref);
+  g_clear_object (&self->keys.specs_token);
   g_clear_pointer (&self->pairing.problems, g_ptr_array_unref);
   g_clear_pointer (&self->pairing.fix_reports, g_ptr_array_unref);
   g_clear_pointer (&self->pending_notes, g_ptr_array_unref);
