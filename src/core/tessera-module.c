@@ -59,6 +59,7 @@ struct _TesseraModule
   gboolean          isolated;
   char             *socket_path;
   char             *server_path; /* the host's p11-kit server, seen from a sandbox */
+  struct _EarlyHost *early;      /* a host started before the module was asked for */
   GMutex            host_lock;
   Host              host;
   GMutex            extension_lock;
@@ -98,6 +99,7 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static void host_wait (TesseraModule *self);
+static void early_host_free (struct _EarlyHost *early);
 
 static void
 tessera_module_finalize (GObject *object)
@@ -107,6 +109,7 @@ tessera_module_finalize (GObject *object)
   _tessera_module_stop_host (self);
   _tessera_module_finalize (self);
   host_wait (self);
+  g_clear_pointer (&self->early, early_host_free);
   if (self->functions != NULL && !self->isolated && self->server_path == NULL)
     p11_kit_module_release (self->functions);
   if (self->functions != NULL && self->isolated)
@@ -286,13 +289,31 @@ host_program (void)
 
 static char *hosts_dir;
 
-/* Empty once every module has gone; a crash leaves it in the runtime
- * directory, which the session cleans. */
+static void discard_early_hosts (void);
+
+/* The folder is this process's own: whatever sockets are left in it at
+ * exit (a module never finalized, a host started early and not used) go
+ * with it.  A crash leaves it in the runtime directory, which the session
+ * cleans. */
 static void
 remove_socket_dir (void)
 {
-  if (hosts_dir != NULL)
-    g_rmdir (hosts_dir);
+  GDir *dir;
+  const char *name;
+
+  discard_early_hosts ();
+  if (hosts_dir == NULL)
+    return;
+
+  dir = g_dir_open (hosts_dir, 0, NULL);
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (hosts_dir, name, NULL);
+
+      g_unlink (path);
+    }
+  g_clear_pointer (&dir, g_dir_close);
+  g_rmdir (hosts_dir);
 }
 
 /* A private directory for the hosts' sockets, made once per process. */
@@ -527,13 +548,26 @@ spawn_host (const char * const  *argv,
   return TRUE;
 }
 
-/* Under host_lock. */
+/* A started host, before a TesseraModule takes it. */
+typedef struct _EarlyHost
+{
+  char *module_path;
+  char *socket_path;
+  Host  host;
+  int   extension_fd;
+  int   output_fd;
+} EarlyHost;
+
+/* Starts a host for @module_path listening on @socket_path, and fills in
+ * @started with its process and the ends of its pipes that stay here. */
 static gboolean
-host_start_locked (TesseraModule  *self,
-                   GError        **error)
+host_spawn (const char  *module_path,
+            const char  *socket_path,
+            EarlyHost   *started,
+            GError     **error)
 {
   const char *program = host_program ();
-  const char *argv[] = { program, self->path, NULL };
+  const char *argv[] = { program, module_path, NULL };
   int control[2] = { -1, -1 };
   int status[2] = { -1, -1 };
   int output[2] = { -1, -1 };
@@ -542,7 +576,7 @@ host_start_locked (TesseraModule  *self,
   gboolean spawned;
   GPid pid = 0;
 
-  listen_fd = listen_on (self->socket_path, error);
+  listen_fd = listen_on (socket_path, error);
   if (listen_fd < 0)
     return FALSE;
 
@@ -595,27 +629,50 @@ host_start_locked (TesseraModule  *self,
 
   g_unix_set_fd_nonblocking (status[0], TRUE, NULL);
 
+  started->host.pid = pid;
+  started->host.control_fd = control[1];
+  started->host.status_fd = status[0];
+  started->extension_fd = extension[0];
+  started->output_fd = output[0];
+  return TRUE;
+}
+
+/* Under host_lock. */
+static gboolean
+host_start_locked (TesseraModule  *self,
+                   GError        **error)
+{
+  EarlyHost started = { 0 };
+
+  if (self->early != NULL)
+    {
+      /* Taken once: a reload starts a new host */
+      started = *self->early;
+      g_free (self->early->module_path);
+      g_clear_pointer (&self->early, g_free);
+    }
+  else if (!host_spawn (self->path, self->socket_path, &started, error))
+    return FALSE;
+
   /* Lock order: host_lock, then extension_lock */
   g_mutex_lock (&self->extension_lock);
   if (self->extension_fd >= 0)
     close (self->extension_fd);
-  self->extension_fd = extension[0];
+  self->extension_fd = started.extension_fd;
   g_mutex_unlock (&self->extension_lock);
 
-  self->host.pid = pid;
-  self->host.control_fd = control[1];
-  self->host.status_fd = status[0];
+  self->host = started.host;
   g_clear_error (&self->failure);
 
   {
     OutputReader *reader = g_new0 (OutputReader, 1);
 
     reader->name = g_strdup (self->name);
-    reader->fd = output[0];
+    reader->fd = started.output_fd;
     g_thread_unref (g_thread_new ("tessera-module-output", output_thread, reader));
   }
 
-  g_debug ("Module %s runs in process %d", self->name, (int) pid);
+  g_debug ("Module %s runs in process %d", self->name, (int) self->host.pid);
   return TRUE;
 }
 
@@ -841,6 +898,100 @@ host_wait (TesseraModule *self)
   g_mutex_unlock (&self->host_lock);
 }
 
+/* Hosts started early --------------------------------------------------------- */
+
+static GMutex early_lock;
+static GPtrArray *early_hosts;   /* of EarlyHost, not yet taken by a module */
+static gint socket_counter;
+
+static void
+early_host_free (EarlyHost *early)
+{
+  /* Closing the control pipe tells the host to quit */
+  close (early->host.control_fd);
+  close (early->host.status_fd);
+  close (early->extension_fd);
+  close (early->output_fd);
+  if (early->socket_path != NULL)
+    g_unlink (early->socket_path);
+  g_free (early->socket_path);
+  g_free (early->module_path);
+  g_free (early);
+}
+
+/* Hosts no module took: their sockets go before their folder does. */
+static void
+discard_early_hosts (void)
+{
+  g_mutex_lock (&early_lock);
+  g_clear_pointer (&early_hosts, g_ptr_array_unref);
+  g_mutex_unlock (&early_lock);
+}
+
+/*
+ * _tessera_module_start_host_early:
+ * @module_path: the module file, as the registry will be given it
+ *
+ * Starts the host for @module_path now, so that it loads the module while
+ * the caller gets ready; the first isolated module with the same path
+ * takes it instead of starting its own.  Best effort: on any failure
+ * nothing is started, and the module starts its host as usual (and says
+ * why, if it fails again).
+ */
+void
+_tessera_module_start_host_early (const char *module_path)
+{
+  g_autofree char *file = NULL;
+  g_autoptr(GError) error = NULL;
+  EarlyHost *early;
+  const char *dir;
+
+  _tessera_module_prepare_isolation ();
+
+  dir = socket_dir (&error);
+  if (dir == NULL)
+    return;
+
+  early = g_new0 (EarlyHost, 1);
+  file = g_strdup_printf ("module-%d.sock", g_atomic_int_add (&socket_counter, 1));
+  early->socket_path = g_build_filename (dir, file, NULL);
+  if (!host_spawn (module_path, early->socket_path, early, &error))
+    {
+      g_debug ("Could not start the process for %s early: %s", module_path, error->message);
+      g_free (early->socket_path);
+      g_free (early);
+      return;
+    }
+  early->module_path = g_strdup (module_path);
+
+  g_mutex_lock (&early_lock);
+  if (early_hosts == NULL)
+    early_hosts = g_ptr_array_new_with_free_func ((GDestroyNotify) early_host_free);
+  g_ptr_array_add (early_hosts, early);
+  g_mutex_unlock (&early_lock);
+}
+
+static EarlyHost *
+take_early_host (const char *module_path)
+{
+  EarlyHost *found = NULL;
+
+  g_mutex_lock (&early_lock);
+  for (guint i = 0; early_hosts != NULL && i < early_hosts->len; i++)
+    {
+      EarlyHost *early = g_ptr_array_index (early_hosts, i);
+
+      if (g_strcmp0 (early->module_path, module_path) == 0)
+        {
+          found = g_ptr_array_steal_index (early_hosts, i);
+          break;
+        }
+    }
+  g_mutex_unlock (&early_lock);
+
+  return found;
+}
+
 /*
  * _tessera_module_isolate:
  *
@@ -852,7 +1003,6 @@ gboolean
 _tessera_module_isolate (TesseraModule  *self,
                          GError        **error)
 {
-  static gint counter;
   const char *dir;
   g_autofree char *file = NULL;
 
@@ -866,12 +1016,20 @@ _tessera_module_isolate (TesseraModule  *self,
       return self->functions != NULL;
     }
 
-  dir = socket_dir (error);
-  if (dir == NULL)
-    return FALSE;
+  self->early = take_early_host (self->path);
+  if (self->early != NULL)
+    {
+      self->socket_path = g_steal_pointer (&self->early->socket_path);
+    }
+  else
+    {
+      dir = socket_dir (error);
+      if (dir == NULL)
+        return FALSE;
 
-  file = g_strdup_printf ("module-%d.sock", g_atomic_int_add (&counter, 1));
-  self->socket_path = g_build_filename (dir, file, NULL);
+      file = g_strdup_printf ("module-%d.sock", g_atomic_int_add (&socket_counter, 1));
+      self->socket_path = g_build_filename (dir, file, NULL);
+    }
   self->functions = client_new (self->socket_path, error);
   if (self->functions == NULL)
     return FALSE;

