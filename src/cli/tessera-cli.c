@@ -24,6 +24,7 @@
 #include <p11-kit/uri.h>
 
 #include "tessera-cli.h"
+#include "tessera-cli-launcher.h"
 
 static void
 options_clear (Options *options)
@@ -1463,43 +1464,22 @@ run (int      argc,
      char   **argv,
      Options *options_out);
 
-/* The values of --module and -m in @argv, as GOption will read them, up
- * to a "--".  A value that turns out to be something else only starts a
- * process that quits unused. */
-static GStrv
-module_paths_in (int    argc,
-                 char **argv)
-{
-  g_autoptr(GStrvBuilder) paths = g_strv_builder_new ();
-
-  for (int i = 1; i < argc; i++)
-    {
-      if (g_str_equal (argv[i], "--"))
-        break;
-      if ((g_str_equal (argv[i], "--module") || g_str_equal (argv[i], "-m")) && i + 1 < argc)
-        g_strv_builder_add (paths, argv[++i]);
-      else if (g_str_has_prefix (argv[i], "--module="))
-        g_strv_builder_add (paths, argv[i] + strlen ("--module="));
-    }
-  return g_strv_builder_end (paths);
-}
-
+/* Called by the launcher, tessera-cli-launcher.c */
 int
-main (int    argc,
-      char **argv)
+tessera_cli_main (int                          argc,
+                  char                       **argv,
+                  const char                  *socket_dir,
+                  const TesseraCliStartedHost *hosts,
+                  int                          n_hosts)
 {
   Options options = { 0 };
   int status;
   /* an install under a DESTDIR, in tests: its catalogs are not in LOCALEDIR */
   const char *localedir = g_getenv ("TESSERA_LOCALEDIR");
 
-  /* First of all: the modules load in their processes while the rest of
-   * the start-up runs (issue 13). */
-  {
-    g_auto(GStrv) paths = module_paths_in (argc, argv);
-
-    tessera_registry_start_hosts_early ((const char * const *) paths);
-  }
+  for (int i = 0; i < n_hosts; i++)
+    tessera_registry_take_started_host (hosts[i].module_path, socket_dir,
+                                        hosts[i].socket_path, &hosts[i].process);
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, localedir != NULL ? localedir : LOCALEDIR);

@@ -5,19 +5,14 @@
 
 #define G_LOG_DOMAIN "Tessera-Core"
 
-/* posix_spawn_file_actions_addclosefrom_np() and environ */
-#define _GNU_SOURCE 1
-
 #include "config.h"
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/un.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +22,7 @@
 
 #include "tessera-private.h"
 #include "tessera-module-host.h"
+#include "tessera-module-host-spawn.h"
 
 /*
  * A TesseraModule is created on a worker thread, filled in there while
@@ -275,18 +271,7 @@ _tessera_module_prepare_isolation (void)
     }
 }
 
-static const char *
-host_program (void)
-{
-  const char *path = g_getenv ("TESSERA_MODULE_HOST");
-
-  if (path != NULL && path[0] != '\0')
-    return path;
-  if (g_file_test (TESSERA_MODULE_HOST_INSTALLED, G_FILE_TEST_IS_EXECUTABLE))
-    return TESSERA_MODULE_HOST_INSTALLED;
-  return TESSERA_MODULE_HOST_BUILT;
-}
-
+static GMutex hosts_dir_lock;
 static char *hosts_dir;
 
 static void discard_early_hosts (void);
@@ -320,11 +305,10 @@ remove_socket_dir (void)
 static const char *
 socket_dir (GError **error)
 {
-  static GMutex lock;
   char *dir;
   const char *result;
 
-  g_mutex_lock (&lock);
+  g_mutex_lock (&hosts_dir_lock);
   dir = hosts_dir;
   if (dir == NULL)
     {
@@ -345,7 +329,7 @@ socket_dir (GError **error)
         }
     }
   result = dir;
-  g_mutex_unlock (&lock);
+  g_mutex_unlock (&hosts_dir_lock);
 
   return result;
 }
@@ -396,40 +380,6 @@ client_new (const char  *socket_path,
   return functions;
 }
 
-static int
-listen_on (const char  *path,
-           GError     **error)
-{
-  struct sockaddr_un address = { .sun_family = AF_UNIX };
-  int fd;
-
-  if (strlen (path) >= sizeof address.sun_path)
-    {
-      g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
-                   _("The socket path %s is too long."), path);
-      return -1;
-    }
-  strcpy (address.sun_path, path);
-
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd >= 0)
-    {
-      g_unlink (path);
-      if (bind (fd, (struct sockaddr *) &address, sizeof address) == 0 && listen (fd, 4) == 0)
-        return fd;
-    }
-
-  {
-    int saved = errno;
-
-    g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
-                 _("Could not open a socket for the module’s process: %s"), g_strerror (saved));
-    if (fd >= 0)
-      close (fd);
-  }
-  return -1;
-}
-
 typedef struct
 {
   char *name;
@@ -474,167 +424,39 @@ output_thread (gpointer data)
   return NULL;
 }
 
-/*
- * Starts the host with posix_spawn(), which glibc runs as vfork() and
- * exec: no copy of Tessera's page tables, where fork() would copy them
- * (~1.5 ms for the CLI, more for the window).  @source_fds become the
- * host's fds 3, 4, 5 and 6, @output_fd its stdout and stderr, /dev/null
- * its stdin; every other descriptor is closed, CLOEXEC or not.
- */
-static gboolean
-spawn_host (const char * const  *argv,
-            int                  output_fd,
-            const int            source_fds[4],
-            GPid                *pid,
-            GError             **error)
-{
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attributes;
-  sigset_t defaults;
-  int high[4] = { -1, -1, -1, -1 };
-  int high_output = -1;
-  int result = 0;
-  pid_t child = 0;
-
-  /* Moved out of the way of fds 0 to 6 first: a dup2 onto a target must
-   * never overwrite a source that is still to be moved. */
-  for (guint i = 0; i < 4 && result == 0; i++)
-    if ((high[i] = fcntl (source_fds[i], F_DUPFD_CLOEXEC, 10)) < 0)
-      result = errno;
-  if (result == 0 && (high_output = fcntl (output_fd, F_DUPFD_CLOEXEC, 10)) < 0)
-    result = errno;
-
-  if (result == 0)
-    {
-      posix_spawn_file_actions_init (&actions);
-      posix_spawnattr_init (&attributes);
-
-      /* The host starts with default signal handling (Tessera ignores
-       * SIGPIPE) and unblocked signals. */
-      sigemptyset (&defaults);
-      sigaddset (&defaults, SIGPIPE);
-      posix_spawnattr_setsigdefault (&attributes, &defaults);
-      sigemptyset (&defaults);
-      posix_spawnattr_setsigmask (&attributes, &defaults);
-      posix_spawnattr_setflags (&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-
-      posix_spawn_file_actions_addopen (&actions, 0, "/dev/null", O_RDONLY, 0);
-      posix_spawn_file_actions_adddup2 (&actions, high_output, 1);
-      posix_spawn_file_actions_adddup2 (&actions, high_output, 2);
-      for (guint i = 0; i < 4; i++)
-        posix_spawn_file_actions_adddup2 (&actions, high[i], 3 + (int) i);
-      posix_spawn_file_actions_addclosefrom_np (&actions, 7);
-
-      result = posix_spawn (&child, argv[0], &actions, &attributes,
-                            (char * const *) argv, environ);
-
-      posix_spawn_file_actions_destroy (&actions);
-      posix_spawnattr_destroy (&attributes);
-    }
-
-  for (guint i = 0; i < 4; i++)
-    if (high[i] >= 0)
-      close (high[i]);
-  if (high_output >= 0)
-    close (high_output);
-
-  if (result != 0)
-    {
-      g_set_error_literal (error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED, g_strerror (result));
-      return FALSE;
-    }
-
-  *pid = child;
-  return TRUE;
-}
-
 /* A started host, before a TesseraModule takes it. */
 typedef struct _EarlyHost
 {
-  char *module_path;
-  char *socket_path;
-  Host  host;
-  int   extension_fd;
-  int   output_fd;
+  char                     *module_path;
+  char                     *socket_path;
+  TesseraModuleHostProcess  process;
 } EarlyHost;
 
-/* Starts a host for @module_path listening on @socket_path, and fills in
- * @started with its process and the ends of its pipes that stay here. */
+/* Starts a host for @module_path listening on @socket_path. */
 static gboolean
-host_spawn (const char  *module_path,
-            const char  *socket_path,
-            EarlyHost   *started,
-            GError     **error)
+host_spawn (const char                *module_path,
+            const char                *socket_path,
+            TesseraModuleHostProcess  *process,
+            GError                   **error)
 {
-  const char *program = host_program ();
-  const char *argv[] = { program, module_path, NULL };
-  int control[2] = { -1, -1 };
-  int status[2] = { -1, -1 };
-  int output[2] = { -1, -1 };
-  int extension[2] = { -1, -1 };
-  int listen_fd;
-  gboolean spawned;
-  GPid pid = 0;
+  const char *program = tessera_module_host_program ();
+  TesseraModuleHostSpawnStep step;
+  int result;
 
-  listen_fd = listen_on (socket_path, error);
-  if (listen_fd < 0)
-    return FALSE;
+  result = tessera_module_host_spawn (program, module_path, socket_path, process, &step);
+  if (result == 0)
+    return TRUE;
 
-  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, extension) != 0)
-    {
-      int saved = errno;
-
-      g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
-                   _("Could not open a socket for the module’s process: %s"), g_strerror (saved));
-      close (listen_fd);
-      return FALSE;
-    }
-
-  if (!g_unix_open_pipe (control, FD_CLOEXEC, error) ||
-      !g_unix_open_pipe (status, FD_CLOEXEC, error) ||
-      !g_unix_open_pipe (output, FD_CLOEXEC, error))
-    {
-      close (listen_fd);
-      for (guint i = 0; i < 2; i++)
-        {
-          if (control[i] >= 0) close (control[i]);
-          if (status[i] >= 0) close (status[i]);
-          if (output[i] >= 0) close (output[i]);
-          close (extension[i]);
-        }
-      return FALSE;
-    }
-
-  {
-    const int source_fds[] = { listen_fd, control[0], status[1], extension[1] };
-
-    spawned = spawn_host (argv, output[1], source_fds, &pid, error);
-  }
-
-  close (listen_fd);
-  close (control[0]);
-  close (status[1]);
-  close (output[1]);
-  close (extension[1]);
-
-  if (!spawned)
-    {
-      close (control[1]);
-      close (status[0]);
-      close (output[0]);
-      close (extension[0]);
-      g_prefix_error (error, _("The module’s process %s could not be started: "), program);
-      return FALSE;
-    }
-
-  g_unix_set_fd_nonblocking (status[0], TRUE, NULL);
-
-  started->host.pid = pid;
-  started->host.control_fd = control[1];
-  started->host.status_fd = status[0];
-  started->extension_fd = extension[0];
-  started->output_fd = output[0];
-  return TRUE;
+  if (result == ENAMETOOLONG && step == TESSERA_MODULE_HOST_SPAWN_SOCKET)
+    g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                 _("The socket path %s is too long."), socket_path);
+  else if (step == TESSERA_MODULE_HOST_SPAWN_SOCKET)
+    g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                 _("Could not open a socket for the module’s process: %s"), g_strerror (result));
+  else
+    g_set_error (error, TESSERA_PKCS11_ERROR, TESSERA_PKCS11_ERROR_MODULE,
+                 _("The module’s process %s could not be started: %s"), program, g_strerror (result));
+  return FALSE;
 }
 
 /* Under host_lock. */
@@ -642,33 +464,36 @@ static gboolean
 host_start_locked (TesseraModule  *self,
                    GError        **error)
 {
-  EarlyHost started = { 0 };
+  TesseraModuleHostProcess process;
 
   if (self->early != NULL)
     {
       /* Taken once: a reload starts a new host */
-      started = *self->early;
+      process = self->early->process;
+      self->early->process.pid = 0;
       g_free (self->early->module_path);
       g_clear_pointer (&self->early, g_free);
     }
-  else if (!host_spawn (self->path, self->socket_path, &started, error))
+  else if (!host_spawn (self->path, self->socket_path, &process, error))
     return FALSE;
 
   /* Lock order: host_lock, then extension_lock */
   g_mutex_lock (&self->extension_lock);
   if (self->extension_fd >= 0)
     close (self->extension_fd);
-  self->extension_fd = started.extension_fd;
+  self->extension_fd = process.extension_fd;
   g_mutex_unlock (&self->extension_lock);
 
-  self->host = started.host;
+  self->host.pid = process.pid;
+  self->host.control_fd = process.control_fd;
+  self->host.status_fd = process.status_fd;
   g_clear_error (&self->failure);
 
   {
     OutputReader *reader = g_new0 (OutputReader, 1);
 
     reader->name = g_strdup (self->name);
-    reader->fd = started.output_fd;
+    reader->fd = process.output_fd;
     g_thread_unref (g_thread_new ("tessera-module-output", output_thread, reader));
   }
 
@@ -755,15 +580,35 @@ host_reap_locked (TesseraModule *self,
   if (self->host.pid == 0)
     return self->failure != NULL;
 
-  /* A host told to quit is gone within a millisecond or two: look again
-   * soon, then less often, so that a command's exit does not wait. */
-  for (;;)
+  done = waitpid (self->host.pid, &wait_status, WNOHANG);
+
+  /* A host told to quit is gone within a millisecond or two: wait for
+   * exactly that, so that a command's exit does not wait longer. */
+  if (done == 0 && wait_ms > 0)
     {
-      done = waitpid (self->host.pid, &wait_status, WNOHANG);
-      if (done != 0 || g_get_monotonic_time () >= until)
-        break;
-      g_usleep (pause_us);
-      pause_us = MIN (pause_us * 2, 5 * G_TIME_SPAN_MILLISECOND);
+      int pidfd = pidfd_open (self->host.pid, 0);
+
+      if (pidfd >= 0)
+        {
+          struct pollfd exited = { .fd = pidfd, .events = POLLIN };
+          gint64 left_ms;
+
+          while ((left_ms = (until - g_get_monotonic_time ()) / G_TIME_SPAN_MILLISECOND + 1) > 0 &&
+                 poll (&exited, 1, (int) left_ms) < 0 && errno == EINTR)
+            ;
+          close (pidfd);
+          done = waitpid (self->host.pid, &wait_status, WNOHANG);
+        }
+      else
+        {
+          /* A kernel without pidfds: look again soon, then less often */
+          while (done == 0 && g_get_monotonic_time () < until)
+            {
+              g_usleep (pause_us);
+              pause_us = MIN (pause_us * 2, 5 * G_TIME_SPAN_MILLISECOND);
+              done = waitpid (self->host.pid, &wait_status, WNOHANG);
+            }
+        }
     }
 
   if (done == 0)
@@ -908,10 +753,13 @@ static void
 early_host_free (EarlyHost *early)
 {
   /* Closing the control pipe tells the host to quit */
-  close (early->host.control_fd);
-  close (early->host.status_fd);
-  close (early->extension_fd);
-  close (early->output_fd);
+  if (early->process.pid != 0)
+    {
+      close (early->process.control_fd);
+      close (early->process.status_fd);
+      close (early->process.extension_fd);
+      close (early->process.output_fd);
+    }
   if (early->socket_path != NULL)
     g_unlink (early->socket_path);
   g_free (early->socket_path);
@@ -929,40 +777,37 @@ discard_early_hosts (void)
 }
 
 /*
- * _tessera_module_start_host_early:
+ * _tessera_module_take_started_host:
  * @module_path: the module file, as the registry will be given it
+ * @socket_dir: the private folder @socket_path is in
+ * @socket_path: where the host listens
+ * @process: the host, started with tessera_module_host_spawn()
  *
- * Starts the host for @module_path now, so that it loads the module while
- * the caller gets ready; the first isolated module with the same path
- * takes it instead of starting its own.  Best effort: on any failure
- * nothing is started, and the module starts its host as usual (and says
- * why, if it fails again).
+ * Takes a host that was started before the core was (tessera-cli's
+ * launcher starts them before its libraries load).  The first isolated
+ * module with the same path uses it instead of starting its own; one that
+ * no module uses quits when this process exits.
  */
 void
-_tessera_module_start_host_early (const char *module_path)
+_tessera_module_take_started_host (const char                     *module_path,
+                                   const char                     *socket_dir,
+                                   const char                     *socket_path,
+                                   const TesseraModuleHostProcess *process)
 {
-  g_autofree char *file = NULL;
-  g_autoptr(GError) error = NULL;
-  EarlyHost *early;
-  const char *dir;
+  EarlyHost *early = g_new0 (EarlyHost, 1);
 
-  _tessera_module_prepare_isolation ();
-
-  dir = socket_dir (&error);
-  if (dir == NULL)
-    return;
-
-  early = g_new0 (EarlyHost, 1);
-  file = g_strdup_printf ("module-%d.sock", g_atomic_int_add (&socket_counter, 1));
-  early->socket_path = g_build_filename (dir, file, NULL);
-  if (!host_spawn (module_path, early->socket_path, early, &error))
-    {
-      g_debug ("Could not start the process for %s early: %s", module_path, error->message);
-      g_free (early->socket_path);
-      g_free (early);
-      return;
-    }
   early->module_path = g_strdup (module_path);
+  early->socket_path = g_strdup (socket_path);
+  early->process = *process;
+
+  /* The launcher's folder is this process's folder for sockets */
+  g_mutex_lock (&hosts_dir_lock);
+  if (hosts_dir == NULL)
+    {
+      hosts_dir = g_strdup (socket_dir);
+      atexit (remove_socket_dir);
+    }
+  g_mutex_unlock (&hosts_dir_lock);
 
   g_mutex_lock (&early_lock);
   if (early_hosts == NULL)

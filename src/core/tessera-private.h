@@ -81,7 +81,10 @@ gboolean        _tessera_module_initialize       (TesseraModule   *self,
 void            _tessera_module_finalize         (TesseraModule   *self);
 gboolean        _tessera_module_isolation_wanted (void);
 void            _tessera_module_prepare_isolation (void);
-void            _tessera_module_start_host_early (const char     *module_path);
+void            _tessera_module_take_started_host (const char                     *module_path,
+                                                   const char                     *socket_dir,
+                                                   const char                     *socket_path,
+                                                   const TesseraModuleHostProcess *process);
 gboolean        _tessera_module_isolate          (TesseraModule   *self,
                                                   GError         **error);
 gboolean        _tessera_module_explain_failure  (TesseraModule   *self,

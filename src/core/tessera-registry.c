@@ -228,30 +228,30 @@ tessera_registry_new_for_module_paths (const char * const *paths)
 }
 
 /**
- * tessera_registry_start_hosts_early:
- * @paths: module files, as they will be given to
+ * tessera_registry_take_started_host:
+ * @module_path: a module file, as it will be given to
  *   tessera_registry_new_for_module_paths()
+ * @socket_dir: the private folder the host's socket is in
+ * @socket_path: where the host listens
+ * @process: the host, started with tessera_module_host_spawn()
  *
- * Starts the processes the modules will run in now, before the caller's
- * own start-up, so that the modules load meanwhile: on two cores a
- * command's first call then waits for neither.  A registry made later for
- * the same paths uses them; one started for nothing quits when the
- * caller does.  Does nothing when modules load in-process or through a
- * sandbox's host server.  Call it before any other thread starts.
+ * Takes a tessera-module-host that was started before this process's
+ * libraries loaded (tessera-cli's launcher does, so that the module loads
+ * meanwhile).  A registry made later for the same path uses it; one that
+ * is not used quits when this process exits.  Call it before any thread
+ * starts.
  */
 void
-tessera_registry_start_hosts_early (const char * const *paths)
+tessera_registry_take_started_host (const char                     *module_path,
+                                    const char                     *socket_dir,
+                                    const char                     *socket_path,
+                                    const TesseraModuleHostProcess *process)
 {
-  g_autofree char *host_server = NULL;
+  g_return_if_fail (module_path != NULL && socket_dir != NULL && socket_path != NULL);
+  g_return_if_fail (process != NULL && process->pid > 0);
 
-  if (paths == NULL || paths[0] == NULL || !_tessera_module_isolation_wanted ())
-    return;
-  host_server = _tessera_sandbox_host_server_path ();
-  if (host_server != NULL)
-    return;
-
-  for (guint i = 0; paths[i] != NULL; i++)
-    _tessera_module_start_host_early (paths[i]);
+  _tessera_module_prepare_isolation ();
+  _tessera_module_take_started_host (module_path, socket_dir, socket_path, process);
 }
 
 /* Worker thread: scanning --------------------------------------------------- */

@@ -7,6 +7,8 @@
 
 #include <gio/gio.h>
 
+#include "tessera-module-host-spawn.h"
+
 #include "tessera-types.h"
 
 G_BEGIN_DECLS
@@ -17,7 +19,10 @@ G_DECLARE_FINAL_TYPE (TesseraRegistry, tessera_registry, TESSERA, REGISTRY, GObj
 
 TesseraRegistry *tessera_registry_new                   (void);
 TesseraRegistry *tessera_registry_new_for_module_paths  (const char * const *paths);
-void             tessera_registry_start_hosts_early    (const char * const *paths);
+void             tessera_registry_take_started_host    (const char                     *module_path,
+                                                        const char                     *socket_dir,
+                                                        const char                     *socket_path,
+                                                        const TesseraModuleHostProcess *process);
 
 void             tessera_registry_load_async            (TesseraRegistry     *self,
                                                          GCancellable        *cancellable,

@@ -290,21 +290,49 @@ on_fatal_signal (int signum)
 #undef GUARDED
 #undef GUARDED_SPECIAL
 
+/* The module is initialized as soon as it is loaded, while Tessera is
+ * still starting (SoftHSM reads its tokens then); the first C_Initialize
+ * from Tessera gets that result.  Only the serving thread touches these. */
+static bool pre_initialized;
+static CK_RV pre_initialize_rv;
+
 static CK_RV
-guarded_C_Initialize (void *init_args)
+initialize (void *reserved)
 {
   CK_C_INITIALIZE_ARGS args = { NULL, NULL, NULL, NULL, CKF_OS_LOCKING_OK, NULL };
   CK_RV rv;
 
-  /* p11-kit's server passes its own arguments; keep its pReserved
-   * (the x-init-reserved option) and insist on OS locking. */
-  if (init_args != NULL)
-    args.pReserved = ((CK_C_INITIALIZE_ARGS *) init_args)->pReserved;
-
+  /* Insist on OS locking: Tessera calls from several threads */
+  args.pReserved = reserved;
   call_begin ("C_Initialize", DEADLINE_INITIALIZE);
   rv = module->C_Initialize (&args);
   call_end ();
   return rv;
+}
+
+static CK_RV
+guarded_C_Initialize (void *init_args)
+{
+  /* p11-kit's server passes its own arguments; keep its pReserved (the
+   * x-init-reserved option). */
+  void *reserved = init_args != NULL ? ((CK_C_INITIALIZE_ARGS *) init_args)->pReserved : NULL;
+
+  if (pre_initialized)
+    {
+      pre_initialized = false;
+      if (reserved == NULL)
+        return pre_initialize_rv;
+
+      /* Arguments the early call did not have: start again with them */
+      if (pre_initialize_rv == CKR_OK)
+        {
+          call_begin ("C_Finalize", DEADLINE_READ);
+          module->C_Finalize (NULL);
+          call_end ();
+        }
+    }
+
+  return initialize (reserved);
 }
 
 static CK_RV
@@ -686,6 +714,9 @@ main (int    argc,
       write_status (line);
       return TESSERA_MODULE_HOST_EXIT_LOAD;
     }
+
+  pre_initialize_rv = initialize (NULL);
+  pre_initialized = true;
 
   if (pthread_create (&thread, NULL, extension_thread, NULL) != 0)
     return TESSERA_MODULE_HOST_EXIT_LOAD;
