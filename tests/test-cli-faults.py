@@ -239,8 +239,92 @@ def blank_slot(tmp):
           "not-initialized" in flags and "so-pin-locked" in flags, flags)
 
 
+def counted_hosts(tmp, env):
+    """env that starts every host through a script recording its pid, and
+    its own runtime folder (where the hosts' sockets go)."""
+    log = os.path.join(tmp, "hosts.log")
+    wrapper = os.path.join(tmp, "host-wrapper")
+    runtime = os.path.join(tmp, "runtime")
+    os.makedirs(runtime, mode=0o700, exist_ok=True)
+    with open(wrapper, "w") as f:
+        f.write(f'#!/bin/sh\necho "$$ $1" >> {log}\nexec {os.environ["TESSERA_MODULE_HOST"]} "$@"\n')
+    os.chmod(wrapper, 0o755)
+    return dict(env, TESSERA_MODULE_HOST=wrapper, XDG_RUNTIME_DIR=runtime), log, runtime
+
+
+def hosts_started(log):
+    if not os.path.exists(log):
+        return []
+    with open(log) as f:
+        started = [line.split(" ", 1) for line in f.read().splitlines()]
+    os.unlink(log)
+    return [(int(pid), path) for pid, path in started]
+
+
+def all_gone(started):
+    """Whether every host has quit (within a second of the CLI)."""
+    for _ in range(100):
+        alive = []
+        for pid, _ in started:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    if f.read().split(") ")[-1][0] != "Z":
+                        alive.append(pid)
+            except FileNotFoundError:
+                pass
+        if not alive:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def early_hosts(tmp):
+    """tessera-cli's launcher starts the hosts of --module before the CLI
+    loads: each module gets exactly one host, which the CLI then uses, and
+    one the CLI does not use quits and leaves nothing behind."""
+    env = softhsm_token(tmp, "Healthy")
+    env, log, runtime = counted_hosts(tmp, env)
+
+    for form in (["--module", SOFTHSM], [f"--module={SOFTHSM}"], ["-m", SOFTHSM]):
+        proc = run([CLI, "tokens", *form], env, check_ok=False)
+        started = hosts_started(log)
+        check(f"{' '.join(form)}: one host, started early and used",
+              proc.returncode == 0 and "Token: Healthy" in proc.stdout and
+              [path for _, path in started] == [SOFTHSM], f"{started}\n{proc.stderr}")
+        check(f"{' '.join(form)}: the hosts quit and the runtime folder is left empty",
+              all_gone(started) and os.listdir(runtime) == [], os.listdir(runtime))
+
+    # A path the core refuses before it would start a host: the early one
+    # quits unused; the next module still gets its own.
+    missing = os.path.join(tmp, "no-such-module.so")
+    proc = run([CLI, "tokens", "--module", missing, "--module", SOFTHSM], env, check_ok=False)
+    started = hosts_started(log)
+    check("a missing module beside SoftHSM: the missing one is named, SoftHSM listed, exit 1",
+          proc.returncode == 1 and "does not exist" in proc.stderr and healthy_listed(proc),
+          f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    check("a missing module beside SoftHSM: one early host each, and no other",
+          sorted(path for _, path in started) == sorted([missing, SOFTHSM]), started)
+    check("a missing module beside SoftHSM: every host quit, the runtime folder is empty",
+          all_gone(started) and os.listdir(runtime) == [], os.listdir(runtime))
+
+    # The host initializes its module before Tessera asks: a crash there is
+    # still reported as one in C_Initialize.
+    bad = with_fault(tmp, env, "crash_in=C_Initialize")
+    proc, _ = tokens(bad)
+    hosts_started(log)
+    check("crash in C_Initialize, now done as soon as the host has loaded the module: "
+          "reported as before, SoftHSM still listed",
+          proc.returncode == 1 and healthy_listed(proc) and "crashed (Segmentation fault) in C_Initialize"
+          in proc.stderr, proc.stderr)
+
+    proc = run([CLI, "tokens", "--module", SOFTHSM], dict(env, TESSERA_IN_PROCESS_MODULES="1"), check_ok=False)
+    check("TESSERA_IN_PROCESS_MODULES=1: no host at all",
+          proc.returncode == 0 and hosts_started(log) == [], proc.stderr)
+
+
 def main():
-    return run_cases((crash, crash_while_writing, hang, lies, uris, ambiguous, texts, blank_slot), "tessera-faults-test-")
+    return run_cases((crash, crash_while_writing, hang, lies, uris, ambiguous, texts, blank_slot, early_hosts),
+                     "tessera-faults-test-")
 
 
 if __name__ == "__main__":
