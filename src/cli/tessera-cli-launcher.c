@@ -19,6 +19,7 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,34 @@ module_paths_in (int          argc,
         paths[n++] = argv[i] + strlen ("--module=");
     }
   return n;
+}
+
+/* The installed library, where it lies from this program (a relative
+ * TESSERA_CLI_LIBRARY_INSTALLED), else the one in the build folder. */
+static void *
+load_cli_library (void)
+{
+  char path[PATH_MAX + 64];
+  ssize_t len;
+
+  if (TESSERA_CLI_LIBRARY_INSTALLED[0] == '/')
+    snprintf (path, sizeof path, "%s", TESSERA_CLI_LIBRARY_INSTALLED);
+  else if ((len = readlink ("/proc/self/exe", path, PATH_MAX)) > 0)
+    {
+      char *slash;
+
+      path[len] = '\0';
+      slash = strrchr (path, '/');
+      if (slash != NULL)
+        snprintf (slash + 1, sizeof path - (size_t) (slash + 1 - path), "%s",
+                  TESSERA_CLI_LIBRARY_INSTALLED);
+    }
+  else
+    path[0] = '\0';
+
+  if (path[0] != '\0' && access (path, R_OK) == 0)
+    return dlopen (path, RTLD_NOW | RTLD_LOCAL);
+  return dlopen (TESSERA_CLI_LIBRARY_BUILT, RTLD_NOW | RTLD_LOCAL);
 }
 
 /* Whether the core will start hosts for --module at all */
@@ -112,9 +141,7 @@ main (int    argc,
       dir[0] = '\0';
     }
 
-  /* Found through this program's RUNPATH: the build folder, or the
-   * installed private library folder. */
-  library = dlopen (TESSERA_CLI_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+  library = load_cli_library ();
   cli_main = library ? (TesseraCliMain) dlsym (library, TESSERA_CLI_MAIN_SYMBOL) : NULL;
   if (cli_main == NULL)
     {
