@@ -7,7 +7,10 @@
 # Run in turn (A B C D A B C D …) so that a machine that speeds up or slows
 # down during the run moves them alike:
 #
-#   tessera-cli           the module in its tessera-module-host (the default)
+#   tessera-cli           the module in its tessera-module-host (the default:
+#                         the launcher starts the host before the CLI's
+#                         libraries load, and the host initializes the
+#                         module meanwhile)
 #   in-process            TESSERA_IN_PROCESS_MODULES=1, no host at all
 #   tessera-cli --help    no module at all: starting the program and its
 #                         libraries (GLib, GIO, GnuTLS, libsecret)

@@ -53,6 +53,7 @@ module_paths_in (int          argc,
 
 /* The installed library, where it lies from this program (a relative
  * TESSERA_CLI_LIBRARY_INSTALLED), else the one in the build folder. */
+#ifndef TESSERA_CLI_LINKED
 static void *
 load_cli_library (void)
 {
@@ -78,6 +79,7 @@ load_cli_library (void)
     return dlopen (path, RTLD_NOW | RTLD_LOCAL);
   return dlopen (TESSERA_CLI_LIBRARY_BUILT, RTLD_NOW | RTLD_LOCAL);
 }
+#endif
 
 /* Whether the core will start hosts for --module at all */
 static int
@@ -102,7 +104,6 @@ main (int    argc,
   char dir[4096] = "";
   int n_paths = 0;
   int n_started = 0;
-  void *library;
   TesseraCliMain cli_main;
 
   if (hosts_wanted ())
@@ -141,8 +142,16 @@ main (int    argc,
       dir[0] = '\0';
     }
 
-  library = load_cli_library ();
-  cli_main = library ? (TesseraCliMain) dlsym (library, TESSERA_CLI_MAIN_SYMBOL) : NULL;
+#ifdef TESSERA_CLI_LINKED
+  /* A sanitizer build (src/cli/meson.build says why) */
+  cli_main = tessera_cli_main;
+#else
+  {
+    void *library = load_cli_library ();
+
+    cli_main = library ? (TesseraCliMain) dlsym (library, TESSERA_CLI_MAIN_SYMBOL) : NULL;
+  }
+#endif
   if (cli_main == NULL)
     {
       /* Not translatable: the translations are in the library that failed */
