@@ -12,6 +12,11 @@
 #                         libraries load, and the host initializes the
 #                         module meanwhile)
 #   in-process            TESSERA_IN_PROCESS_MODULES=1, no host at all
+#   registered modules    no --module: every module p11-kit registers
+#                         (on Debian SoftHSM, OpenSC, tpm2-pkcs11), whose
+#                         hosts the core starts when the registry loads;
+#                         for what a user without --module sees, not a
+#                         like-for-like comparison
 #   tessera-cli --help    no module at all: starting the program and its
 #                         libraries (GLib, GIO, GnuTLS, libsecret)
 #   pkcs11-tool -O        the reference (its libraries: OpenSSL)
@@ -50,6 +55,7 @@ uri = "pkcs11:token=Ten"
 ways = [
     ("tessera-cli", [cli, "--module", module, "objects", uri], {}),
     ("in-process", [cli, "--module", module, "objects", uri], {"TESSERA_IN_PROCESS_MODULES": "1"}),
+    ("registered modules", [cli, "objects", uri], {}),
     ("tessera-cli --help", [cli, "--help"], {}),
     ("pkcs11-tool -O", [pkcs11_tool, "--module", module, "--token-label", "Ten", "-O"], {}),
     ("pkcs11-tool --help", [pkcs11_tool, "--help"], {}),
