@@ -8,9 +8,13 @@
  * frame, so that no frame builds more than a few rows.  A small change,
  * with nothing waiting, passes at once.
  *
- * Changes are passed on in the order they came, each whole before the
- * next, so that positions always mean what the model meant then: while a
- * change waits, this model shows the model as it was a moment before.
+ * While a change waits, this model shows the model as it was a moment
+ * before, and what is still to pass on is one change: from what it shows
+ * to what the model holds now.  A later change folds into it, so that
+ * items the model added and took away again while they waited never
+ * reach the view (a read briefly lists every certificate among the
+ * certificates of no key, before the keys claim theirs: a hundred rows
+ * built for nothing, a few a frame, beside the key rows).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -114,6 +118,36 @@ queue_change (TesseraPacedModel *self,
   g_queue_push_tail (&self->changes, change);
 }
 
+static gboolean
+same_item (TesseraPacedModel *self,
+           guint              shown,
+           guint              position)
+{
+  g_autoptr(GObject) item = g_list_model_get_item (self->model, position);
+
+  return item == g_ptr_array_index (self->items, shown);
+}
+
+/* What waits becomes one change: the items between the longest run
+ * this model shows that the model still begins with and the longest it
+ * still ends with, replaced by what the model has there now */
+static void
+fold_changes (TesseraPacedModel *self)
+{
+  guint shown = self->items->len;
+  guint n = g_list_model_get_n_items (self->model);
+  guint head = 0, tail = 0;
+
+  while (head < MIN (shown, n) && same_item (self, head, head))
+    head++;
+  while (tail < MIN (shown, n) - head && same_item (self, shown - 1 - tail, n - 1 - tail))
+    tail++;
+
+  g_queue_clear_full (&self->changes, (GDestroyNotify) change_free);
+  if (shown - head - tail > 0 || n - head - tail > 0)
+    queue_change (self, head, shown - head - tail, n - head - tail);
+}
+
 static void
 on_items_changed (GListModel        *model,
                   guint              position,
@@ -123,18 +157,29 @@ on_items_changed (GListModel        *model,
 {
   gboolean waiting = !g_queue_is_empty (&self->changes);
 
+  if (waiting)
+    {
+      Change *change;
+
+      fold_changes (self);
+      /* What only takes items away passes at once: it builds no row */
+      change = g_queue_peek_head (&self->changes);
+      if (change != NULL && change->added->len == 0)
+        pass_on (self, G_MAXUINT);
+      return;
+    }
+
   queue_change (self, position, removed, added);
 
   /* Nothing waits and the change is small: at once, as if not paced */
-  if (!waiting && added <= self->step)
+  if (added <= self->step)
     {
       pass_on (self, G_MAXUINT);
       return;
     }
 
   /* The first step now, so the first rows come with the next frame */
-  if (!waiting)
-    pass_on (self, self->step);
+  pass_on (self, self->step);
   if (!g_queue_is_empty (&self->changes) && self->step_id == 0)
     self->step_id = g_timeout_add (STEP_INTERVAL_MS, step_cb, self);
 }

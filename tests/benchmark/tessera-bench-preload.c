@@ -39,6 +39,22 @@
  *   mapped widgets, and only in the listing and login phases; the time a
  *   scan takes is recorded too (it is part of the stalls it falls in).
  *
+ * Where the time of a stall went: each frame of the window is split into
+ * its phases by the frame clock's signals (update: tick callbacks;
+ * layout: measure and allocate; paint: snapshot and render; after-paint,
+ * which holds this library's label scan), and the outermost
+ * g_list_model_items_changed() call (the list view makes and binds its
+ * rows for the items added, there and then) is timed; the rest is
+ * "other".  For the longest stall of each phase, and for each stall over
+ * 50 ms, those sums are reported with the number of frames and of items
+ * added.
+ *
+ * With TESSERA_BENCH_LAYOUTS=1 (slower: for finding what a stall
+ * measures, not for its figures), also the text of every Pango layout
+ * measured in the longest listing stall, with its calls and time, and the
+ * GtkLabel measure calls among them (size cache misses) with the sizes
+ * asked and the label's ancestors; and who measured whom over the listing.
+ *
  * The renderer the window got (GskGLRenderer, GskCairoRenderer) is
  * recorded: under Xvfb, GL is Mesa's llvmpipe, whose shader compiles
  * stall the first frames by up to a second on a busy 2-core machine.
@@ -79,6 +95,19 @@ typedef enum
 
 static const char * const phase_names[N_PHASES] = { "startup", "listing", "dialog", "login" };
 
+/* Where the time between two ticks went */
+typedef struct
+{
+  gint64 update;        /* frame clock phases, summed over the frames */
+  gint64 layout;
+  gint64 paint;
+  gint64 after_paint;
+  gint64 items_changed; /* outermost g_list_model_items_changed() calls */
+  guint  frames;
+  guint  n_items_changed;
+  guint  added;         /* items those calls added */
+} Breakdown;
+
 typedef struct
 {
   gint64 max;           /* the longest stall */
@@ -87,6 +116,7 @@ typedef struct
   gint64 over_100;      /* the sum of stalls over 100 ms */
   guint  n_over_50;
   guint  ticks;
+  Breakdown max_breakdown;  /* where the longest went */
 } Stalls;
 
 static struct
@@ -122,11 +152,183 @@ static struct
 
   char        *renderer;
 
-  struct { gint64 start, end; } long_stalls[400];   /* those over 50 ms */
+  struct { gint64 start, end; Breakdown breakdown; } long_stalls[400];   /* those over 50 ms */
   guint        n_long;
 
   gboolean     reported;
+
+  Breakdown    since_tick;      /* since the last tick */
+  gint64       phase_mark;      /* the end of the last frame phase seen */
+  guint        items_changed_depth;
+
+  /* TESSERA_BENCH_LAYOUTS: the text of each Pango layout measured
+   * (pango_layout_get_size) since the last tick, with the time taken,
+   * and a copy for the longest listing stall */
+  gboolean     trace_layouts;
+  guint        layout_depth;
+  GHashTable  *layouts;         /* text → LayoutUse */
+  GHashTable  *longest_layouts;
 } bench;
+
+typedef struct
+{
+  guint  calls;
+  gint64 time;
+  int    width;
+  guint  label_measures[2];   /* GtkLabel measure vfunc calls (cache misses), per orientation */
+  int    for_sizes[2][8];     /* the first for_sizes asked */
+  guint  n_for_sizes[2];
+  char  *ancestry;
+} LayoutUse;
+
+static void (*real_label_measure) (GtkWidget *, GtkOrientation, int, int *, int *, int *, int *);
+
+/* TESSERA_BENCH_LAYOUTS also wraps the measure vfuncs of the widget and
+ * layout manager classes (the calls GTK makes when its size cache misses):
+ * who measured whom, in which orientation and for which size, summed over
+ * the listing */
+typedef void (*MeasureFunc) (GtkWidget *, GtkOrientation, int, int *, int *, int *, int *);
+static GHashTable *real_measures;   /* GType → MeasureFunc */
+static GHashTable *measure_edges;   /* "caller > callee o for_size" → count */
+static GHashTable *listing_edges;
+static struct { GtkWidget *widget; GType type; } measure_stack[256];
+static guint measure_depth;
+
+static void
+traced_measure (GtkWidget      *widget,
+                GtkOrientation  orientation,
+                int             for_size,
+                int            *minimum,
+                int            *natural,
+                int            *minimum_baseline,
+                int            *natural_baseline)
+{
+  GType type = G_OBJECT_TYPE (widget);
+  MeasureFunc real = NULL;
+  char *edge;
+
+  /* A class that chains up calls this again for the same widget */
+  if (measure_depth > 0 && measure_stack[measure_depth - 1].widget == widget)
+    type = g_type_parent (measure_stack[measure_depth - 1].type);
+  for (; type != 0 && real == NULL; type = real == NULL ? g_type_parent (type) : type)
+    real = g_hash_table_lookup (real_measures, GSIZE_TO_POINTER (type));
+  g_assert (real != NULL);
+
+  edge = g_strdup_printf ("%s > %s %c %d",
+                          measure_depth > 0 ? G_OBJECT_TYPE_NAME (measure_stack[measure_depth - 1].widget) : "-",
+                          G_OBJECT_TYPE_NAME (widget), orientation ? 'v' : 'h', for_size);
+  g_hash_table_insert (measure_edges, edge,
+                       GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (measure_edges, edge)) + 1));
+  if (measure_depth < G_N_ELEMENTS (measure_stack))
+    {
+      measure_stack[measure_depth].widget = widget;
+      measure_stack[measure_depth].type = type;
+    }
+  measure_depth++;
+  real (widget, orientation, for_size, minimum, natural, minimum_baseline, natural_baseline);
+  measure_depth--;
+}
+
+typedef void (*LayoutMeasureFunc) (GtkLayoutManager *, GtkWidget *, GtkOrientation, int, int *, int *, int *, int *);
+static GHashTable *real_layout_measures;   /* GType → LayoutMeasureFunc */
+
+static void
+traced_layout_measure (GtkLayoutManager *manager,
+                       GtkWidget        *widget,
+                       GtkOrientation    orientation,
+                       int               for_size,
+                       int              *minimum,
+                       int              *natural,
+                       int              *minimum_baseline,
+                       int              *natural_baseline)
+{
+  LayoutMeasureFunc real = NULL;
+  char *edge;
+
+  for (GType type = G_OBJECT_TYPE (manager); type != 0 && real == NULL; type = g_type_parent (type))
+    real = g_hash_table_lookup (real_layout_measures, GSIZE_TO_POINTER (type));
+  g_assert (real != NULL);
+
+  edge = g_strdup_printf ("%s > %s[%s] %c %d",
+                          measure_depth > 0 ? G_OBJECT_TYPE_NAME (measure_stack[measure_depth - 1].widget) : "-",
+                          G_OBJECT_TYPE_NAME (widget), G_OBJECT_TYPE_NAME (manager),
+                          orientation ? 'v' : 'h', for_size);
+  g_hash_table_insert (measure_edges, edge,
+                       GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (measure_edges, edge)) + 1));
+  if (measure_depth < G_N_ELEMENTS (measure_stack))
+    {
+      measure_stack[measure_depth].widget = widget;
+      measure_stack[measure_depth].type = 0;
+    }
+  measure_depth++;
+  real (manager, widget, orientation, for_size, minimum, natural, minimum_baseline, natural_baseline);
+  measure_depth--;
+}
+
+static void
+wrap_layout_measures (GType type)
+{
+  GtkLayoutManagerClass *klass = g_type_class_ref (type);
+  GType *children;
+  guint n;
+
+  if (klass->measure != traced_layout_measure && klass->measure != NULL)
+    {
+      g_hash_table_insert (real_layout_measures, GSIZE_TO_POINTER (type), klass->measure);
+      klass->measure = traced_layout_measure;
+    }
+  children = g_type_children (type, &n);
+  for (guint i = 0; i < n; i++)
+    wrap_layout_measures (children[i]);
+  g_free (children);
+}
+
+static void
+wrap_measures (GType type)
+{
+  GtkWidgetClass *klass = g_type_class_peek (type);
+  GType *children;
+  guint n;
+
+  if (klass != NULL && klass->measure != traced_measure && klass->measure != NULL
+      && type != GTK_TYPE_LABEL)
+    {
+      g_hash_table_insert (real_measures, GSIZE_TO_POINTER (type), klass->measure);
+      klass->measure = traced_measure;
+    }
+  children = g_type_children (type, &n);
+  for (guint i = 0; i < n; i++)
+    wrap_measures (children[i]);
+  g_free (children);
+}
+
+static LayoutUse *layout_use (const char *text);
+
+static void
+traced_label_measure (GtkWidget      *widget,
+                      GtkOrientation  orientation,
+                      int             for_size,
+                      int            *minimum,
+                      int            *natural,
+                      int            *minimum_baseline,
+                      int            *natural_baseline)
+{
+  const char *text = gtk_label_get_text (GTK_LABEL (widget));
+  LayoutUse *use = layout_use (text);
+
+  use->label_measures[orientation]++;
+  if (use->n_for_sizes[orientation] < 8)
+    use->for_sizes[orientation][use->n_for_sizes[orientation]++] = for_size;
+  if (use->ancestry == NULL)
+    {
+      GString *chain = g_string_new (NULL);
+
+      for (GtkWidget *w = gtk_widget_get_parent (widget); w != NULL; w = gtk_widget_get_parent (w))
+        g_string_append_printf (chain, "%s%s", chain->len > 0 ? " < " : "", G_OBJECT_TYPE_NAME (w));
+      use->ancestry = g_string_free (chain, FALSE);
+    }
+  real_label_measure (widget, orientation, for_size, minimum, natural, minimum_baseline, natural_baseline);
+}
 
 /* Set from signal handlers: the clock is all they read */
 static volatile gint64 listing_end_mark;
@@ -206,6 +408,23 @@ account (gint64 start,
     {
       s->max = stall;
       s->max_at = end;
+      s->max_breakdown = bench.since_tick;
+      if (bench.layouts != NULL && phase_at (start) == PHASE_LISTING)
+        {
+          GHashTableIter iter;
+          gpointer key, value;
+
+          g_hash_table_remove_all (bench.longest_layouts);
+
+          g_hash_table_iter_init (&iter, bench.layouts);
+          while (g_hash_table_iter_next (&iter, &key, &value))
+            {
+              LayoutUse *copy = g_memdup2 (value, sizeof (LayoutUse));
+
+              copy->ancestry = g_strdup (copy->ancestry);
+              g_hash_table_insert (bench.longest_layouts, g_strdup (key), copy);
+            }
+        }
     }
   if (stall > 50000)
     {
@@ -215,6 +434,7 @@ account (gint64 start,
         {
           bench.long_stalls[bench.n_long].start = start;
           bench.long_stalls[bench.n_long].end = end;
+          bench.long_stalls[bench.n_long].breakdown = bench.since_tick;
           bench.n_long++;
         }
     }
@@ -234,6 +454,25 @@ tick (gpointer user_data)
         account (bench.last_tick + TICK_MS * 1000, t);
     }
   bench.last_tick = t;
+  memset (&bench.since_tick, 0, sizeof bench.since_tick);
+  if (bench.layouts != NULL)
+    g_hash_table_remove_all (bench.layouts);
+  if (measure_edges != NULL)
+    {
+      /* The whole listing: who measured whom, summed */
+      if (phase_at (t) == PHASE_LISTING)
+        {
+          GHashTableIter iter;
+          gpointer key, value;
+
+          g_hash_table_iter_init (&iter, measure_edges);
+          while (g_hash_table_iter_next (&iter, &key, &value))
+            g_hash_table_insert (listing_edges, g_strdup (key),
+                                 GUINT_TO_POINTER (GPOINTER_TO_UINT (value)
+                                                   + GPOINTER_TO_UINT (g_hash_table_lookup (listing_edges, key))));
+        }
+      g_hash_table_remove_all (measure_edges);
+    }
 
   return G_SOURCE_CONTINUE;
 }
@@ -291,11 +530,23 @@ scan_window (void)
   return scan;
 }
 
+static void on_after_paint_scan (gint64 t);
+
 static void
 on_after_paint (GdkFrameClock *clock,
                 gpointer       user_data)
 {
   gint64 t = now_us ();
+
+  on_after_paint_scan (t);
+  if (bench.phase_mark > 0)
+    bench.since_tick.after_paint += now_us () - bench.phase_mark;
+  bench.phase_mark = 0;
+}
+
+static void
+on_after_paint_scan (gint64 t)
+{
   Scan scan;
 
   bench.frames++;
@@ -348,6 +599,108 @@ on_after_paint (GdkFrameClock *clock,
     }
 }
 
+/* Frame phases: this library's handlers run after GDK's, so each marks
+ * the end of its phase */
+static void
+on_before_paint (GdkFrameClock *clock,
+                 gpointer       user_data)
+{
+  bench.phase_mark = now_us ();
+  bench.since_tick.frames++;
+}
+
+static void
+on_phase_end (GdkFrameClock *clock,
+              gpointer       user_data)
+{
+  gint64 t = now_us ();
+  gint64 *sum = (gint64 *) ((char *) &bench.since_tick + GPOINTER_TO_SIZE (user_data));
+
+  if (bench.phase_mark > 0)
+    *sum += t - bench.phase_mark;
+  bench.phase_mark = t;
+}
+
+EXPORT void
+g_list_model_items_changed (GListModel *list,
+                            guint       position,
+                            guint       removed,
+                            guint       added)
+{
+  static void (*real) (GListModel *, guint, guint, guint);
+  gint64 start;
+
+  if (real == NULL)
+    real = (void (*) (GListModel *, guint, guint, guint)) dlsym (RTLD_NEXT, "g_list_model_items_changed");
+  if (!bench.enabled || bench.items_changed_depth > 0)
+    {
+      real (list, position, removed, added);
+      return;
+    }
+
+  bench.items_changed_depth++;
+  start = now_us ();
+  real (list, position, removed, added);
+  bench.since_tick.items_changed += now_us () - start;
+  bench.since_tick.n_items_changed++;
+  bench.since_tick.added += added;
+  bench.items_changed_depth--;
+}
+
+static void
+layout_use_free (gpointer data)
+{
+  LayoutUse *use = data;
+
+  g_free (use->ancestry);
+  g_free (use);
+}
+
+static LayoutUse *
+layout_use (const char *text)
+{
+  LayoutUse *use;
+
+  if (text == NULL)
+    text = "";
+  use = g_hash_table_lookup (bench.layouts, text);
+  if (use == NULL)
+    {
+      use = g_new0 (LayoutUse, 1);
+      g_hash_table_insert (bench.layouts, g_strdup (text), use);
+    }
+  return use;
+}
+
+EXPORT void
+pango_layout_get_size (PangoLayout *layout,
+                       int         *width,
+                       int         *height)
+{
+  static void (*real) (PangoLayout *, int *, int *);
+  LayoutUse *use;
+  gint64 start;
+  const char *text;
+
+  if (real == NULL)
+    real = (void (*) (PangoLayout *, int *, int *)) dlsym (RTLD_NEXT, "pango_layout_get_size");
+  if (bench.layouts == NULL || bench.layout_depth > 0)
+    {
+      real (layout, width, height);
+      return;
+    }
+
+  bench.layout_depth++;
+  start = now_us ();
+  real (layout, width, height);
+  text = pango_layout_get_text (layout);
+  use = layout_use (text);
+  use->calls++;
+  use->time += now_us () - start;
+  use->width = pango_layout_get_width (layout);
+  bench.layout_depth--;
+}
+
 static void
 on_window_map (GtkWidget *widget,
                gpointer   user_data)
@@ -357,9 +710,27 @@ on_window_map (GtkWidget *widget,
   if (widget != bench.window || bench.t_window_map != 0)
     return;
   bench.t_window_map = now_us ();
+  if (bench.layouts != NULL)
+    {
+      real_measures = g_hash_table_new (NULL, NULL);
+      measure_edges = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      listing_edges = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      wrap_measures (GTK_TYPE_WIDGET);
+      real_layout_measures = g_hash_table_new (NULL, NULL);
+      wrap_layout_measures (GTK_TYPE_LAYOUT_MANAGER);
+    }
   clock = gtk_widget_get_frame_clock (widget);
   if (clock != NULL)
-    g_signal_connect (clock, "after-paint", G_CALLBACK (on_after_paint), NULL);
+    {
+      g_signal_connect (clock, "before-paint", G_CALLBACK (on_before_paint), NULL);
+      g_signal_connect (clock, "update", G_CALLBACK (on_phase_end),
+                        GSIZE_TO_POINTER (G_STRUCT_OFFSET (Breakdown, update)));
+      g_signal_connect (clock, "layout", G_CALLBACK (on_phase_end),
+                        GSIZE_TO_POINTER (G_STRUCT_OFFSET (Breakdown, layout)));
+      g_signal_connect (clock, "paint", G_CALLBACK (on_phase_end),
+                        GSIZE_TO_POINTER (G_STRUCT_OFFSET (Breakdown, paint)));
+      g_signal_connect (clock, "after-paint", G_CALLBACK (on_after_paint), NULL);
+    }
 }
 
 static gboolean
@@ -393,6 +764,19 @@ on_window_added (GtkApplication *app,
 /* The report */
 
 static void
+append_breakdown (GString         *json,
+                  const Breakdown *b)
+{
+  g_string_append_printf (json,
+                          "{\"frames\": %u, \"update_ms\": %.1f, \"layout_ms\": %.1f, "
+                          "\"paint_ms\": %.1f, \"after_paint_ms\": %.1f, "
+                          "\"items_changed_ms\": %.1f, \"n_items_changed\": %u, \"added\": %u}",
+                          b->frames, b->update / 1000.0, b->layout / 1000.0,
+                          b->paint / 1000.0, b->after_paint / 1000.0,
+                          b->items_changed / 1000.0, b->n_items_changed, b->added);
+}
+
+static void
 append_stalls (GString      *json,
                const Stalls *s)
 {
@@ -403,6 +787,10 @@ append_stalls (GString      *json,
                           s->max / 1000.0, ms_since_start (s->max_at),
                           s->over_50 / 1000.0, s->over_100 / 1000.0,
                           s->n_over_50, s->ticks);
+  g_string_truncate (json, json->len - 1);
+  g_string_append (json, ", \"longest_breakdown\": ");
+  append_breakdown (json, &s->max_breakdown);
+  g_string_append (json, "}");
 }
 
 static long
@@ -436,6 +824,9 @@ report (void)
 
   json = g_string_new ("{");
   g_string_append_printf (json, "\"hooked\": %s, ", bench.hooked ? "true" : "false");
+  /* Where 0 is on CLOCK_MONOTONIC, to line the figures up with a profile
+   * (perf record -k CLOCK_MONOTONIC) */
+  g_string_append_printf (json, "\"t0_us\": %" G_GINT64_FORMAT ", ", bench.t0);
   g_string_append_printf (json, "\"window_type\": \"%s\", ",
                           bench.window_type != NULL ? bench.window_type : "");
   g_string_append_printf (json, "\"window_map_ms\": %.1f, ", ms_since_start (bench.t_window_map));
@@ -470,6 +861,63 @@ report (void)
                             ms_since_start (bench.long_stalls[i].start),
                             ms_since_start (bench.long_stalls[i].end));
   g_string_append (json, "], ");
+  g_string_append (json, "\"stalls_over_50_breakdown\": [");
+  for (guint i = 0; i < bench.n_long; i++)
+    {
+      if (i > 0)
+        g_string_append (json, ", ");
+      append_breakdown (json, &bench.long_stalls[i].breakdown);
+    }
+  g_string_append (json, "], ");
+  if (bench.longest_layouts != NULL)
+    {
+      GHashTableIter iter;
+      gpointer key, value;
+      gboolean first = TRUE;
+
+      g_string_append (json, "\"longest_listing_layouts\": [");
+      g_hash_table_iter_init (&iter, bench.longest_layouts);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        {
+          const LayoutUse *use = value;
+          g_string_append_printf (json, "%s[\"", first ? "" : ", ");
+          for (const char *c = key; *c != '\0'; c++)
+            {
+              if (*c == '"' || *c == '\\')
+                g_string_append_printf (json, "\\%c", *c);
+              else if ((guchar) *c < 0x20)
+                g_string_append_printf (json, "\\u%04x", (guchar) *c);
+              else
+                g_string_append_c (json, *c);
+            }
+          g_string_append_printf (json, "\", %u, %.2f, %d, %u, %u, [",
+                                  use->calls, use->time / 1000.0, use->width,
+                                  use->label_measures[0], use->label_measures[1]);
+          for (int o = 0, n = 0; o < 2; o++)
+            for (guint i = 0; i < use->n_for_sizes[o]; i++, n++)
+              g_string_append_printf (json, "%s\"%c%d\"", n > 0 ? ", " : "", o ? 'v' : 'h',
+                                      use->for_sizes[o][i]);
+          g_string_append_printf (json, "], \"%s\"]", use->ancestry != NULL ? use->ancestry : "");
+          first = FALSE;
+        }
+      g_string_append (json, "], ");
+    }
+  if (listing_edges != NULL)
+    {
+      GHashTableIter iter;
+      gpointer key, value;
+      gboolean first = TRUE;
+
+      g_string_append (json, "\"listing_measures\": {");
+      g_hash_table_iter_init (&iter, listing_edges);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        {
+          g_string_append_printf (json, "%s\"%s\": %u", first ? "" : ", ", (char *) key,
+                                  GPOINTER_TO_UINT (value));
+          first = FALSE;
+        }
+      g_string_append (json, "}, ");
+    }
   g_string_append (json, "\"stalls\": {");
   for (int i = 0; i < N_PHASES; i++)
     {
@@ -532,6 +980,14 @@ start (GApplication *app)
     g_signal_connect (app, "window-added", G_CALLBACK (on_window_added), NULL);
 
   g_timeout_add_full (G_PRIORITY_DEFAULT, TICK_MS, tick, NULL, NULL);
+
+  if (bench.layouts != NULL)
+    {
+      GtkWidgetClass *label_class = g_type_class_ref (GTK_TYPE_LABEL);
+
+      real_label_measure = label_class->measure;
+      label_class->measure = traced_label_measure;
+    }
 }
 
 EXPORT int
@@ -566,6 +1022,7 @@ __attribute__ ((constructor)) static void
 bench_init (void)
 {
   char *t0;
+  char *layouts;
 
   unsetenv ("LD_PRELOAD");
   bench.output = take_env ("TESSERA_BENCH_OUTPUT", NULL);
@@ -581,5 +1038,12 @@ bench_init (void)
   if (bench.output == NULL)
     return;
   bench.enabled = TRUE;
+  layouts = take_env ("TESSERA_BENCH_LAYOUTS", NULL);
+  if (layouts != NULL)
+    {
+      bench.layouts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, layout_use_free);
+      bench.longest_layouts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, layout_use_free);
+    }
+  free (layouts);
   atexit (report);
 }
