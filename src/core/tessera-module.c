@@ -94,7 +94,7 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-static void host_wait (TesseraModule *self);
+static void host_release (TesseraModule *self);
 static void early_host_free (struct _EarlyHost *early);
 
 static void
@@ -104,7 +104,7 @@ tessera_module_finalize (GObject *object)
 
   _tessera_module_stop_host (self);
   _tessera_module_finalize (self);
-  host_wait (self);
+  host_release (self);
   g_clear_pointer (&self->early, early_host_free);
   if (self->functions != NULL && !self->isolated && self->server_path == NULL)
     p11_kit_module_release (self->functions);
@@ -730,16 +730,65 @@ _tessera_module_stop_host (TesseraModule *self)
   g_mutex_unlock (&self->host_lock);
 }
 
-/* Waits for a host told to stop; one that does not go is killed. */
-static void
-host_wait (TesseraModule *self)
+/* A host told to stop that is still going. */
+typedef struct
 {
+  GPid  pid;
+  guint kill_id;
+} LeavingHost;
+
+static void
+on_host_left (GPid     pid,
+              int      wait_status,
+              gpointer data)
+{
+  LeavingHost *leaving = data;
+
+  g_clear_handle_id (&leaving->kill_id, g_source_remove);
+  g_spawn_close_pid (pid);
+  g_free (leaving);
+}
+
+static gboolean
+kill_leaving_host (gpointer data)
+{
+  LeavingHost *leaving = data;
+
+  kill (leaving->pid, SIGKILL);
+  leaving->kill_id = 0;
+  return G_SOURCE_REMOVE;
+}
+
+/* A host told to stop quits by itself: at once, or when the call in
+ * flight ends, 300 ms at the most (its watchdog).  So nothing waits for
+ * it to tear down: a command ends and the window closes or reloads while
+ * it does; it is reaped from the main context, and killed if it is still
+ * there two seconds later. */
+static void
+host_release (TesseraModule *self)
+{
+  LeavingHost *leaving;
+
   g_mutex_lock (&self->host_lock);
-  if (self->host.pid != 0 && !host_reap_locked (self, 500) && self->host.pid != 0)
+  if (self->host.pid != 0)
+    host_reap_locked (self, 0);
+  if (self->host.pid == 0)
     {
-      kill (self->host.pid, SIGKILL);
-      host_reap_locked (self, 1000);
+      g_mutex_unlock (&self->host_lock);
+      return;
     }
+
+  leaving = g_new0 (LeavingHost, 1);
+  leaving->pid = self->host.pid;
+  g_child_watch_add (leaving->pid, on_host_left, leaving);
+  leaving->kill_id = g_timeout_add_seconds (2, kill_leaving_host, leaving);
+
+  self->host.pid = 0;
+  if (self->host.control_fd >= 0)
+    close (self->host.control_fd);
+  if (self->host.status_fd >= 0)
+    close (self->host.status_fd);
+  self->host.control_fd = self->host.status_fd = -1;
   g_mutex_unlock (&self->host_lock);
 }
 
