@@ -17,8 +17,6 @@
 
 #include <glib/gi18n.h>
 
-#include <libsecret/secret.h>
-
 #include "tessera-core.h"
 
 #include <p11-kit/uri.h>
@@ -1136,8 +1134,9 @@ run_agent (Options    *options,
           }
         if (g_error_matches (error, TESSERA_PIN_STORE_ERROR, TESSERA_PIN_STORE_ERROR_WRONG_AND_FORGOTTEN))
           g_printerr ("tessera-cli: %s\n", error->message);
+        /* libsecret's own errors: the domain it registers, once loaded */
         else if (error->domain != TESSERA_PIN_STORE_ERROR && error->domain != G_DBUS_ERROR &&
-                 error->domain != G_IO_ERROR && error->domain != SECRET_ERROR)
+                 error->domain != G_IO_ERROR && error->domain != g_quark_try_string ("secret-error"))
           return agent_fail (error);
         g_clear_error (&error);
         g_clear_object (&result);

@@ -17,12 +17,68 @@
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
+#include <gmodule.h>
 #include <libsecret/secret.h>
 
 #include "tessera-pin-store.h"
 #include "tessera-private.h"
 
 G_DEFINE_QUARK (tessera-pin-store-error-quark, tessera_pin_store_error)
+
+/* libsecret is loaded the first time the keyring is used, not at start:
+ * a command or a window that never remembers a PIN does not load it and
+ * libgcrypt (a millisecond of each tessera-cli run; issue 13). */
+typedef struct
+{
+  typeof (secret_password_storev)         *storev;
+  typeof (secret_password_store_finish)   *store_finish;
+  typeof (secret_password_lookupv)        *lookupv;
+  typeof (secret_password_lookup_finish)  *lookup_finish;
+  typeof (secret_password_clearv)         *clearv;
+  typeof (secret_password_clear_finish)   *clear_finish;
+  typeof (secret_password_free)           *free;
+} Secret;
+
+#define LIBSECRET "libsecret-1.so.0"
+
+static const Secret *
+secret (GError **error)
+{
+  static gsize loaded;
+  static Secret functions;
+  static char *failure;
+
+  if (g_once_init_enter (&loaded))
+    {
+      GModule *module = g_module_open (LIBSECRET, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
+      struct { const char *name; gpointer *function; } symbols[] = {
+        { "secret_password_storev", (gpointer *) &functions.storev },
+        { "secret_password_store_finish", (gpointer *) &functions.store_finish },
+        { "secret_password_lookupv", (gpointer *) &functions.lookupv },
+        { "secret_password_lookup_finish", (gpointer *) &functions.lookup_finish },
+        { "secret_password_clearv", (gpointer *) &functions.clearv },
+        { "secret_password_clear_finish", (gpointer *) &functions.clear_finish },
+        { "secret_password_free", (gpointer *) &functions.free },
+      };
+
+      for (guint i = 0; module != NULL && i < G_N_ELEMENTS (symbols); i++)
+        if (!g_module_symbol (module, symbols[i].name, symbols[i].function))
+          break;
+      if (module == NULL || functions.free == NULL)
+        failure = g_strdup (g_module_error ());
+      else
+        g_module_make_resident (module);
+      g_once_init_leave (&loaded, 1);
+    }
+
+  if (failure != NULL)
+    {
+      g_set_error (error, TESSERA_PIN_STORE_ERROR, TESSERA_PIN_STORE_ERROR_NO_KEYRING,
+                   _("The keyring cannot be used: %s could not be loaded (%s)."), LIBSECRET, failure);
+      return NULL;
+    }
+  return &functions;
+}
 
 static const SecretSchema *
 pin_schema (void)
@@ -62,7 +118,19 @@ token_attributes (TesseraToken *token)
 void
 tessera_pin_free (char *pin)
 {
-  secret_password_free (pin);
+  const Secret *keyring;
+
+  if (pin == NULL)
+    return;
+  /* A PIN comes from the keyring, so libsecret is loaded; wipe it anyway */
+  keyring = secret (NULL);
+  if (keyring != NULL)
+    keyring->free (pin);
+  else
+    {
+      memset (pin, 0, strlen (pin));
+      g_free (pin);
+    }
 }
 
 static void
@@ -73,7 +141,7 @@ on_stored (GObject      *source,
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
 
-  if (secret_password_store_finish (result, &error))
+  if (secret (NULL)->store_finish (result, &error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
@@ -96,9 +164,19 @@ tessera_pin_store_save_async (TesseraToken        *token,
   /* Translators: the keyring item's name; %s is the token's label */
   g_autofree char *label = g_strdup_printf (_("PIN of the token “%s”"), tessera_token_get_display_name (token));
 
+  const Secret *keyring;
+  GError *error = NULL;
+
   g_task_set_source_tag (task, tessera_pin_store_save_async);
-  secret_password_storev (pin_schema (), attributes, SECRET_COLLECTION_DEFAULT, label, pin,
-                          cancellable, on_stored, task);
+  keyring = secret (&error);
+  if (keyring == NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  keyring->storev (pin_schema (), attributes, SECRET_COLLECTION_DEFAULT, label, pin,
+                   cancellable, on_stored, task);
 }
 
 gboolean
@@ -115,7 +193,8 @@ on_looked_up (GObject      *source,
 {
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
-  char *pin = secret_password_lookup_finish (result, &error);
+  const Secret *keyring = secret (NULL);
+  char *pin = keyring->lookup_finish (result, &error);
 
   if (error != NULL)
     g_task_return_error (task, error);
@@ -123,7 +202,7 @@ on_looked_up (GObject      *source,
     g_task_return_new_error (task, TESSERA_PIN_STORE_ERROR, TESSERA_PIN_STORE_ERROR_NOT_STORED,
                              _("No PIN is remembered for this token."));
   else
-    g_task_return_pointer (task, pin, (GDestroyNotify) secret_password_free);
+    g_task_return_pointer (task, pin, (GDestroyNotify) keyring->free);
 }
 
 void
@@ -135,8 +214,18 @@ tessera_pin_store_lookup_async (TesseraToken        *token,
   GTask *task = g_task_new (token, cancellable, callback, user_data);
   g_autoptr(GHashTable) attributes = token_attributes (token);
 
+  const Secret *keyring;
+  GError *error = NULL;
+
   g_task_set_source_tag (task, tessera_pin_store_lookup_async);
-  secret_password_lookupv (pin_schema (), attributes, cancellable, on_looked_up, task);
+  keyring = secret (&error);
+  if (keyring == NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  keyring->lookupv (pin_schema (), attributes, cancellable, on_looked_up, task);
 }
 
 /**
@@ -160,7 +249,7 @@ on_cleared (GObject      *source,
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
 
-  secret_password_clear_finish (result, &error);
+  secret (NULL)->clear_finish (result, &error);
   if (error != NULL)
     g_task_return_error (task, error);
   else
@@ -176,8 +265,18 @@ tessera_pin_store_forget_async (TesseraToken        *token,
   GTask *task = g_task_new (token, cancellable, callback, user_data);
   g_autoptr(GHashTable) attributes = token_attributes (token);
 
+  const Secret *keyring;
+  GError *error = NULL;
+
   g_task_set_source_tag (task, tessera_pin_store_forget_async);
-  secret_password_clearv (pin_schema (), attributes, cancellable, on_cleared, task);
+  keyring = secret (&error);
+  if (keyring == NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  keyring->clearv (pin_schema (), attributes, cancellable, on_cleared, task);
 }
 
 gboolean
@@ -200,8 +299,18 @@ tessera_pin_store_forget_all_async (GCancellable        *cancellable,
   GTask *task = g_task_new (NULL, cancellable, callback, user_data);
   g_autoptr(GHashTable) attributes = g_hash_table_new (g_str_hash, g_str_equal);
 
+  const Secret *keyring;
+  GError *error = NULL;
+
   g_task_set_source_tag (task, tessera_pin_store_forget_all_async);
-  secret_password_clearv (pin_schema (), attributes, cancellable, on_cleared, task);
+  keyring = secret (&error);
+  if (keyring == NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  keyring->clearv (pin_schema (), attributes, cancellable, on_cleared, task);
 }
 
 gboolean

@@ -17,6 +17,7 @@ G_BEGIN_DECLS
 typedef enum {
   TESSERA_PIN_STORE_ERROR_NOT_STORED,
   TESSERA_PIN_STORE_ERROR_WRONG_AND_FORGOTTEN,
+  TESSERA_PIN_STORE_ERROR_NO_KEYRING,
 } TesseraPinStoreError;
 
 GQuark    tessera_pin_store_error_quark       (void);
