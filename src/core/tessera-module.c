@@ -568,6 +568,18 @@ failure_from_status (TesseraModule *self,
 
 /* Under host_lock: reaps the host if it has exited, waiting up to
  * @wait_ms for it, and records why. */
+/* Under host_lock: the host is no longer this module's to talk to */
+static void
+host_forget_locked (TesseraModule *self)
+{
+  self->host.pid = 0;
+  if (self->host.control_fd >= 0)
+    close (self->host.control_fd);
+  if (self->host.status_fd >= 0)
+    close (self->host.status_fd);
+  self->host.control_fd = self->host.status_fd = -1;
+}
+
 static gboolean
 host_reap_locked (TesseraModule *self,
                   guint          wait_ms)
@@ -627,12 +639,7 @@ host_reap_locked (TesseraModule *self,
       g_debug ("Module %s: %s", self->name, self->failure->message);
     }
 
-  self->host.pid = 0;
-  if (self->host.control_fd >= 0)
-    close (self->host.control_fd);
-  if (self->host.status_fd >= 0)
-    close (self->host.status_fd);
-  self->host.control_fd = self->host.status_fd = -1;
+  host_forget_locked (self);
 
   return self->failure != NULL;
 }
@@ -783,12 +790,7 @@ host_release (TesseraModule *self)
   g_child_watch_add (leaving->pid, on_host_left, leaving);
   leaving->kill_id = g_timeout_add_seconds (2, kill_leaving_host, leaving);
 
-  self->host.pid = 0;
-  if (self->host.control_fd >= 0)
-    close (self->host.control_fd);
-  if (self->host.status_fd >= 0)
-    close (self->host.status_fd);
-  self->host.control_fd = self->host.status_fd = -1;
+  host_forget_locked (self);
   g_mutex_unlock (&self->host_lock);
 }
 

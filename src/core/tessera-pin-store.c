@@ -97,6 +97,22 @@ pin_schema (void)
   return &schema;
 }
 
+/* The keyring's functions; or NULL, when @task has returned why not and
+ * been released. */
+static const Secret *
+secret_for_task (GTask *task)
+{
+  GError *error = NULL;
+  const Secret *keyring = secret (&error);
+
+  if (keyring == NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+    }
+  return keyring;
+}
+
 static GHashTable *
 token_attributes (TesseraToken *token)
 {
@@ -165,16 +181,11 @@ tessera_pin_store_save_async (TesseraToken        *token,
   g_autofree char *label = g_strdup_printf (_("PIN of the token “%s”"), tessera_token_get_display_name (token));
 
   const Secret *keyring;
-  GError *error = NULL;
 
   g_task_set_source_tag (task, tessera_pin_store_save_async);
-  keyring = secret (&error);
+  keyring = secret_for_task (task);
   if (keyring == NULL)
-    {
-      g_task_return_error (task, error);
-      g_object_unref (task);
-      return;
-    }
+    return;
   keyring->storev (pin_schema (), attributes, SECRET_COLLECTION_DEFAULT, label, pin,
                    cancellable, on_stored, task);
 }
@@ -215,16 +226,11 @@ tessera_pin_store_lookup_async (TesseraToken        *token,
   g_autoptr(GHashTable) attributes = token_attributes (token);
 
   const Secret *keyring;
-  GError *error = NULL;
 
   g_task_set_source_tag (task, tessera_pin_store_lookup_async);
-  keyring = secret (&error);
+  keyring = secret_for_task (task);
   if (keyring == NULL)
-    {
-      g_task_return_error (task, error);
-      g_object_unref (task);
-      return;
-    }
+    return;
   keyring->lookupv (pin_schema (), attributes, cancellable, on_looked_up, task);
 }
 
@@ -266,16 +272,11 @@ tessera_pin_store_forget_async (TesseraToken        *token,
   g_autoptr(GHashTable) attributes = token_attributes (token);
 
   const Secret *keyring;
-  GError *error = NULL;
 
   g_task_set_source_tag (task, tessera_pin_store_forget_async);
-  keyring = secret (&error);
+  keyring = secret_for_task (task);
   if (keyring == NULL)
-    {
-      g_task_return_error (task, error);
-      g_object_unref (task);
-      return;
-    }
+    return;
   keyring->clearv (pin_schema (), attributes, cancellable, on_cleared, task);
 }
 
@@ -300,16 +301,11 @@ tessera_pin_store_forget_all_async (GCancellable        *cancellable,
   g_autoptr(GHashTable) attributes = g_hash_table_new (g_str_hash, g_str_equal);
 
   const Secret *keyring;
-  GError *error = NULL;
 
   g_task_set_source_tag (task, tessera_pin_store_forget_all_async);
-  keyring = secret (&error);
+  keyring = secret_for_task (task);
   if (keyring == NULL)
-    {
-      g_task_return_error (task, error);
-      g_object_unref (task);
-      return;
-    }
+    return;
   keyring->clearv (pin_schema (), attributes, cancellable, on_cleared, task);
 }
 
