@@ -18,6 +18,7 @@
 
 #include "tessera-error-dialog.h"
 #include "tessera-problems-group.h"
+#include "tessera-row-title-layout.h"
 #include "tessera-toast.h"
 
 struct _TesseraProblemsGroup
@@ -81,6 +82,7 @@ create_problem_row (TesseraProblemsGroup *self,
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row), description ? description : "");
   adw_action_row_set_icon_name (ADW_ACTION_ROW (row), "dialog-warning-symbolic");
   gtk_widget_add_css_class (row, "token-problem");
+  tessera_row_title_layout_install (ADW_ACTION_ROW (row));
   gtk_accessible_update_property (GTK_ACCESSIBLE (row),
                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, description ? description : "",
                                   -1);

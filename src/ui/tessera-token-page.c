@@ -21,6 +21,7 @@
 #include "tessera-pin-dialog.h"
 #include "tessera-problems-group.h"
 #include "tessera-property-row.h"
+#include "tessera-row-title-layout.h"
 #include "tessera-toast.h"
 #include "tessera-token-page.h"
 #include "tessera-token-page-certificates.h"
@@ -1247,6 +1248,9 @@ tessera_token_page_init (TesseraTokenPage *self)
   /* The placeholder gives the empty list its height */
   gtk_overlay_set_measure_overlay (self->keys_overlay, GTK_WIDGET (self->keys_placeholder), TRUE);
 
+  /* The first layout of the page measured each row's subtitle dozens of
+   * times (tessera-row-title-layout.c) */
+  tessera_row_title_layout_install_all (GTK_WIDGET (self));
 }
 
 /**

@@ -10,6 +10,7 @@
 
 #include <glib/gi18n.h>
 
+#include "tessera-row-title-layout.h"
 #include "tessera-token-row.h"
 
 struct _TesseraTokenRow
@@ -196,6 +197,8 @@ static void
 tessera_token_row_init (TesseraTokenRow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* The sidebar's rows wrap too (tessera-row-title-layout.c) */
+  tessera_row_title_layout_install (ADW_ACTION_ROW (self));
 }
 
 GtkWidget *
