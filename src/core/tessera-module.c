@@ -468,11 +468,11 @@ host_start_locked (TesseraModule  *self,
 
   if (self->early != NULL)
     {
-      /* Taken once: a reload starts a new host */
+      /* Taken once: a reload starts a new host.  Its pipes are now the
+       * module's, so the early host is freed as one with no process. */
       process = self->early->process;
       self->early->process.pid = 0;
-      g_free (self->early->module_path);
-      g_clear_pointer (&self->early, g_free);
+      g_clear_pointer (&self->early, early_host_free);
     }
   else if (!host_spawn (self->path, self->socket_path, &process, error))
     return FALSE;

@@ -143,7 +143,8 @@ call_begin (const char *name,
   call->deadline_ms = deadline_ms;
   clock_gettime (CLOCK_MONOTONIC, &call->started);
   atomic_store (&crash_call_name[call_slot], name);
-  if (watchdog_wakes_at == 0 || watchdog_wakes_at > monotonic_ms () + deadline_ms)
+  if (watchdog_wakes_at == 0 ||
+      watchdog_wakes_at > call->started.tv_sec * 1000 + call->started.tv_nsec / 1000000 + deadline_ms)
     pthread_cond_broadcast (&call_cond);
   pthread_mutex_unlock (&call_lock);
 }
