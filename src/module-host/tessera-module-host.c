@@ -87,6 +87,9 @@ static struct timespec quit_started;
 /* Read by the crash handler, so plain atomic pointers */
 static _Atomic (const char *) crash_call_name[N_CALL_SLOTS];
 
+/* The connection being served, -1 between clients */
+static _Atomic int client_fd = -1;
+
 static long
 elapsed_ms (const struct timespec *since)
 {
@@ -162,6 +165,20 @@ call_end (void)
   pthread_mutex_unlock (&call_lock);
 }
 
+/* Ends the host.  The client's connection is shut first: a process takes
+ * a while to tear down (the module's libraries are unmapped before its
+ * files are closed), and Tessera, waiting on the socket for the answer to
+ * its last call, need not wait for that. */
+static void
+quit (int status)
+{
+  int fd = atomic_load (&client_fd);
+
+  if (fd >= 0)
+    shutdown (fd, SHUT_RDWR);
+  _exit (status);
+}
+
 /* The watchdog: exits the process when a call outlives its deadline, or
  * when Tessera has quit and no call is in flight (or the ones in flight
  * do not end within QUIT_GRACE_MS of it). */
@@ -192,7 +209,7 @@ watchdog_thread (void *data)
       if (soonest == NULL)
         {
           if (quitting)
-            _exit (0);
+            quit (0);
           watchdog_wakes_at = 0;
           pthread_cond_wait (&call_cond, &call_lock);
           continue;
@@ -203,7 +220,7 @@ watchdog_thread (void *data)
           long grace = QUIT_GRACE_MS - elapsed_ms (&quit_started);
 
           if (grace <= 0)
-            _exit (0);
+            quit (0);
           left = left < grace ? left : grace;
         }
 
@@ -213,7 +230,7 @@ watchdog_thread (void *data)
 
           snprintf (line, sizeof line, "timeout %s %ld\n", soonest->name, soonest->deadline_ms);
           write_status (line);
-          _exit (TESSERA_MODULE_HOST_EXIT_TIMEOUT);
+          quit (TESSERA_MODULE_HOST_EXIT_TIMEOUT);
         }
 
       watchdog_wakes_at = monotonic_ms () + left;
@@ -735,7 +752,9 @@ main (int    argc,
           perror ("tessera-module-host: accept");
           return 1;
         }
+      atomic_store (&client_fd, fd);
       p11_kit_remote_serve_module (&guarded_functions, fd, fd);
+      atomic_store (&client_fd, -1);
       close (fd);
     }
 }
