@@ -12,7 +12,7 @@
 GUARDED_SPECIAL (C_Initialize, DEADLINE_INITIALIZE,
          (void *init_args),
          (init_args))
-GUARDED (C_Finalize, DEADLINE_READ,
+GUARDED_SPECIAL (C_Finalize, DEADLINE_READ,
          (void *reserved),
          (reserved))
 GUARDED (C_GetInfo, DEADLINE_QUICK,

@@ -313,6 +313,8 @@ on_fatal_signal (int signum)
  * from Tessera gets that result.  Only the serving thread touches these. */
 static bool pre_initialized;
 static CK_RV pre_initialize_rv;
+static bool module_initialized;
+static bool finalize_pending;
 
 static CK_RV
 initialize (void *reserved)
@@ -325,7 +327,48 @@ initialize (void *reserved)
   call_begin ("C_Initialize", DEADLINE_INITIALIZE);
   rv = module->C_Initialize (&args);
   call_end ();
+  module_initialized = rv == CKR_OK;
   return rv;
+}
+
+static void
+finalize (void)
+{
+  call_begin ("C_Finalize", DEADLINE_READ);
+  module->C_Finalize (NULL);
+  call_end ();
+  module_initialized = false;
+}
+
+/* Runs a C_Finalize that guarded_C_Finalize() answered; to the watchdog
+ * it has been in flight since then. */
+static void
+finalize_if_pending (void)
+{
+  if (!finalize_pending)
+    return;
+  finalize_pending = false;
+  module->C_Finalize (NULL);
+  call_end ();
+  module_initialized = false;
+}
+
+/* Tessera's C_Finalize is answered at once, and the module finalized when
+ * the connection ends (p11-kit's client disconnects after C_Finalize) or
+ * the next C_Initialize comes: a command ends, or a window closes, without
+ * waiting for the module to tear down its state.  The call is in flight
+ * from the answer on, so a host told to quit meanwhile still finalizes
+ * the module (within QUIT_GRACE_MS), where before it could quit first. */
+static CK_RV
+guarded_C_Finalize (void *reserved)
+{
+  if (reserved != NULL)
+    return CKR_ARGUMENTS_BAD;
+  if (!module_initialized || finalize_pending)
+    return CKR_CRYPTOKI_NOT_INITIALIZED;
+  call_begin ("C_Finalize", DEADLINE_READ);
+  finalize_pending = true;
+  return CKR_OK;
 }
 
 static CK_RV
@@ -335,6 +378,8 @@ guarded_C_Initialize (void *init_args)
    * x-init-reserved option). */
   void *reserved = init_args != NULL ? ((CK_C_INITIALIZE_ARGS *) init_args)->pReserved : NULL;
 
+  finalize_if_pending ();
+
   if (pre_initialized)
     {
       pre_initialized = false;
@@ -342,12 +387,8 @@ guarded_C_Initialize (void *init_args)
         return pre_initialize_rv;
 
       /* Arguments the early call did not have: start again with them */
-      if (pre_initialize_rv == CKR_OK)
-        {
-          call_begin ("C_Finalize", DEADLINE_READ);
-          module->C_Finalize (NULL);
-          call_end ();
-        }
+      if (module_initialized)
+        finalize ();
     }
 
   return initialize (reserved);
@@ -756,5 +797,6 @@ main (int    argc,
       p11_kit_remote_serve_module (&guarded_functions, fd, fd);
       atomic_store (&client_fd, -1);
       close (fd);
+      finalize_if_pending ();
     }
 }
