@@ -409,6 +409,7 @@ update_content (TesseraWindow *self)
   gboolean waiting = loading && n_items == 0;
   gboolean sidebar_visible = !waiting && load_error == NULL && n_items > 0;
   gboolean token_shown = FALSE;
+  gboolean selecting = FALSE;
   const char *page;
 
   if (waiting)
@@ -427,6 +428,18 @@ update_content (TesseraWindow *self)
     page = "module-error";
   else if (loading)
     page = "loading";
+  else if (n_items > 0 && self->sync_selection_id != 0)
+    {
+      /* There are tokens and one is about to be selected: the empty
+       * page would show for a frame, and lay out its text, before the
+       * token's.  Stay on the page shown until then, with the spinner
+       * still: with a slow renderer its frames would keep the selection's
+       * idle from running. */
+      page = gtk_stack_get_visible_child_name (self->content_stack);
+      if (page == NULL)
+        page = "loading";
+      selecting = TRUE;
+    }
   else
     {
       /* In a Flatpak without the host's p11-kit server, say how to start it */
@@ -440,7 +453,9 @@ update_content (TesseraWindow *self)
       page = "empty";
     }
 
-  gtk_spinner_set_spinning (self->loading_spinner, g_str_equal (page, "loading"));
+  gtk_spinner_set_spinning (self->loading_spinner, g_str_equal (page, "loading") && !selecting);
+  if (g_strcmp0 (page, gtk_stack_get_visible_child_name (self->content_stack)) != 0)
+    g_debug ("Content: %s", page);
   gtk_stack_set_visible_child_name (self->content_stack, page);
 
 
@@ -466,7 +481,8 @@ update_content (TesseraWindow *self)
   update_chrome (self);
 }
 
-static void
+/* Selects and shows the first token; FALSE when there is none */
+static gboolean
 select_first_token (TesseraWindow *self)
 {
   GtkListBoxRow *row;
@@ -476,9 +492,11 @@ select_first_token (TesseraWindow *self)
       if (TESSERA_IS_TOKEN_ROW (row))
         {
           gtk_list_box_select_row (self->sidebar_list, row);
-          return;
+          show_token (self, tessera_token_row_get_token (TESSERA_TOKEN_ROW (row)));
+          return TRUE;
         }
     }
+  return FALSE;
 }
 
 /* Rows come and go as the models change, and a rebuilt row is a new row:
@@ -502,14 +520,14 @@ sync_selection (gpointer user_data)
       if (gtk_list_box_get_selected_row (self->sidebar_list) != row)
         gtk_list_box_select_row (self->sidebar_list, row);
     }
-  else
+  else if (adw_leaflet_get_folded (self->leaflet) || !select_first_token (self))
     {
+      /* Only now to no token: on the way to the first token, the content
+       * stack would cross-fade from the empty page, laying it out */
       show_token (self, NULL);
 
       if (adw_leaflet_get_folded (self->leaflet))
         adw_leaflet_set_visible_child_name (self->leaflet, "sidebar");
-      else
-        select_first_token (self);
     }
 
   update_content (self);

@@ -54,10 +54,20 @@ def test(context):
     hsm.keypairgen(TOKEN, PIN, 'rsa:2048', '01', 'SSH key')
     hsm.keypairgen(TOKEN, PIN, 'EC:prime256v1', '02', 'EC key')
 
-    env = dict(hsm.env, TESSERA_MODULES=SOFTHSM_MODULE)
+    env = dict(hsm.env, TESSERA_MODULES=SOFTHSM_MODULE, G_MESSAGES_DEBUG='Tessera')
     tessera = Tessera('test_main_window', env)
     context.defer(tessera.stop)
     window = tessera.window('Tessera')
+
+    # With tokens there, the content goes from loading straight to the
+    # first token: never through the empty page ("No Cards or Tokens"),
+    # which would flash and cost a layout of its text
+    def pages_shown():
+        with open(tessera.log_path) as f:
+            return [line.split('Content: ', 1)[1].strip() for line in f if 'Content: ' in line]
+    wait_for('a token page', lambda: 'token' in pages_shown())
+    expect(pages_shown()[:1] == ['token'] and 'empty' not in pages_shown(),
+           f'the content showed {pages_shown()} on the way to the first token')
 
     # The sidebar: the token under its module, with its state
     sidebar = find(window, 'list', 'Cards and Tokens')
