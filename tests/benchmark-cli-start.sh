@@ -22,6 +22,10 @@
 #   pkcs11-tool -O        the reference (its libraries: OpenSSL)
 #   pkcs11-tool --help    its start-up alone
 #
+# Each command is started with fork() and exec(), as a shell starts it;
+# started with posix_spawn() (farm-bench, Python's subprocess) tessera-cli
+# comes out 0.1× lower against pkcs11-tool (README, HACKING).
+#
 # Prints each one's median and minimum wall time and the median of the
 # paired ratios against pkcs11-tool.  A benchmark prints figures; it does
 # not pass or fail on them.
