@@ -327,17 +327,25 @@ initialize (void *reserved)
   call_begin ("C_Initialize", DEADLINE_INITIALIZE);
   rv = module->C_Initialize (&args);
   call_end ();
-  module_initialized = rv == CKR_OK;
+  if (rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)
+    module_initialized = rv == CKR_OK;
   return rv;
+}
+
+/* Finalizes the module, call_begin() having been made */
+static void
+finalize_begun (void)
+{
+  module->C_Finalize (NULL);
+  call_end ();
+  module_initialized = false;
 }
 
 static void
 finalize (void)
 {
   call_begin ("C_Finalize", DEADLINE_READ);
-  module->C_Finalize (NULL);
-  call_end ();
-  module_initialized = false;
+  finalize_begun ();
 }
 
 /* Runs a C_Finalize that guarded_C_Finalize() answered; to the watchdog
@@ -348,9 +356,7 @@ finalize_if_pending (void)
   if (!finalize_pending)
     return;
   finalize_pending = false;
-  module->C_Finalize (NULL);
-  call_end ();
-  module_initialized = false;
+  finalize_begun ();
 }
 
 /* Tessera's C_Finalize is answered at once, and the module finalized when
